@@ -1,0 +1,17 @@
+"""Mnemosyne learned optimizer (Jain, Choromanski et al., NeurIPS 2023) for learned_optimization.
+
+Importing this package first restores the JAX names learned_optimization 0.0.1 needs
+(``mnemosyne_lopt.compat``), so learned_optimization modules can be imported after it.
+"""
+
+from mnemosyne_lopt import compat as _compat
+
+_compat.apply()
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from mnemosyne_lopt.cam import CAMState, cam_init, cam_readout, cam_step, cam_update
+from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
+
+__all__ = ["MnemosyneLOpt", "MnemosyneState", "CAMState", "cam_init", "cam_update", "cam_readout",
+           "cam_step"]
+__version__ = "0.1.0"

@@ -1,0 +1,386 @@
+"""Mnemosyne as a learned_optimization ``LearnedOptimizer``.
+
+One update of a parameter tensor p with gradient g at step t (of T), all per-coordinate work being a
+few elementwise operations (PAPER.md, section 3b):
+
+1. Adam-like accumulators, the only per-coordinate state (2 floats per parameter):
+       m <- b1 m + (1 - b1) g,    v <- b2 v + (1 - b2) g^2,
+       m_hat = m / (1 - b1^t),    v_hat = v / (1 - b2^t),    rs = 1 / (sqrt(v_hat) + eps).
+2. Per-coordinate direction features F = [m_hat rs, g rs, sign(m), p]
+   (in ``per_coordinate`` mode also the coordinate's own CAM read-out, see below).
+3. HPE (``hpe``): the tensor is cut into chunks of ``chunk_length``; each chunk becomes one token of
+   statistics of its coordinates (log-RMS of g, m_hat, sqrt(v_hat), p; mean and RMS of the Adam
+   direction; gradient/momentum sign agreement; gradient/parameter correlation) plus time features
+   of t/T and the tensor's log-size.  A bidirectional Performer mixes the chunk tokens of the tensor
+   and two pooling layers turn them into meta-tokens.
+4. CAM (``cam``) in the default ``meta_token`` mode: each meta-token is a stream; its memory is
+   written with (phi(k_t), v_t) and read with phi(q_t) every step, giving a context
+   c_t = xi_t + W_O out_t that carries the tensor region's optimisation history.
+5. Head: for each chunk, an MLP on [chunk token, context of its meta-token] gives coefficients
+   a (one per direction feature) and a log-magnitude b, and every coordinate of the chunk moves by
+       step = step_mult * (sum_k a_k F_k) * exp(mag_mult * b)         (Metz et al. form)
+   The head's last bias starts at a = [1, 0, 0, ...], b = 0, so an untrained Mnemosyne is Adam with
+   learning rate ``step_mult``; meta-training learns the departures from it.
+
+``per_coordinate`` mode (the paper's v1 reading) runs a CAM per coordinate over the inputs
+xi = [g rs, m_hat rs] and adds its read-out to F; it costs r (d + 1) more floats per parameter.
+
+A gradient with a NaN or Inf anywhere leaves parameters and optimizer state as they were and
+increments ``skipped_updates``.
+"""
+
+import functools
+import math
+from typing import Any, Optional, Sequence
+
+import flax
+import gin
+import jax
+import jax.numpy as jnp
+import numpy as np
+from learned_optimization.learned_optimizers import base as lopt_base
+from learned_optimization.optimizers import base as opt_base
+
+from mnemosyne_lopt import cam
+from mnemosyne_lopt import hpe
+from mnemosyne_lopt import nn
+from mnemosyne_lopt import random_features
+
+MODES = ("meta_token", "per_coordinate")
+_NUM_BASE_DIRECTIONS = 4      # m_hat rs, g rs, sign(m), p
+_NUM_CHUNK_STATS = 9
+_TIME_SCALES = (10.0, 100.0, 1000.0, 10000.0)
+_TINY = 1e-30
+
+
+@flax.struct.dataclass
+class MnemosyneState:
+  """Optimizer state: a typed pytree.
+
+  Attributes:
+    params: the parameters being trained (their own dtypes).
+    state: the model state (e.g. batch-norm statistics), passed through.
+    momentum: m, float32 tree like ``params``.
+    second_moment: v, float32 tree like ``params``.
+    memory: per parameter tensor, the CAMState of its meta-tokens ([M, r, d]) or, in
+      per_coordinate mode, of its coordinates ([chunks, chunk_length, r, d_coord]).
+    iteration: int32 count of applied updates.
+    num_steps: int32 planned length of training (T), from ``init``.
+    skipped_updates: int32 count of updates skipped for a non-finite gradient.
+  """
+  params: Any
+  state: Any
+  momentum: Any
+  second_moment: Any
+  memory: Any
+  iteration: jax.Array
+  num_steps: jax.Array
+  skipped_updates: jax.Array
+
+
+def _time_features(iteration, num_steps):
+  t = iteration.astype(jnp.float32)
+  frac = t / jnp.maximum(num_steps.astype(jnp.float32), 1.0)
+  return jnp.stack([frac] + [jnp.tanh(t / s) for s in _TIME_SCALES])
+
+
+def _check_params(params):
+  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+    dtype = jnp.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+      raise TypeError(
+          f"Mnemosyne can only train floating-point parameters, but parameter "
+          f"{jax.tree_util.keystr(path) or '<root>'} has dtype {dtype}; cast it to a float dtype "
+          "or keep it out of the tree handed to the optimizer.")
+
+
+@gin.configurable
+class MnemosyneLOpt(lopt_base.LearnedOptimizer):
+  """Mnemosyne: CAM (temporal) over HPE (spatial) meta-tokens; see the module docstring.
+
+  Every size the paper leaves open is an argument (and so a gin parameter):
+
+  Args:
+    mode: "meta_token" (default: CAM per HPE meta-token, 2 floats of state per parameter) or
+      "per_coordinate" (CAM per coordinate, 2 + coord_features * (coord_value_dim + 1) floats).
+    chunk_length: coordinates per HPE chunk (1024; 256 costs ~3x more time per update on CPU,
+      see README "Speed and memory").
+    pool_factors: group sizes of HPE's two pooling layers ((4, 4): a meta-token covers 16 chunks).
+    model_dim: width D of chunk tokens and meta-tokens (16).
+    hidden_dim: hidden width of the feed-forward blocks and the head (32).
+    hpe_features: random features r of HPE's Performer (16).
+    hpe_key_dim: query/key width n of HPE's Performer (8).
+    cam_features: random features r of the meta-token CAM (16).
+    cam_key_dim: query/key width n of the CAM (8); the value width d is model_dim.
+    tau: CAM discount; 0 is attention over the whole history (0.01: a ~100-step horizon).
+    qk_radius: |q| = |k| after normalisation, bounding every random feature (1.0).
+    coord_features, coord_key_dim, coord_value_dim: CAM sizes in per_coordinate mode (4, 2, 1).
+    beta1, beta2, epsilon: decays and epsilon of the accumulators (0.9, 0.999, 1e-8).
+    step_mult: step scale; an untrained Mnemosyne is Adam with this learning rate (1e-3).
+    mag_mult: scale of the learned log-magnitude (1.0).
+    head_init_scale: scale of the head's last-layer weights at init (0.01).
+    feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
+    orthogonal_features: draw the projections in orthogonal blocks (True).
+    skip_nonfinite: skip updates whose gradient holds NaN/Inf (True).
+  """
+
+  def __init__(self,
+               mode: str = "meta_token",
+               chunk_length: int = 1024,
+               pool_factors: Sequence[int] = (4, 4),
+               model_dim: int = 16,
+               hidden_dim: int = 32,
+               hpe_features: int = 16,
+               hpe_key_dim: int = 8,
+               cam_features: int = 16,
+               cam_key_dim: int = 8,
+               tau: float = 0.01,
+               qk_radius: float = 1.0,
+               coord_features: int = 4,
+               coord_key_dim: int = 2,
+               coord_value_dim: int = 1,
+               beta1: float = 0.9,
+               beta2: float = 0.999,
+               epsilon: float = 1e-8,
+               step_mult: float = 1e-3,
+               mag_mult: float = 1.0,
+               head_init_scale: float = 0.01,
+               feature_seed: int = 0,
+               orthogonal_features: bool = True,
+               skip_nonfinite: bool = True):
+    if mode not in MODES:
+      raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    if chunk_length < 1:
+      raise ValueError(f"chunk_length must be a positive integer, got {chunk_length}.")
+    if len(pool_factors) != 2 or any(int(f) < 1 for f in pool_factors):
+      raise ValueError(f"pool_factors must be two positive integers (HPE has two pooling layers), "
+                       f"got {pool_factors!r}.")
+    if tau < 0:
+      raise ValueError(f"tau must be >= 0 (it is a discount exp(-tau)), got {tau}.")
+    self.mode = mode
+    self.chunk_length = int(chunk_length)
+    self.pool_factors = tuple(int(f) for f in pool_factors)
+    self.model_dim = model_dim
+    self.hidden_dim = hidden_dim
+    self.cam_features = cam_features
+    self.cam_key_dim = cam_key_dim
+    self.tau = float(tau)
+    self.qk_radius = float(qk_radius)
+    self.coord_features = coord_features
+    self.coord_key_dim = coord_key_dim
+    self.coord_value_dim = coord_value_dim
+    self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+    self.step_mult, self.mag_mult = step_mult, mag_mult
+    self.head_init_scale = head_init_scale
+    self.skip_nonfinite = skip_nonfinite
+    self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
+    self.token_input_dim = _NUM_CHUNK_STATS + len(_TIME_SCALES) + 1 + 1
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(feature_seed), 3)
+    # Fixed buffers (numpy-backed so that building the optimizer inside a trace stays cheap).
+    self.hpe_projection = random_features.draw_projection(k1, hpe_features, hpe_key_dim, orthogonal_features)
+    self.cam_projection = random_features.draw_projection(k2, cam_features, cam_key_dim, orthogonal_features)
+    self.coord_projection = random_features.draw_projection(k3, coord_features, coord_key_dim, orthogonal_features)
+
+  # --- meta-parameters -------------------------------------------------------------------------
+  def init(self, key) -> lopt_base.MetaParams:
+    """theta: a dict of float32 arrays (HPE, CAM projections, head; coordinate CAM if used)."""
+    k_hpe, k_cam, k_head1, k_head2, k_coord = jax.random.split(key, 5)
+    d = self.model_dim
+    kq, kk, kv, ko = jax.random.split(k_cam, 4)
+    head_bias = jnp.zeros((self.num_directions + 1,), jnp.float32).at[0].set(1.0)
+    theta = {
+        "hpe": hpe.hpe_init(k_hpe, self.token_input_dim, d, self.hpe_projection.shape[1],
+                            self.hidden_dim, len(self.pool_factors)),
+        "head": {"fc1": nn.dense_init(k_head1, 2 * d, self.hidden_dim),
+                 "fc2": nn.dense_init(k_head2, self.hidden_dim, self.num_directions + 1,
+                                      scale=self.head_init_scale, bias=head_bias)},
+    }
+    if self.mode == "meta_token":
+      theta["cam"] = {"ln": nn.layer_norm_init(d),
+                      "q": nn.dense_init(kq, d, self.cam_key_dim), "k": nn.dense_init(kk, d, self.cam_key_dim),
+                      "v": nn.dense_init(kv, d, d), "o": nn.dense_init(ko, d, d, scale=0.5)}
+    else:
+      n = self.coord_key_dim
+      theta["coord_cam"] = {"q": nn.dense_init(kq, 2, n), "k": nn.dense_init(kk, 2, n),
+                            "v": nn.dense_init(kv, 2, self.coord_value_dim)}
+    return theta
+
+  def opt_fn(self, theta, is_training: bool = False) -> opt_base.Optimizer:
+    del is_training
+    return _MnemosyneOptimizer(self, theta)
+
+  # --- sizes -----------------------------------------------------------------------------------
+  def memory_shape(self, size: int):
+    """Shape of the CAM memory held for a tensor with ``size`` coordinates."""
+    if self.mode == "meta_token":
+      return (hpe.num_meta_tokens(size, self.chunk_length, self.pool_factors),
+              self.cam_features, self.model_dim)
+    return (hpe.num_chunks(size, self.chunk_length), self.chunk_length, self.coord_features,
+            self.coord_value_dim)
+
+  # --- one tensor ------------------------------------------------------------------------------
+  def _tensor_features(self, p, g, m, v, iteration, time_feats):
+    """Phase 1 for one tensor: new accumulators, direction features and HPE chunk inputs.
+
+    Everything runs on the [chunks, chunk_length] view of the tensor (a free reshape when its size
+    is a multiple of chunk_length; zero padding, masked, otherwise).  Also returns sum(g^2), which
+    is finite exactly when every g is (or |g| > 1e19, no usable gradient either), so the
+    non-finite check costs no extra pass over the gradient.
+    """
+    b1, b2, eps, L = self.beta1, self.beta2, self.epsilon, self.chunk_length
+    f32 = jnp.float32
+    size = p.size
+    pc, maskf = hpe.chunk(p.astype(f32), L)
+    gc, _ = hpe.chunk(g.astype(f32), L)
+    mc_old, _ = hpe.chunk(m, L)
+    vc_old, _ = hpe.chunk(v, L)
+
+    mc = b1 * mc_old + (1.0 - b1) * gc
+    vc = b2 * vc_old + (1.0 - b2) * jnp.square(gc)
+    t = (iteration + 1).astype(f32)
+    bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+    m_hat = mc / bc1
+    rs = 1.0 / (jnp.sqrt(vc / bc2) + eps)
+    if maskf is not None:
+      rs = rs * maskf                     # padding would have rs = 1 / eps
+    adam_dir = m_hat * rs
+    grad_dir = gc * rs
+    directions = [adam_dir, grad_dir, jnp.sign(m_hat), pc]
+
+    # Chunk statistics from sums of products of the *incoming* arrays (p, g, old m, old v): the
+    # sums for the new m and v follow in closed form, e.g.
+    #   sum m'^2 = b1^2 sum m^2 + 2 b1 (1 - b1) sum m g + (1 - b1)^2 sum g^2,
+    # so XLA needs no new per-coordinate array for them and writes p, m, v in one fused pass.
+    dot = lambda a, b: jnp.einsum("cl,cl->c", a, b)
+    gg, pp, gp = dot(gc, gc), dot(pc, pc), dot(gc, pc)
+    mm0, gm0, mp0 = dot(mc_old, mc_old), dot(gc, mc_old), dot(mc_old, pc)
+    vs = b2 * jnp.sum(vc_old, axis=1) + (1.0 - b2) * gg
+    mm = jnp.maximum(b1 * b1 * mm0 + 2.0 * b1 * (1.0 - b1) * gm0 + (1.0 - b1) ** 2 * gg, 0.0)
+    gm = b1 * gm0 + (1.0 - b1) * gg
+    mp = b1 * mp0 + (1.0 - b1) * gp
+    count = hpe.chunk_counts(size, L)
+    n = jnp.asarray(np.maximum(count, 1.0))
+    log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
+    corr = lambda ab, aa, bb: ab * jax.lax.rsqrt(aa * bb + _TINY)
+    stats = jnp.stack([
+        log_rms(gg / n), log_rms(mm / n / bc1 ** 2), log_rms(vs / n / bc2), log_rms(pp / n),
+        (mm / bc1 ** 2) / (vs / bc2 + _TINY),          # signal-to-noise of the chunk's Adam direction
+        corr(gm, gg, mm), corr(gp, gg, pp), corr(mp, mm, pp),
+        jnp.full(count.shape, math.log(max(size, 1)) / 10.0, f32),
+    ], axis=-1)
+    n_chunks = stats.shape[0]
+    tokens_in = jnp.concatenate(
+        [stats, jnp.broadcast_to(time_feats, (n_chunks, time_feats.shape[0])),
+         jnp.asarray(count / L, f32)[:, None]], axis=-1)
+    chunk_valid = jnp.asarray(count > 0)
+    return dict(p=p, pc=pc, mc_old=mc_old, vc_old=vc_old, mc=mc, vc=vc, maskf=maskf,
+                directions=directions, grad_dir=grad_dir, adam_dir=adam_dir, tokens_in=tokens_in,
+                chunk_valid=chunk_valid, grad_square_sum=jnp.sum(gg))
+
+  def _tensor_step(self, theta, feats, memory: cam.CAMState, finite):
+    """Phase 2 for one tensor: HPE, CAM, head, and the gated step -> (p, m, v, memory)."""
+    L, shape = self.chunk_length, feats["p"].shape
+    maskf, directions = feats["maskf"], list(feats["directions"])
+    n_chunks = feats["tokens_in"].shape[0]
+    old_memory = memory
+    chunk_tokens, meta, _ = hpe.hpe_encode(theta["hpe"], feats["tokens_in"], feats["chunk_valid"], self.hpe_projection,
+                                           self.pool_factors, self.qk_radius)
+
+    if self.mode == "meta_token":
+      c = theta["cam"]
+      xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
+    else:
+      c = theta["coord_cam"]
+      xi = jnp.stack([feats["grad_dir"], feats["adam_dir"]], axis=-1)
+      projection = self.coord_projection
+    phi_q = random_features.hyperbolic_features(
+        random_features.bounded(nn.dense(c["q"], xi), self.qk_radius), projection)
+    phi_k = random_features.hyperbolic_features(
+        random_features.bounded(nn.dense(c["k"], xi), self.qk_radius), projection)
+    memory, out = cam.cam_step(memory, phi_k, phi_q, nn.dense(c["v"], xi), self.tau)
+    if self.mode == "meta_token":
+      context = meta + nn.dense(c["o"], out)
+    else:
+      directions.extend(out[..., j] if maskf is None else out[..., j] * maskf
+                        for j in range(self.coord_value_dim))
+      context = meta
+
+    chunk_context = context[hpe.meta_token_of_chunk(n_chunks, self.pool_factors)]
+    head = theta["head"]
+    hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
+    coeffs = nn.dense(head["fc2"], hidden)
+    direction = sum(coeffs[:, k:k + 1] * f for k, f in enumerate(directions))
+    step = self.step_mult * direction * jnp.exp(self.mag_mult * coeffs[:, -1:])
+    # Gating inside the elementwise pass (not a select over the whole state afterwards) keeps a
+    # skipped step free: XLA fuses it into the loop that writes p, m and v anyway.
+    new_p = feats["pc"] - jnp.where(finite, step, 0.0)
+    new_m = jnp.where(finite, feats["mc"], feats["mc_old"])
+    new_v = jnp.where(finite, feats["vc"], feats["vc_old"])
+    memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old_memory)
+    return (hpe.unchunk(new_p, shape).astype(feats["p"].dtype), hpe.unchunk(new_m, shape),
+            hpe.unchunk(new_v, shape), memory)
+
+
+class _MnemosyneOptimizer(opt_base.Optimizer):
+  """The inner optimizer for fixed meta-parameters theta (learned_optimization 0.0.1 interface)."""
+
+  def __init__(self, lopt: MnemosyneLOpt, theta):
+    self.lopt = lopt
+    self.theta = theta
+
+  @property
+  def name(self):
+    return f"Mnemosyne_{self.lopt.mode}"
+
+  def init(self, params, model_state=None, num_steps=None, key=None, **kwargs) -> MnemosyneState:
+    del key, kwargs
+    _check_params(params)
+    if num_steps is None:
+      raise ValueError("Mnemosyne needs the planned number of training steps: pass num_steps to init().")
+    if isinstance(num_steps, (int, float)) and num_steps <= 0:
+      raise ValueError(f"num_steps must be a positive number of training steps, got {num_steps}.")
+    zeros = lambda p: jnp.zeros(jnp.shape(p), jnp.float32)
+    lopt = self.lopt
+    def mem(p):
+      *streams, r, d = lopt.memory_shape(jnp.size(p))
+      return cam.cam_init(streams, r, d)
+    return MnemosyneState(
+        params=params, state=model_state,
+        momentum=jax.tree_util.tree_map(zeros, params),
+        second_moment=jax.tree_util.tree_map(zeros, params),
+        memory=jax.tree_util.tree_map(mem, params),
+        iteration=jnp.asarray(0, jnp.int32),
+        num_steps=jnp.asarray(num_steps, jnp.int32),
+        skipped_updates=jnp.asarray(0, jnp.int32))
+
+  def set_params(self, state: MnemosyneState, params) -> MnemosyneState:
+    return state.replace(params=params)
+
+  def update(self, opt_state: MnemosyneState, grad, loss=None, model_state=None, is_valid=False,
+             key=None, **kwargs) -> MnemosyneState:
+    del loss, is_valid, key, kwargs
+    lopt = self.lopt
+    treedef = jax.tree_util.tree_structure(opt_state.params)
+    grad_treedef = jax.tree_util.tree_structure(grad)
+    if grad_treedef != treedef:
+      raise ValueError(f"The gradient tree does not match the parameter tree the optimizer was "
+                       f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
+                       "exactly the parameters given to init().")
+    leaves = lambda tree: treedef.flatten_up_to(tree)
+    ps, gs = leaves(opt_state.params), leaves(grad)
+    ms, vs, mems = leaves(opt_state.momentum), leaves(opt_state.second_moment), leaves(opt_state.memory)
+    time_feats = _time_features(opt_state.iteration, opt_state.num_steps)
+    # pylint: disable=protected-access
+    feats = [lopt._tensor_features(p, g, m, v, opt_state.iteration, time_feats)
+             for p, g, m, v in zip(ps, gs, ms, vs)]
+    if lopt.skip_nonfinite:
+      finite = jnp.all(jnp.isfinite(jnp.asarray([f["grad_square_sum"] for f in feats] or [0.0])))
+    else:
+      finite = jnp.asarray(True)
+    outs = [lopt._tensor_step(self.theta, f, mem, finite) for f, mem in zip(feats, mems)]
+    unflat = lambda i: treedef.unflatten([o[i] for o in outs])
+    skipped = jnp.logical_not(finite).astype(jnp.int32)
+    return MnemosyneState(
+        params=unflat(0), state=model_state, momentum=unflat(1), second_moment=unflat(2),
+        memory=unflat(3), iteration=opt_state.iteration + 1 - skipped,
+        num_steps=opt_state.num_steps, skipped_updates=opt_state.skipped_updates + skipped)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up: a virtual environment .venv/ at the repository root with the exact,
+# tested versions of every dependency, learned-optimization 0.0.1 without its dead 2021 pins, and
+# this project installed in editable mode (console scripts included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+stamp=.venv/.mnemosyne-setup
+want="$(cat requirements/constraints.txt requirements/base.txt setup.cfg | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "import mnemosyne_lopt" 2>/dev/null; then
+  exit 0
+fi
+echo "[setup] creating .venv and installing pinned dependencies (a few minutes the first time)"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt pip setuptools wheel
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/base.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps learned-optimization==0.0.1
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+echo "$want" > "$stamp"
+echo "[setup] done: $(.venv/bin/python -c 'import jax, mnemosyne_lopt; print("jax", jax.__version__, "mnemosyne_lopt", mnemosyne_lopt.__version__)' 2>/dev/null)"

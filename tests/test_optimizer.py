@@ -1,0 +1,170 @@
+"""MnemosyneLOpt: learned_optimization's contract, an Adam reference, state size, dtypes, errors."""
+
+import gin
+import jax
+import jax.numpy as jnp
+from learned_optimization.learned_optimizers import test_utils
+import numpy as np
+import optax
+import pytest
+
+import mnemosyne_lopt
+from mnemosyne_lopt import cam
+from mnemosyne_lopt import gin_configs
+from mnemosyne_lopt.optimizer import MnemosyneLOpt
+
+MODES = ("meta_token", "per_coordinate")
+
+
+def _tree():
+  k = jax.random.split(jax.random.PRNGKey(0), 4)
+  return {"dense": {"w": jax.random.normal(k[0], (40, 30)), "b": jnp.zeros((30,))},
+          "scalar": jnp.asarray(0.5), "empty": jnp.zeros((0, 3)),
+          "conv": [jax.random.normal(k[1], (3, 3, 4, 5)), jax.random.normal(k[2], (1100,))]}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_learned_optimization_smoketest_float32_and_float16(mode):
+  # LO's own contract test: two updates, structure, shapes and dtypes kept, in f32 and f16.
+  test_utils.smoketest_learned_optimizer(MnemosyneLOpt(mode=mode, chunk_length=8))
+
+
+def test_untrained_theta_with_zero_head_is_exactly_adam():
+  """With the head's last layer zeroed, step = step_mult * m_hat / (sqrt(v_hat) + eps): Adam."""
+  lopt = MnemosyneLOpt(head_init_scale=0.0, chunk_length=64)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(1)))
+  params = _tree()
+  adam = optax.adam(1e-3)
+  adam_state, adam_params = adam.init(params), params
+  state = opt.init(params, num_steps=50)
+  update = jax.jit(opt.update)
+
+  def loss(p):
+    return sum(jnp.sum(jnp.sin(3 * x) * x) for x in jax.tree_util.tree_leaves(p))
+
+  @jax.jit
+  def adam_step(p, s):
+    u, s = adam.update(jax.grad(loss)(p), s, p)
+    return optax.apply_updates(p, u), s
+
+  grad = jax.jit(jax.grad(loss))
+  for _ in range(20):
+    state = update(state, grad(opt.get_params(state)))
+    adam_params, adam_state = adam_step(adam_params, adam_state)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                         opt.get_params(state), adam_params)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_trains_and_network_changes_the_step(mode):
+  lopt = MnemosyneLOpt(mode=mode, chunk_length=16, head_init_scale=1.0)
+  theta = lopt.init(jax.random.PRNGKey(2))
+  opt = lopt.opt_fn(theta)
+  target = jax.random.normal(jax.random.PRNGKey(3), (50,))
+  loss = lambda p: jnp.mean(jnp.square(p["x"] - target))
+  state = opt.init({"x": jnp.zeros((50,))}, num_steps=300)
+
+  @jax.jit
+  def step(state):
+    return opt.update(state, jax.grad(loss)(opt.get_params(state)))
+
+  first = float(loss(opt.get_params(state)))
+  for _ in range(300):
+    state = step(state)
+  assert float(loss(opt.get_params(state))) < 0.5 * first
+  assert int(state.iteration) == 300 and int(state.skipped_updates) == 0
+  # the CAM memory was written
+  assert float(jnp.sum(state.memory["x"].normaliser)) > 0
+
+
+def test_default_mode_state_is_at_most_three_floats_per_parameter():
+  lopt = MnemosyneLOpt()
+  params = {f"w{i}": jnp.zeros((512, 512)) for i in range(4)}
+  state = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0))).init(params, num_steps=10)
+  n_params = sum(x.size for x in jax.tree_util.tree_leaves(params))
+  state_floats = sum(x.size for x in jax.tree_util.tree_leaves(
+      (state.momentum, state.second_moment, state.memory)))
+  assert state_floats / n_params <= 3.0
+  assert 2.0 <= state_floats / n_params < 2.1      # m, v, and a small CAM per meta-token
+
+
+def test_per_coordinate_mode_state_size_is_as_documented():
+  lopt = MnemosyneLOpt(mode="per_coordinate", coord_features=4, coord_value_dim=1, chunk_length=64)
+  state = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0))).init({"w": jnp.zeros((64, 64))}, num_steps=10)
+  floats = sum(x.size for x in jax.tree_util.tree_leaves((state.momentum, state.second_moment, state.memory)))
+  assert floats == 64 * 64 * (2 + 4 * (1 + 1))
+
+
+def test_bfloat16_parameters_keep_their_dtype_and_train():
+  lopt = MnemosyneLOpt(step_mult=1e-2, chunk_length=32)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  target = jax.random.normal(jax.random.PRNGKey(1), (8, 16)).astype(jnp.bfloat16)
+  params = {"w": jnp.zeros((8, 16), jnp.bfloat16), "b": jnp.zeros((16,), jnp.bfloat16)}
+  loss = lambda p: jnp.mean(jnp.square((p["w"] + p["b"]).astype(jnp.float32) - target.astype(jnp.float32)))
+  state = opt.init(params, num_steps=200)
+  step = jax.jit(lambda s: opt.update(s, jax.grad(loss)(opt.get_params(s))))
+  first = float(loss(params))
+  for _ in range(200):
+    state = step(state)
+  p = opt.get_params(state)
+  assert p["w"].dtype == jnp.bfloat16 and p["b"].dtype == jnp.bfloat16
+  assert state.momentum["w"].dtype == jnp.float32
+  assert float(loss(p)) < 0.3 * first
+
+
+@pytest.mark.parametrize("bad", [jnp.nan, jnp.inf, -jnp.inf])
+def test_non_finite_gradient_leaves_state_untouched_and_is_counted(bad):
+  lopt = MnemosyneLOpt(chunk_length=8)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  params = {"a": jnp.ones((5, 3)), "b": jnp.ones((4,))}
+  state = opt.init(params, num_steps=10)
+  grads = {"a": jnp.ones((5, 3)), "b": jnp.ones((4,))}
+  state = opt.update(state, grads)
+  bad_grads = {"a": grads["a"].at[2, 1].set(bad), "b": grads["b"]}
+  after = jax.jit(opt.update)(state, bad_grads)
+  assert int(after.skipped_updates) == 1
+  for field in ("params", "momentum", "second_moment", "memory", "iteration"):
+    jax.tree_util.tree_map(np.testing.assert_array_equal, getattr(after, field), getattr(state, field))
+  resumed = opt.update(after, grads)
+  assert int(resumed.iteration) == 2 and bool(jnp.all(jnp.isfinite(resumed.params["a"])))
+
+
+def test_clear_errors():
+  lopt = MnemosyneLOpt()
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  with pytest.raises(TypeError, match=r"floating-point.*\['n'\]"):
+    opt.init({"n": jnp.zeros((3,), jnp.int32)}, num_steps=10)
+  with pytest.raises(ValueError, match="num_steps"):
+    opt.init({"w": jnp.zeros((3,))})
+  with pytest.raises(ValueError, match="positive"):
+    opt.init({"w": jnp.zeros((3,))}, num_steps=0)
+  state = opt.init({"w": jnp.zeros((3,))}, num_steps=5)
+  with pytest.raises(ValueError, match="does not match the parameter tree"):
+    opt.update(state, {"w": jnp.zeros((3,)), "extra": jnp.zeros(())})
+  with pytest.raises(ValueError, match="mode"):
+    MnemosyneLOpt(mode="per_tensor")
+
+
+def test_cam_memory_matches_recurrence_inside_optimizer():
+  """The optimizer's meta-token memory is exactly e^{-tau} N + phi(k) v^T of its own inputs."""
+  lopt = MnemosyneLOpt(chunk_length=8, tau=0.3)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  state = opt.init({"w": jnp.ones((10,))}, num_steps=10)
+  s1 = opt.update(state, {"w": jnp.ones((10,))})
+  s2 = opt.update(s1, {"w": -jnp.ones((10,))})
+  # normaliser_2 = e^{-tau} normaliser_1 + phi(k_2), with phi(k_2) > 0.
+  delta = s2.memory["w"].normaliser - np.exp(-0.3) * s1.memory["w"].normaliser
+  assert bool(jnp.all(delta > 0))
+  assert isinstance(s2.memory["w"], cam.CAMState)
+
+
+def test_gin_config_builds_the_optimizer():
+  gin.clear_config()
+  gin.add_config_file_search_path(gin_configs.CONFIG_DIR)
+  gin.parse_config_files_and_bindings([gin_configs.path("mnemosyne_per_coordinate.gin")],
+                                      ["MnemosyneLOpt.tau = 0.0"])
+  try:
+    lopt = mnemosyne_lopt.MnemosyneLOpt()
+    assert lopt.mode == "per_coordinate" and lopt.tau == 0.0 and lopt.chunk_length == 1024
+  finally:
+    gin.clear_config()
