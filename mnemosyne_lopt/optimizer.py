@@ -9,9 +9,9 @@ few elementwise operations (PAPER.md, section 3b):
 2. Per-coordinate direction features F = [m_hat rs, g rs, sign(m), p]
    (in ``per_coordinate`` mode also the coordinate's own CAM read-out, see below).
 3. HPE (``hpe``): the tensor is cut into chunks of ``chunk_length``; each chunk becomes one token of
-   statistics of its coordinates (log-RMS of g, m_hat, sqrt(v_hat), p; mean and RMS of the Adam
-   direction; gradient/momentum sign agreement; gradient/parameter correlation) plus time features
-   of t/T and the tensor's log-size.  A bidirectional Performer mixes the chunk tokens of the tensor
+   statistics of its coordinates (log-RMS of g, m_hat, sqrt(v_hat), p; the signal-to-noise
+   sum m_hat^2 / sum v_hat of its Adam direction; the gradient/momentum correlation) plus time
+   features of t/T, the tensor's log-size and the chunk's fill.  A bidirectional Performer mixes the chunk tokens of the tensor
    and two pooling layers turn them into meta-tokens.
 4. CAM (``cam``) in the default ``meta_token`` mode: each meta-token is a stream; its memory is
    written with (phi(k_t), v_t) and read with phi(q_t) every step, giving a context
@@ -48,7 +48,7 @@ from mnemosyne_lopt import random_features
 
 MODES = ("meta_token", "per_coordinate")
 _NUM_BASE_DIRECTIONS = 4      # m_hat rs, g rs, sign(m), p
-_NUM_CHUNK_STATS = 9
+_NUM_CHUNK_STATS = 7
 _TIME_SCALES = (10.0, 100.0, 1000.0, 10000.0)
 _TINY = 1e-30
 
@@ -219,85 +219,79 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
             self.coord_value_dim)
 
   # --- one tensor ------------------------------------------------------------------------------
-  def _tensor_features(self, p, g, m, v, iteration, time_feats):
-    """Phase 1 for one tensor: new accumulators, direction features and HPE chunk inputs.
+  def _grad_square_sums(self, g):
+    """sum(g^2) per chunk: the first statistic, and the non-finite check at no extra pass.
+
+    A chunk's sum is finite exactly when all its g are (or |g| > 1e19, no usable gradient either).
+    """
+    gc, _ = hpe.chunk(g.astype(jnp.float32), self.chunk_length)
+    return jnp.einsum("cl,cl->c", gc, gc)
+
+  def _update_tensor(self, theta, p, g, m, v, gg, memory: cam.CAMState, iteration, time_feats,
+                     finite):
+    """New (p, m, v, memory) for one parameter tensor; see the module docstring.
 
     Everything runs on the [chunks, chunk_length] view of the tensor (a free reshape when its size
-    is a multiple of chunk_length; zero padding, masked, otherwise).  Also returns sum(g^2), which
-    is finite exactly when every g is (or |g| > 1e19, no usable gradient either), so the
-    non-finite check costs no extra pass over the gradient.
+    is a multiple of chunk_length; zero padding, masked, otherwise).  The order of the work keeps
+    the per-coordinate traffic near Adam's: m and v are updated (gated by ``finite``) first and
+    everything after reads only the new values, so with buffer donation XLA writes them in place;
+    the chunk statistics are dot products of arrays that exist anyway (g, p, new m, new v).
     """
     b1, b2, eps, L = self.beta1, self.beta2, self.epsilon, self.chunk_length
     f32 = jnp.float32
-    size = p.size
+    size, shape = p.size, p.shape
     pc, maskf = hpe.chunk(p.astype(f32), L)
     gc, _ = hpe.chunk(g.astype(f32), L)
-    mc_old, _ = hpe.chunk(m, L)
-    vc_old, _ = hpe.chunk(v, L)
-
-    mc = b1 * mc_old + (1.0 - b1) * gc
-    vc = b2 * vc_old + (1.0 - b2) * jnp.square(gc)
+    mc, _ = hpe.chunk(m, L)
+    vc, _ = hpe.chunk(v, L)
+    # The barrier keeps XLA from sharing g*g between sum(g^2) and the v update, which would
+    # materialise g*g as a whole extra array.
+    g_for_v = jax.lax.optimization_barrier(gc)
+    mc = jnp.where(finite, b1 * mc + (1.0 - b1) * gc, mc)
+    vc = jnp.where(finite, b2 * vc + (1.0 - b2) * jnp.square(g_for_v), vc)
     t = (iteration + 1).astype(f32)
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-    m_hat = mc / bc1
-    rs = 1.0 / (jnp.sqrt(vc / bc2) + eps)
-    if maskf is not None:
-      rs = rs * maskf                     # padding would have rs = 1 / eps
-    adam_dir = m_hat * rs
-    grad_dir = gc * rs
-    directions = [adam_dir, grad_dir, jnp.sign(m_hat), pc]
 
-    # Chunk statistics from sums of products of the *incoming* arrays (p, g, old m, old v): the
-    # sums for the new m and v follow in closed form, e.g.
-    #   sum m'^2 = b1^2 sum m^2 + 2 b1 (1 - b1) sum m g + (1 - b1)^2 sum g^2,
-    # so XLA needs no new per-coordinate array for them and writes p, m, v in one fused pass.
+    # HPE chunk tokens: statistics of the chunk's coordinates, time features, chunk fill.
     dot = lambda a, b: jnp.einsum("cl,cl->c", a, b)
-    gg, pp, gp = dot(gc, gc), dot(pc, pc), dot(gc, pc)
-    mm0, gm0, mp0 = dot(mc_old, mc_old), dot(gc, mc_old), dot(mc_old, pc)
-    vs = b2 * jnp.sum(vc_old, axis=1) + (1.0 - b2) * gg
-    mm = jnp.maximum(b1 * b1 * mm0 + 2.0 * b1 * (1.0 - b1) * gm0 + (1.0 - b1) ** 2 * gg, 0.0)
-    gm = b1 * gm0 + (1.0 - b1) * gg
-    mp = b1 * mp0 + (1.0 - b1) * gp
+    pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), jnp.sum(vc, axis=1)
     count = hpe.chunk_counts(size, L)
     n = jnp.asarray(np.maximum(count, 1.0))
     log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
-    corr = lambda ab, aa, bb: ab * jax.lax.rsqrt(aa * bb + _TINY)
     stats = jnp.stack([
         log_rms(gg / n), log_rms(mm / n / bc1 ** 2), log_rms(vs / n / bc2), log_rms(pp / n),
         (mm / bc1 ** 2) / (vs / bc2 + _TINY),          # signal-to-noise of the chunk's Adam direction
-        corr(gm, gg, mm), corr(gp, gg, pp), corr(mp, mm, pp),
+        gm * jax.lax.rsqrt(gg * mm + _TINY),           # gradient/momentum correlation
         jnp.full(count.shape, math.log(max(size, 1)) / 10.0, f32),
     ], axis=-1)
     n_chunks = stats.shape[0]
     tokens_in = jnp.concatenate(
         [stats, jnp.broadcast_to(time_feats, (n_chunks, time_feats.shape[0])),
          jnp.asarray(count / L, f32)[:, None]], axis=-1)
-    chunk_valid = jnp.asarray(count > 0)
-    return dict(p=p, pc=pc, mc_old=mc_old, vc_old=vc_old, mc=mc, vc=vc, maskf=maskf,
-                directions=directions, grad_dir=grad_dir, adam_dir=adam_dir, tokens_in=tokens_in,
-                chunk_valid=chunk_valid, grad_square_sum=jnp.sum(gg))
+    chunk_tokens, meta, _ = hpe.hpe_encode(theta["hpe"], tokens_in, jnp.asarray(count > 0),
+                                           self.hpe_projection, self.pool_factors, self.qk_radius)
 
-  def _tensor_step(self, theta, feats, memory: cam.CAMState, finite):
-    """Phase 2 for one tensor: HPE, CAM, head, and the gated step -> (p, m, v, memory)."""
-    L, shape = self.chunk_length, feats["p"].shape
-    maskf, directions = feats["maskf"], list(feats["directions"])
-    n_chunks = feats["tokens_in"].shape[0]
+    # Per-coordinate direction features (elementwise; fused by XLA into the final pass).
+    m_hat = mc / bc1
+    rs = 1.0 / (jnp.sqrt(vc / bc2) + eps)
+    if maskf is not None:
+      rs = rs * maskf                     # padding would have rs = 1 / eps
+    adam_dir, grad_dir = m_hat * rs, gc * rs
+    directions = [adam_dir, grad_dir, jnp.sign(m_hat), pc]
+
     old_memory = memory
-    chunk_tokens, meta, _ = hpe.hpe_encode(theta["hpe"], feats["tokens_in"], feats["chunk_valid"], self.hpe_projection,
-                                           self.pool_factors, self.qk_radius)
-
     if self.mode == "meta_token":
       c = theta["cam"]
       xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
     else:
       c = theta["coord_cam"]
-      xi = jnp.stack([feats["grad_dir"], feats["adam_dir"]], axis=-1)
-      projection = self.coord_projection
+      xi, projection = jnp.stack([grad_dir, adam_dir], axis=-1), self.coord_projection
     phi_q = random_features.hyperbolic_features(
         random_features.bounded(nn.dense(c["q"], xi), self.qk_radius), projection)
     phi_k = random_features.hyperbolic_features(
         random_features.bounded(nn.dense(c["k"], xi), self.qk_radius), projection)
     memory, out = cam.cam_step(memory, phi_k, phi_q, nn.dense(c["v"], xi), self.tau)
+    memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old_memory)
     if self.mode == "meta_token":
       context = meta + nn.dense(c["o"], out)
     else:
@@ -311,14 +305,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     coeffs = nn.dense(head["fc2"], hidden)
     direction = sum(coeffs[:, k:k + 1] * f for k, f in enumerate(directions))
     step = self.step_mult * direction * jnp.exp(self.mag_mult * coeffs[:, -1:])
-    # Gating inside the elementwise pass (not a select over the whole state afterwards) keeps a
-    # skipped step free: XLA fuses it into the loop that writes p, m and v anyway.
-    new_p = feats["pc"] - jnp.where(finite, step, 0.0)
-    new_m = jnp.where(finite, feats["mc"], feats["mc_old"])
-    new_v = jnp.where(finite, feats["vc"], feats["vc_old"])
-    memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old_memory)
-    return (hpe.unchunk(new_p, shape).astype(feats["p"].dtype), hpe.unchunk(new_m, shape),
-            hpe.unchunk(new_v, shape), memory)
+    new_p = pc - jnp.where(finite, step, 0.0)
+    return (hpe.unchunk(new_p, shape).astype(p.dtype), hpe.unchunk(mc, shape),
+            hpe.unchunk(vc, shape), memory)
 
 
 class _MnemosyneOptimizer(opt_base.Optimizer):
@@ -371,13 +360,14 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     ms, vs, mems = leaves(opt_state.momentum), leaves(opt_state.second_moment), leaves(opt_state.memory)
     time_feats = _time_features(opt_state.iteration, opt_state.num_steps)
     # pylint: disable=protected-access
-    feats = [lopt._tensor_features(p, g, m, v, opt_state.iteration, time_feats)
-             for p, g, m, v in zip(ps, gs, ms, vs)]
+    grad_square_sums = [lopt._grad_square_sums(g) for g in gs]
     if lopt.skip_nonfinite:
-      finite = jnp.all(jnp.isfinite(jnp.asarray([f["grad_square_sum"] for f in feats] or [0.0])))
+      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in grad_square_sums] or [True]))
     else:
       finite = jnp.asarray(True)
-    outs = [lopt._tensor_step(self.theta, f, mem, finite) for f, mem in zip(feats, mems)]
+    outs = [lopt._update_tensor(self.theta, p, g, m, v, gg, mem, opt_state.iteration, time_feats,
+                                finite)
+            for p, g, m, v, gg, mem in zip(ps, gs, ms, vs, grad_square_sums, mems)]
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
     skipped = jnp.logical_not(finite).astype(jnp.int32)
     return MnemosyneState(
