@@ -231,28 +231,27 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                      finite):
     """New (p, m, v, memory) for one parameter tensor; see the module docstring.
 
-    Everything runs on the [chunks, chunk_length] view of the tensor (a free reshape when its size
-    is a multiple of chunk_length; zero padding, masked, otherwise).  The order of the work keeps
-    the per-coordinate traffic near Adam's: m and v are updated (gated by ``finite``) first and
-    everything after reads only the new values, so with buffer donation XLA writes them in place;
-    the chunk statistics are dot products of arrays that exist anyway (g, p, new m, new v).
+    Per-coordinate work runs on the tensor in its own shape, so that XLA writes p, m and v straight
+    into their (donated) buffers; the chunk statistics read the [chunks, chunk_length] view (a free
+    reshape when the size is a multiple of chunk_length; zero padding, masked, otherwise) and the
+    per-chunk coefficients are broadcast back.  Order of the work: m and v are updated (gated by
+    ``finite``) first and everything after reads only the new values, so nothing needs the old ones
+    once they are overwritten; the statistics are dot products of arrays that exist anyway.
     """
     b1, b2, eps, L = self.beta1, self.beta2, self.epsilon, self.chunk_length
     f32 = jnp.float32
     size, shape = p.size, p.shape
-    pc, maskf = hpe.chunk(p.astype(f32), L)
-    gc, _ = hpe.chunk(g.astype(f32), L)
-    mc, _ = hpe.chunk(m, L)
-    vc, _ = hpe.chunk(v, L)
+    p32, g32 = p.astype(f32), g.astype(f32)
     # The barrier keeps XLA from sharing g*g between sum(g^2) and the v update, which would
     # materialise g*g as a whole extra array.
-    g_for_v = jax.lax.optimization_barrier(gc)
-    mc = jnp.where(finite, b1 * mc + (1.0 - b1) * gc, mc)
-    vc = jnp.where(finite, b2 * vc + (1.0 - b2) * jnp.square(g_for_v), vc)
+    g_for_v = jax.lax.optimization_barrier(g32)
+    m = jnp.where(finite, b1 * m + (1.0 - b1) * g32, m)
+    v = jnp.where(finite, b2 * v + (1.0 - b2) * jnp.square(g_for_v), v)
     t = (iteration + 1).astype(f32)
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
 
     # HPE chunk tokens: statistics of the chunk's coordinates, time features, chunk fill.
+    pc, gc, mc, vc = (hpe.chunk(x, L)[0] for x in (p32, g32, m, v))
     dot = lambda a, b: jnp.einsum("cl,cl->c", a, b)
     pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), jnp.sum(vc, axis=1)
     count = hpe.chunk_counts(size, L)
@@ -272,12 +271,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                                            self.hpe_projection, self.pool_factors, self.qk_radius)
 
     # Per-coordinate direction features (elementwise; fused by XLA into the final pass).
-    m_hat = mc / bc1
-    rs = 1.0 / (jnp.sqrt(vc / bc2) + eps)
-    if maskf is not None:
-      rs = rs * maskf                     # padding would have rs = 1 / eps
-    adam_dir, grad_dir = m_hat * rs, gc * rs
-    directions = [adam_dir, grad_dir, jnp.sign(m_hat), pc]
+    m_hat = m / bc1
+    rs = 1.0 / (jnp.sqrt(v / bc2) + eps)
+    adam_dir, grad_dir = m_hat * rs, g32 * rs
+    directions = [adam_dir, grad_dir, jnp.sign(m_hat), p32]
 
     old_memory = memory
     if self.mode == "meta_token":
@@ -285,7 +282,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
     else:
       c = theta["coord_cam"]
-      xi, projection = jnp.stack([grad_dir, adam_dir], axis=-1), self.coord_projection
+      xi = jnp.stack([hpe.chunk(grad_dir, L)[0], hpe.chunk(adam_dir, L)[0]], axis=-1)
+      projection = self.coord_projection
     phi_q = random_features.hyperbolic_features(
         random_features.bounded(nn.dense(c["q"], xi), self.qk_radius), projection)
     phi_k = random_features.hyperbolic_features(
@@ -295,19 +293,19 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if self.mode == "meta_token":
       context = meta + nn.dense(c["o"], out)
     else:
-      directions.extend(out[..., j] if maskf is None else out[..., j] * maskf
-                        for j in range(self.coord_value_dim))
+      directions.extend(hpe.unchunk(out[..., j], shape) for j in range(self.coord_value_dim))
       context = meta
 
     chunk_context = context[hpe.meta_token_of_chunk(n_chunks, self.pool_factors)]
     head = theta["head"]
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
     coeffs = nn.dense(head["fc2"], hidden)
-    direction = sum(coeffs[:, k:k + 1] * f for k, f in enumerate(directions))
-    step = self.step_mult * direction * jnp.exp(self.mag_mult * coeffs[:, -1:])
-    new_p = pc - jnp.where(finite, step, 0.0)
-    return (hpe.unchunk(new_p, shape).astype(p.dtype), hpe.unchunk(mc, shape),
-            hpe.unchunk(vc, shape), memory)
+    coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(self.mag_mult * coeffs[:, -1]))
+    per_coordinate = lambda col: hpe.unchunk(jnp.broadcast_to(col[:, None], (n_chunks, L)), shape)
+    direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
+    step = direction * per_coordinate(coeffs[:, -1])
+    new_p = p32 - jnp.where(finite, step, 0.0)
+    return new_p.astype(p.dtype), m, v, memory
 
 
 class _MnemosyneOptimizer(opt_base.Optimizer):
