@@ -84,6 +84,19 @@ def _time_features(iteration, num_steps):
   return jnp.stack([frac] + [jnp.tanh(t / s) for s in _TIME_SCALES])
 
 
+def _chunk_dot(a, b, n_chunks: int, chunk_length: int):
+  """sum_l a[c, l] b[c, l] for [chunks, chunk_length] views.
+
+  Written as a two-level sum over [chunks, chunk_length / 16, 16] rather than an einsum: XLA:CPU
+  then emits a plain fused reduction, measured 2-3x faster than the dot kernel it picks for the
+  einsum when a tensor's rows span several chunks.
+  """
+  prod = a * b
+  if chunk_length % 16 == 0:
+    return jnp.sum(prod.reshape(n_chunks, chunk_length // 16, 16), axis=(1, 2))
+  return jnp.sum(prod, axis=1)
+
+
 def _check_params(params):
   for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
     dtype = jnp.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
@@ -225,7 +238,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     A chunk's sum is finite exactly when all its g are (or |g| > 1e19, no usable gradient either).
     """
     gc, _ = hpe.chunk(g.astype(jnp.float32), self.chunk_length)
-    return jnp.einsum("cl,cl->c", gc, gc)
+    return _chunk_dot(gc, gc, gc.shape[0], self.chunk_length)
 
   def _update_tensor(self, theta, p, g, m, v, gg, memory: cam.CAMState, iteration, time_feats,
                      finite):
@@ -252,7 +265,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
     # HPE chunk tokens: statistics of the chunk's coordinates, time features, chunk fill.
     pc, gc, mc, vc = (hpe.chunk(x, L)[0] for x in (p32, g32, m, v))
-    dot = lambda a, b: jnp.einsum("cl,cl->c", a, b)
+    dot = functools.partial(_chunk_dot, n_chunks=hpe.num_chunks(size, L), chunk_length=L)
     pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), jnp.sum(vc, axis=1)
     count = hpe.chunk_counts(size, L)
     n = jnp.asarray(np.maximum(count, 1.0))
@@ -263,6 +276,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
         gm * jax.lax.rsqrt(gg * mm + _TINY),           # gradient/momentum correlation
         jnp.full(count.shape, math.log(max(size, 1)) / 10.0, f32),
     ], axis=-1)
+    # Barrier: keeps XLA from merging the big per-coordinate reductions into the network's first
+    # matmul, a fusion measured 10x slower than the two apart on tensors whose rows span chunks.
+    stats = jax.lax.optimization_barrier(stats)
     n_chunks = stats.shape[0]
     tokens_in = jnp.concatenate(
         [stats, jnp.broadcast_to(time_feats, (n_chunks, time_feats.shape[0])),
