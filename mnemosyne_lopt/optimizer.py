@@ -123,7 +123,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     hidden_dim: hidden width of the feed-forward blocks and the head (32).
     hpe_features: random features r of HPE's Performer (16).
     hpe_key_dim: query/key width n of HPE's Performer (8).
-    cam_features: random features r of the meta-token CAM (16).
+    cam_features: random features r of the meta-token CAM (64: at 16 its read-out is no closer
+      to softmax attention than a plain average, docs/cam_analysis.md; costs r (d + 1) floats per
+      meta-token, 0.07 per parameter at the default sizes).
     cam_key_dim: query/key width n of the CAM (8); the value width d is model_dim.
     tau: CAM discount; 0 is attention over the whole history (0.01: a ~100-step horizon).
     qk_radius: |q| = |k| after normalisation, bounding every random feature (1.0).
@@ -145,7 +147,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                hidden_dim: int = 32,
                hpe_features: int = 16,
                hpe_key_dim: int = 8,
-               cam_features: int = 16,
+               cam_features: int = 64,
                cam_key_dim: int = 8,
                tau: float = 0.01,
                qk_radius: float = 1.0,
