@@ -1,0 +1,342 @@
+"""Per-step time and persistent memory of Mnemosyne against Adam and two learned optimizers.
+
+For a parameter tree of N float32 tensors (default: four 1024 x 1024 tensors, 4M parameters) this
+script measures, in ONE process, the jit-compiled update step of
+
+  * ``adam``           optax ``adam(1e-3)`` followed by ``optax.apply_updates``;
+  * ``mnemosyne``      ``MnemosyneLOpt()`` (default ``meta_token`` mode);
+  * ``mnemosyne_pc``   ``MnemosyneLOpt(mode="per_coordinate")``;
+  * ``adafac_mlp``     learned_optimization's ``AdafacMLPLOpt()``;
+  * ``rnn_mlp``        learned_optimization's ``RNNMLPLOpt()``.
+
+Timing.  Each update function is ``jax.jit``-ed with the optimizer state donated
+(``donate_argnums``), so XLA may write the new parameters and accumulators in place, as in a real
+training loop; the gradient tree is fixed and not donated.  Each optimizer gets its own copy of the
+initial parameters and of every leaf of its state, so no donated buffer is shared with another
+optimizer (or twice within one state, which ``RNNMLPLOpt``'s state would otherwise do).  After
+compilation and a warm-up, the script runs ``--rounds`` rounds; in each round every optimizer runs
+about ``--target_ms_per_round`` worth of updates (between ``--min_steps_per_round`` and
+``--max_steps_per_round``, estimated from the warm-up), each timed separately up to
+``jax.block_until_ready``, and the order of the optimizers is rotated (and reversed every other
+round) from round to round, so that slow phases of a noisy machine hit all of them alike.  Reported: the median time per update (and the 10th/90th percentiles), the ratio of
+medians to Adam, and the median of the per-round ratios (each optimizer's round median divided by
+Adam's median in the same round), which is the most noise-robust of the two.
+
+``RNNMLPLOpt`` note: its jitted update turns every parameter into NaN on the first step on
+current JAX/XLA (eagerly it does not), because XLA folds ``1 - decay**0 + 1e-8`` to 0 in the
+validation-loss normaliser; ``build`` starts that normaliser's counter at 1, which gives the eager
+value and leaves the cost of a step unchanged.
+
+Memory.  ``bytes/param`` is the persistent state held across steps INCLUDING the parameters
+themselves: the sum of ``nbytes`` over all leaves of the optimizer state (for optax: the
+parameters plus the optax state) divided by the number of parameters, so optax Adam is 12 bytes
+per parameter (p, m, v).  ``floats/param`` counts the elements of all state leaves except the
+parameters, per parameter (Adam: 2).
+
+Run (from the repository root; about 2 minutes on 2 CPU cores):
+
+    PYTHONPATH=. .venv/bin/python benchmarks/step_overhead.py \
+        --json benchmarks/results/step_overhead.json | tee benchmarks/results/step_overhead.md
+
+Other sizes: ``--params 1M,4M,16M`` (each size is built from 1024 x 1024 tensors, see
+``--tensor_shape``); a subset of optimizers: ``--optimizers adam,mnemosyne``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import mnemosyne_lopt  # noqa: F401  (must precede any learned_optimization import: JAX shim)
+from mnemosyne_lopt import MnemosyneLOpt
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from learned_optimization.learned_optimizers import adafac_mlp_lopt
+from learned_optimization.learned_optimizers import rnn_mlp_lopt
+
+ALL_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
+LABELS = {
+    "adam": "optax adam(1e-3) + apply_updates",
+    "mnemosyne": "Mnemosyne (meta_token, default)",
+    "mnemosyne_pc": "Mnemosyne (per_coordinate)",
+    "adafac_mlp": "AdafacMLPLOpt",
+    "rnn_mlp": "RNNMLPLOpt",
+}
+NUM_STEPS = 10_000   # planned training length handed to the learned optimizers' init
+
+
+def parse_size(text: str) -> int:
+  """'4M' -> 4194304 (M = 2^20), '512K' -> 524288, '1000000' -> 1000000."""
+  text = text.strip().upper()
+  mult = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(text[-1:], 1)
+  return int(float(text[:-1] if mult > 1 else text) * mult)
+
+
+def size_label(n: int) -> str:
+  if n % 2 ** 20 == 0:
+    return f"{n // 2 ** 20}M"
+  if n % 2 ** 10 == 0:
+    return f"{n // 2 ** 10}K"
+  return str(n)
+
+
+def make_tree(key, num_params: int, tensor_shape):
+  """A dict of float32 tensors of ``tensor_shape`` (the last one cut short) with num_params entries."""
+  per = int(np.prod(tensor_shape))
+  tree, i, left = {}, 0, num_params
+  while left > 0:
+    n = min(per, left)
+    shape = tuple(tensor_shape) if n == per else (n,)
+    tree[f"w{i:03d}"] = 0.02 * jax.random.normal(jax.random.fold_in(key, i), shape, jnp.float32)
+    left -= n
+    i += 1
+  return tree
+
+
+def fresh_copy(tree):
+  """A copy of every leaf in its own buffer (safe to donate, even if leaves were aliased)."""
+  return jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), tree)
+
+
+def tree_nbytes(tree) -> int:
+  return sum(int(np.asarray(x).nbytes) if not hasattr(x, "nbytes") else int(x.nbytes)
+             for x in jax.tree_util.tree_leaves(tree))
+
+
+def tree_size(tree) -> int:
+  return sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(tree))
+
+
+def build(name: str, params, key):
+  """Returns (state, step, theta, params_of): step(theta, state, grads, loss) -> state (state donated)."""
+  if name == "adam":
+    tx = optax.adam(1e-3)
+
+    def adam_step(theta, state, grads, loss):
+      del theta, loss
+      p, s = state
+      updates, s = tx.update(grads, s, p)
+      return optax.apply_updates(p, updates), s
+
+    state = (params, tx.init(params))
+    return state, jax.jit(adam_step, donate_argnums=1), None, lambda st: st[0]
+
+  if name == "mnemosyne":
+    lopt = MnemosyneLOpt()
+  elif name == "mnemosyne_pc":
+    lopt = MnemosyneLOpt(mode="per_coordinate")
+  elif name == "adafac_mlp":
+    lopt = adafac_mlp_lopt.AdafacMLPLOpt()
+  elif name == "rnn_mlp":
+    lopt = rnn_mlp_lopt.RNNMLPLOpt()
+  else:
+    raise ValueError(f"unknown optimizer {name!r}; choose from {ALL_OPTIMIZERS}")
+  theta = lopt.init(key)
+  state = lopt.opt_fn(theta).init(params, num_steps=NUM_STEPS)
+  if name == "rnn_mlp":
+    # RNNMLPLOpt's first training update reads the validation-loss normaliser's corrected mean,
+    # mean / (1 - decay**updates + 1e-8) with updates = 0.  Eagerly that is 0 / 1e-8 = 0, but under
+    # jit XLA reassociates (1 - 1) + 1e-8 into (1 + 1e-8) - 1 = 0 in float32, giving 0 / 0 = NaN,
+    # which then spreads to every parameter.  Starting the counter at 1 (mean still 0) gives the
+    # same value, 0, under jit as eagerly, and changes neither the work per step nor the state size.
+    acc = state.valid_loss_accum
+    state = state.replace(valid_loss_accum=acc.replace(updates=jnp.ones_like(acc.updates)))
+
+  def lopt_step(theta, state, grads, loss):
+    return lopt.opt_fn(theta).update(state, grads, loss=loss)
+
+  return state, jax.jit(lopt_step, donate_argnums=1), theta, lambda st: st.params
+
+
+def run_size(num_params, args, out):
+  key = jax.random.PRNGKey(args.seed)
+  master = make_tree(jax.random.fold_in(key, 1), num_params, args.tensor_shape)
+  n = tree_size(master)
+  grads = jax.tree_util.tree_map(
+      lambda p: 1e-3 * jax.random.normal(jax.random.fold_in(key, p.size), p.shape, p.dtype), master)
+  grads = jax.block_until_ready(grads)
+  loss = jnp.asarray(1.0, jnp.float32)
+  params_bytes = tree_nbytes(master)
+
+  runners = {}
+  for name in args.optimizers:
+    state, step, theta, params_of = build(name, fresh_copy(master), jax.random.fold_in(key, 2))
+    state = jax.block_until_ready(fresh_copy(state))
+    total_bytes, total_elems = tree_nbytes(state), tree_size(state)
+    t0 = time.perf_counter()
+    compiled = step.lower(theta, state, grads, loss).compile()
+    compile_s = time.perf_counter() - t0
+    warm_times = []
+    for _ in range(max(args.warmup, 1)):
+      t0 = time.perf_counter()
+      state = jax.block_until_ready(compiled(theta, state, grads, loss))
+      warm_times.append(time.perf_counter() - t0)
+    est_ms = 1e3 * min(warm_times)
+    steps = int(np.clip(np.ceil(args.target_ms_per_round / max(est_ms, 1e-3)),
+                        args.min_steps_per_round, args.max_steps_per_round))
+    p_new = params_of(state)
+    if not all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(p_new)):
+      raise RuntimeError(f"{name}: non-finite parameters after warm-up")
+    runners[name] = dict(state=state, step=compiled, theta=theta, times=[], round_medians=[],
+                         steps_per_round=steps,
+                         bytes_per_param=total_bytes / n,
+                         floats_per_param=(total_elems - n) / n,
+                         state_bytes=total_bytes, compile_s=compile_s)
+    print(f"[{size_label(num_params)}] {name}: compiled in {compile_s:.1f}s, ~{est_ms:.1f} ms/update, "
+          f"{steps} timed updates per round, {total_bytes / n:.2f} bytes/param",
+          file=sys.stderr, flush=True)
+  del master
+
+  names = list(args.optimizers)
+  for rnd in range(args.rounds):
+    shift = rnd % len(names)
+    order = names[shift:] + names[:shift]
+    if rnd % 2:
+      order = order[::-1]
+    for name in order:
+      r = runners[name]
+      state, step, theta = r["state"], r["step"], r["theta"]
+      times = []
+      for _ in range(r["steps_per_round"]):
+        t0 = time.perf_counter()
+        state = jax.block_until_ready(step(theta, state, grads, loss))
+        times.append(time.perf_counter() - t0)
+      r["state"] = state
+      r["times"].extend(times)
+      r["round_medians"].append(float(np.median(times)))
+
+  adam = runners.get("adam")
+  rows = []
+  for name in names:
+    r = runners[name]
+    t = np.asarray(r["times"]) * 1e3
+    med = float(np.median(t))
+    row = dict(optimizer=name, label=LABELS[name], num_params=n, ms_median=med,
+               ms_p10=float(np.percentile(t, 10)), ms_p90=float(np.percentile(t, 90)),
+               num_timed_steps=int(t.size), steps_per_round=r["steps_per_round"],
+               compile_s=r["compile_s"],
+               bytes_per_param=r["bytes_per_param"], floats_per_param=r["floats_per_param"],
+               state_bytes=r["state_bytes"], params_bytes=params_bytes)
+    if adam is not None:
+      row["ratio_to_adam"] = med / (float(np.median(adam["times"])) * 1e3)
+      row["paired_ratio_to_adam"] = float(np.median(
+          np.asarray(r["round_medians"]) / np.asarray(adam["round_medians"])))
+    rows.append(row)
+    r["state"] = None
+  out.extend(rows)
+  return rows
+
+
+def markdown(rows, num_params, args):
+  has_adam = any(r["optimizer"] == "adam" for r in rows)
+  lines = [f"### {size_label(num_params)} parameters ({rows[0]['num_params']:,}: "
+           f"tensors of {'x'.join(map(str, args.tensor_shape))} float32)", ""]
+  head = "| optimizer | ms / update (median) | p10 - p90 ms |"
+  sep = "|---|---:|---:|"
+  if has_adam:
+    head += " x Adam (ratio of medians) | x Adam (paired, per round) |"
+    sep += "---:|---:|"
+  head += " state bytes / param (incl. params) | state floats / param (excl. params) |"
+  sep += "---:|---:|"
+  lines += [head, sep]
+  for r in rows:
+    line = (f"| {r['label']} | {r['ms_median']:.2f} | {r['ms_p10']:.2f} - {r['ms_p90']:.2f} |")
+    if has_adam:
+      line += f" {r['ratio_to_adam']:.2f} | {r['paired_ratio_to_adam']:.2f} |"
+    line += f" {r['bytes_per_param']:.2f} | {r['floats_per_param']:.3f} |"
+    lines.append(line)
+  return "\n".join(lines)
+
+
+def code_version() -> dict:
+  """Which code was measured: git HEAD, whether mnemosyne_lopt/ has uncommitted changes, and a
+  sha256 (first 12 hex digits) over the package's .py files (the package is edited often)."""
+  import hashlib
+  import subprocess
+  pkg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mnemosyne_lopt")
+  digest = hashlib.sha256()
+  for name in sorted(os.listdir(pkg)):
+    if name.endswith(".py"):
+      with open(os.path.join(pkg, name), "rb") as f:
+        digest.update(name.encode() + b"\0" + f.read())
+  info = dict(package_sha256=digest.hexdigest()[:12])
+  try:
+    root = os.path.dirname(pkg)
+    info["git_head"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                                      capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "mnemosyne_lopt"], cwd=root,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    info["package_modified_since_head"] = bool(dirty)
+  except (OSError, subprocess.CalledProcessError):
+    pass
+  return info
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--params", "--sizes", dest="params", default="4M",
+                      help="comma-separated tree sizes, e.g. 1M,4M,16M (M = 2^20) [4M]")
+  parser.add_argument("--tensor_shape", default="1024,1024",
+                      help="shape of the tensors the tree is built from [1024,1024]")
+  parser.add_argument("--optimizers", default=",".join(ALL_OPTIMIZERS),
+                      help=f"comma-separated subset of {','.join(ALL_OPTIMIZERS)}")
+  parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds [15]")
+  parser.add_argument("--target_ms_per_round", type=float, default=300.0,
+                      help="each optimizer runs about this long per round (estimated from the "
+                           "warm-up), within the two bounds below [300]")
+  parser.add_argument("--min_steps_per_round", type=int, default=1)
+  parser.add_argument("--max_steps_per_round", type=int, default=25)
+  parser.add_argument("--warmup", type=int, default=2, help="untimed updates after compiling [2]")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--json", default=None, help="write the results to this JSON file")
+  args = parser.parse_args(argv)
+  args.tensor_shape = tuple(int(s) for s in args.tensor_shape.split(","))
+  args.optimizers = [s.strip() for s in args.optimizers.split(",") if s.strip()]
+  for name in args.optimizers:
+    if name not in ALL_OPTIMIZERS:
+      parser.error(f"unknown optimizer {name!r}; choose from {ALL_OPTIMIZERS}")
+  sizes = [parse_size(s) for s in args.params.split(",") if s.strip()]
+
+  dev = jax.devices()[0]
+  version = code_version()
+  print("## Update-step overhead\n")
+  print(f"Code: mnemosyne_lopt sha256 {version.get('package_sha256')}, git HEAD "
+        f"{version.get('git_head', '?')}"
+        f"{' + uncommitted changes' if version.get('package_modified_since_head') else ''}.\n")
+  print(f"JAX {jax.__version__} on {dev.platform} ({dev.device_kind}), {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}; jit with donated state; median over "
+        f"{args.rounds} interleaved rounds of {args.min_steps_per_round}-{args.max_steps_per_round} "
+        f"updates (about {args.target_ms_per_round:.0f} ms) per optimizer, after compiling and "
+        f"{args.warmup} warm-up updates; 'paired' = median over rounds of (round median / Adam's "
+        "round median).\n")
+  start = time.perf_counter()
+  results = []
+  for num_params in sizes:
+    rows = run_size(num_params, args, results)
+    print(markdown(rows, num_params, args))
+    print(flush=True)
+  total_s = time.perf_counter() - start
+  print(f"Command: `PYTHONPATH=. {' '.join([os.path.relpath(sys.executable)] + sys.argv)}`; "
+        f"wall time {total_s:.0f} s.")
+  if args.json:
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+      json.dump(dict(code=version, jax_version=jax.__version__, optax_version=optax.__version__,
+                     platform=dev.platform, device_kind=dev.device_kind,
+                     cpu_count=os.cpu_count(), python=platform.python_version(),
+                     argv=sys.argv, rounds=args.rounds,
+                     target_ms_per_round=args.target_ms_per_round,
+                     warmup=args.warmup, tensor_shape=list(args.tensor_shape),
+                     num_steps_for_init=NUM_STEPS, wall_time_s=total_s,
+                     time=time.strftime("%Y-%m-%d %H:%M:%S"), results=results), f, indent=2)
+
+
+if __name__ == "__main__":
+  main()
