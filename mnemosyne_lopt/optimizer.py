@@ -237,7 +237,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
   def _grad_square_sums(self, g):
     """sum(g^2) per chunk: the first statistic, and the non-finite check at no extra pass.
 
-    A chunk's sum is finite exactly when all its g are (or |g| > 1e19, no usable gradient either).
+    A chunk's sum is finite exactly when all its g are, or when it overflows float32
+    (|g| beyond about sqrt(3.4e38 / chunk_length), 6e17 at the default 1024: no usable gradient).
     """
     gc, _ = hpe.chunk(g.astype(jnp.float32), self.chunk_length)
     return _chunk_dot(gc, gc, gc.shape[0], self.chunk_length)
@@ -372,7 +373,8 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
                        f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
                        "exactly the parameters given to init().")
     leaves = lambda tree: treedef.flatten_up_to(tree)
-    ps, gs = leaves(opt_state.params), leaves(grad)
+    ps = [jnp.asarray(x) for x in leaves(opt_state.params)]   # Python floats are valid leaves too
+    gs = [jnp.asarray(x) for x in leaves(grad)]
     ms, vs, mems = leaves(opt_state.momentum), leaves(opt_state.second_moment), leaves(opt_state.memory)
     time_feats = _time_features(opt_state.iteration, opt_state.num_steps)
     # pylint: disable=protected-access

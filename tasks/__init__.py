@@ -1,10 +1,14 @@
 """Inner tasks for Mnemosyne (installed as ``mnemosyne_lopt.tasks``).
 
-learned_optimization ``Task`` objects on real data that installs with the project.  Importing this
-package also applies the JAX compatibility layer (through ``mnemosyne_lopt``).
+learned_optimization ``Task`` objects on real data that installs with the project
+(``mnemosyne-data fetch``).  Importing this package also applies the JAX compatibility layer
+(through ``mnemosyne_lopt``).
 """
 
 import mnemosyne_lopt  # noqa: F401  (compat layer before learned_optimization)
-from mnemosyne_lopt.tasks.digits import DigitsMLP, digits_datasets
+from mnemosyne_lopt.tasks.datasets import image_datasets, load_images
+from mnemosyne_lopt.tasks.digits import DigitsMLP, DigitsMLPFamily, digits_datasets
+from mnemosyne_lopt.tasks.image_mlp import ImageMLP, ImageMLPFamily
 
-__all__ = ["DigitsMLP", "digits_datasets"]
+__all__ = ["DigitsMLP", "DigitsMLPFamily", "digits_datasets", "image_datasets", "load_images",
+           "ImageMLP", "ImageMLPFamily"]

@@ -1,0 +1,427 @@
+"""Meta-training Mnemosyne with learned_optimization's own estimators, resumable bit for bit.
+
+The pieces are the framework's: TruncatedPES (default), TruncatedES or FullES estimators, one per
+task family (families of different shapes are mixed by averaging their meta-gradients), task
+augmentation by ``ReparamWeightsFamily`` (parameters re-scaled per task), and a
+``SingleMachineGradientLearner`` whose outer optimizer is optax Adam on gradients clipped by global
+norm.  This module adds what a long run needs:
+
+- the "simple meta-training strategy": inner-run lengths drawn log-uniformly, with an upper end
+  that grows over meta-training (``CurriculumLogUniformSchedule``);
+- checkpoints written atomically (temporary file, then ``os.replace``) every
+  ``checkpoint_every`` steps and on SIGINT/SIGTERM, holding everything the next step depends on
+  (learner and unroll states, data-iterator positions; the key of step i is fold_in(seed, i)), so a
+  run killed at any moment and restarted with the same ``train_log_dir`` ends with bitwise the
+  same meta-parameters as an uninterrupted one (on CPU);
+- a progress bar, TensorBoard summaries, periodic evaluation on held-out tasks against Adam, and
+  the meta-training curve as a PNG.
+"""
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import signal
+import time
+from typing import Callable, Optional, Sequence
+
+import flax
+import gin
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from learned_optimization.learned_optimizers import base as lopt_base
+from learned_optimization.optimizers import base as opt_base
+from learned_optimization.outer_trainers import full_es
+from learned_optimization.outer_trainers import gradient_learner
+from learned_optimization.outer_trainers import truncated_es
+from learned_optimization.outer_trainers import truncated_pes
+from learned_optimization.outer_trainers import truncation_schedule
+from learned_optimization.tasks import base as tasks_base
+from learned_optimization.tasks import task_augmentation
+
+CHECKPOINT_FILE = "checkpoint.pkl"
+THETA_FILE = "theta.msgpack"
+FORMAT_VERSION = 1
+_SPLITS = ("train", "inner_valid", "outer_valid", "test")
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint that cannot be used: corrupt, or written by another configuration."""
+
+
+@gin.configurable
+class CurriculumLogUniformSchedule(truncation_schedule.TruncationSchedule):
+  """Inner-run lengths log-uniform in [min_length, L(i)], L growing with the outer iteration i.
+
+  L(i) = exp(log(max_length_start) + min(i / curriculum_steps, 1) * log(max_length_end /
+  max_length_start)): short inner runs first, the full horizon after ``curriculum_steps`` outer
+  steps (with max_length_start == max_length_end this is plain log-uniform sampling).
+  """
+
+  def __init__(self, min_length: int = 50, max_length_start: int = 200, max_length_end: int = 1000,
+               curriculum_steps: int = 500):
+    if not 1 <= min_length <= max_length_start <= max_length_end:
+      raise ValueError("Need 1 <= min_length <= max_length_start <= max_length_end, got "
+                       f"{min_length}, {max_length_start}, {max_length_end}.")
+    self.min_length = min_length
+    self.max_length_start = max_length_start
+    self.max_length_end = max_length_end
+    self.curriculum_steps = max(int(curriculum_steps), 1)
+
+  def max_length(self, outer_iteration):
+    frac = jnp.clip(jnp.asarray(outer_iteration, jnp.float32) / self.curriculum_steps, 0.0, 1.0)
+    return jnp.exp(math.log(self.max_length_start) +
+                   frac * math.log(self.max_length_end / self.max_length_start))
+
+  def init(self, key, outer_state):
+    it = 0 if outer_state is None else outer_state.outer_iteration
+    log_length = jax.random.uniform(key, [], jnp.float32, minval=math.log(self.min_length),
+                                    maxval=jnp.log(self.max_length(it)))
+    return truncation_schedule.ConstantTruncationState(
+        length=jnp.asarray(jnp.exp(log_length), jnp.int32))
+
+  def next_state(self, state, step, key, outer_state):
+    is_done = step >= state.length
+    state = jax.lax.cond(is_done, lambda ss: self.init(*ss), lambda ss: state, (key, outer_state))
+    return state, is_done
+
+
+@gin.configurable
+def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
+                      task_families: Sequence[tasks_base.TaskFamily],
+                      estimator: str = "pes",
+                      num_tasks: int = 8,
+                      trunc_length: int = 50,
+                      steps_per_jit: int = 10,
+                      std: float = 0.01,
+                      full_unroll_length: int = 200,
+                      schedule: Optional[truncation_schedule.TruncationSchedule] = None,
+                      reparam_level: Optional[str] = "global",
+                      param_scale_range=(0.3, 3.0),
+                      outer_learning_rate: float = 1e-3,
+                      max_grad_norm: float = 1.0):
+  """A SingleMachineGradientLearner over ``task_families`` (see the module docstring).
+
+  Args:
+    estimator: "pes" (TruncatedPES), "es" (TruncatedES) or "full_es" (FullES, whole inner runs of
+      ``full_unroll_length``).
+    num_tasks: inner tasks per family per outer step (each an antithetic pair).
+    trunc_length: inner steps per truncation (multiple of steps_per_jit).
+    reparam_level: task augmentation of learned_optimization's ReparamWeightsFamily ("global",
+      "tensor", "parameter") or None.
+  """
+  if estimator not in ("pes", "es", "full_es"):
+    raise ValueError(f"estimator must be 'pes', 'es' or 'full_es', got {estimator!r}.")
+  if not task_families:
+    raise ValueError("Give at least one task family to meta-train on.")
+  schedule = schedule or CurriculumLogUniformSchedule()
+  estimators = []
+  for family in task_families:
+    if reparam_level:
+      family = task_augmentation.ReparamWeightsFamily(family, reparam_level, param_scale_range)
+    if estimator == "pes":
+      est = truncated_pes.TruncatedPES(family, learned_opt, schedule, num_tasks=num_tasks,
+                                       trunc_length=trunc_length, std=std,
+                                       steps_per_jit=steps_per_jit)
+    elif estimator == "es":
+      est = truncated_es.TruncatedES(family, learned_opt, schedule, num_tasks=num_tasks,
+                                     unroll_length=trunc_length, std=std,
+                                     steps_per_jit=steps_per_jit)
+    else:
+      est = full_es.FullES(family, learned_opt, num_tasks=num_tasks,
+                           unroll_length=full_unroll_length, std=std, steps_per_jit=steps_per_jit)
+    estimators.append(est)
+  theta_opt = opt_base.OptaxOptimizer(
+      optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(outer_learning_rate)))
+  return gradient_learner.SingleMachineGradientLearner(learned_opt, estimators, theta_opt)
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+def _data_iterators(learner):
+  """Every data iterator the estimators draw from that can save its position, by a stable name."""
+  found = {}
+  for i, est in enumerate(learner.gradient_estimators):
+    datasets = getattr(est.task_family, "datasets", None)
+    for split in _SPLITS:
+      it = getattr(datasets, split, None) if datasets is not None else None
+      if it is not None and hasattr(it, "get_state"):
+        found.setdefault(id(it), (f"family{i}/{split}", it))
+  return dict(found.values())
+
+
+def _fingerprint(learner, theta_template) -> str:
+  shapes = jax.tree_util.tree_map(lambda x: (tuple(np.shape(x)), str(np.asarray(x).dtype)),
+                                  theta_template)
+  desc = json.dumps({"lopt": type(learner.gradient_learner.learned_optimizer).__name__,
+                     "theta": str(jax.tree_util.tree_structure(theta_template)),
+                     "shapes": str(shapes),
+                     "estimators": [type(e).__name__ + ":" + getattr(e.task_family, "name", "")
+                                    for e in learner.gradient_estimators]}, sort_keys=True)
+  return hashlib.sha256(desc.encode()).hexdigest()[:16]
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+  tmp = f"{path}.tmp.{os.getpid()}"
+  with open(tmp, "wb") as f:
+    f.write(data)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def save_checkpoint(train_log_dir, step, state, learner, fingerprint, history, theta) -> None:
+  payload = {"format": FORMAT_VERSION, "fingerprint": fingerprint, "step": int(step),
+             "state": jax.device_get(state),
+             "iterators": {k: it.get_state() for k, it in _data_iterators(learner).items()},
+             "history": history}
+  _atomic_write(os.path.join(train_log_dir, CHECKPOINT_FILE), pickle.dumps(payload, protocol=4))
+  _atomic_write(os.path.join(train_log_dir, THETA_FILE), flax.serialization.to_bytes(theta))
+
+
+def load_checkpoint(train_log_dir, learner, fingerprint):
+  """(step, state, history) from ``train_log_dir``, or None when it holds no checkpoint."""
+  path = os.path.join(train_log_dir, CHECKPOINT_FILE)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path, "rb") as f:
+      payload = pickle.load(f)
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(f"Checkpoint {path} is corrupt ({type(e).__name__}: {e}); delete it to "
+                          "start over or restore it from a backup.") from e
+  if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+    raise CheckpointError(f"Checkpoint {path} has format {payload.get('format') if isinstance(payload, dict) else '?'}, "
+                          f"this version reads format {FORMAT_VERSION}; use a new train_log_dir.")
+  if payload["fingerprint"] != fingerprint:
+    raise CheckpointError(f"Checkpoint {path} was written by a different configuration (learned "
+                          "optimizer, meta-parameter shapes or task families differ); use the "
+                          "gin config it was made with, or a new train_log_dir.")
+  iterators = _data_iterators(learner)
+  if set(iterators) != set(payload["iterators"]):
+    raise CheckpointError(f"Checkpoint {path} holds data iterators {sorted(payload['iterators'])} "
+                          f"but this configuration has {sorted(iterators)}; use a new train_log_dir.")
+  for name, it in iterators.items():
+    it.set_state(payload["iterators"][name])
+  return payload["step"], payload["state"], payload["history"]
+
+
+def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimizer] = None):
+  """The latest meta-parameters written to ``train_log_dir`` by ``meta_train``.
+
+  ``learned_opt`` gives the structure to read them into (default: ``MnemosyneLOpt()`` as
+  currently configured by gin).
+  """
+  path = os.path.join(train_log_dir, THETA_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"No meta-parameters at {path}: run mnemosyne-meta-train with "
+                            f"--train_log_dir={train_log_dir} first.")
+  if learned_opt is None:
+    from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
+    learned_opt = MnemosyneLOpt()
+  template = learned_opt.init(jax.random.PRNGKey(0))
+  with open(path, "rb") as f:
+    data = f.read()
+  try:
+    return flax.serialization.from_bytes(template, data)
+  except Exception as e:  # pylint: disable=broad-except
+    raise CheckpointError(f"Meta-parameters in {path} do not fit {type(learned_opt).__name__} as "
+                          f"configured ({e}); load them with the gin config that made them.") from e
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+def train_curve(opt_init, opt_update, get_params, task, params, batches, num_steps):
+  """Losses of ``num_steps`` inner steps, as one jit-compiled scan over pre-drawn ``batches``."""
+  def body(state, batch):
+    loss, grad = jax.value_and_grad(task.loss)(get_params(state), None, batch)
+    return opt_update(state, grad, loss), loss
+  state = opt_init(params)
+  _, losses = jax.lax.scan(body, state, batches)
+  return losses
+
+
+def _stack_batches(iterator, n):
+  batches = [next(iterator) for _ in range(n)]
+  return jax.tree_util.tree_map(lambda *x: np.stack(x), *batches)
+
+
+@gin.configurable
+def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], num_steps: int = 500,
+                          adam_learning_rate: float = 1e-3, seed: int = 0):
+  """Mean training loss over the last 10% of ``num_steps`` on each held-out task: Mnemosyne vs Adam.
+
+  Returns {task name: {"mnemosyne": loss, "adam": loss}}.
+  """
+  results = {}
+  adam = optax.adam(adam_learning_rate)
+  for i, task in enumerate(tasks):
+    params = task.init(jax.random.PRNGKey(seed + i))
+    batches = _stack_batches(task.datasets.train, num_steps)
+    opt = learned_opt.opt_fn(theta)
+    lm = jax.jit(lambda th, p, b, task=task: train_curve(
+        lambda q: learned_opt.opt_fn(th).init(q, num_steps=num_steps),
+        lambda s, g, l: learned_opt.opt_fn(th).update(s, g, loss=l),
+        opt.get_params, task, p, b, num_steps))(theta, params, batches)
+
+    def adam_update(s, g, l):
+      del l
+      p, st = s
+      u, st = adam.update(g, st, p)
+      return optax.apply_updates(p, u), st
+    la = jax.jit(lambda p, b, task=task: train_curve(
+        lambda q: (q, adam.init(q)), adam_update, lambda s: s[0], task, p, b, num_steps))(params, batches)
+    tail = max(num_steps // 10, 1)
+    results[getattr(task, "name", f"task{i}") + f"_{i}"] = {
+        "mnemosyne": float(np.mean(np.asarray(lm)[-tail:])),
+        "adam": float(np.mean(np.asarray(la)[-tail:]))}
+  return results
+
+
+# --- the run -------------------------------------------------------------------------------------
+class _Interrupt:
+  """Turns SIGINT/SIGTERM into a flag the loop checks after each outer step."""
+
+  def __init__(self):
+    self.signal = None
+    self._old = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+      self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.signal = signum
+
+  def __exit__(self, *exc):
+    for sig, handler in self._old.items():
+      signal.signal(sig, handler)
+
+
+def _save_curve(train_log_dir, history):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  if not history:
+    return
+  steps = np.array([h["step"] for h in history])
+  loss = np.array([h["meta_loss"] for h in history])
+  fig, ax = plt.subplots(figsize=(6, 4))
+  ax.plot(steps, loss, alpha=0.3, label="meta-loss (mean truncated inner loss)")
+  w = max(len(loss) // 20, 1)
+  if len(loss) >= w:
+    ax.plot(steps[w - 1:], np.convolve(loss, np.ones(w) / w, mode="valid"), label=f"moving mean ({w})")
+  evals = [h for h in history if "eval_ratio" in h]
+  if evals:
+    ax2 = ax.twinx()
+    ax2.plot([h["step"] for h in evals], [h["eval_ratio"] for h in evals], "k.-",
+             label="held-out: Mnemosyne / Adam final loss")
+    ax2.axhline(1.0, color="k", lw=0.5, ls=":")
+    ax2.set_ylabel("held-out loss ratio (< 1: Mnemosyne better)")
+    ax2.legend(loc="upper right", fontsize=8)
+  ax.set_xlabel("outer step")
+  ax.set_ylabel("meta-loss")
+  ax.legend(loc="upper left", fontsize=8)
+  ax.set_title("Mnemosyne meta-training")
+  fig.tight_layout()
+  fig.savefig(os.path.join(train_log_dir, "meta_training_curve.png"), dpi=110)
+  plt.close(fig)
+
+
+@gin.configurable
+def meta_train(train_log_dir: str,
+               num_outer_steps: int = 100,
+               seed: int = 0,
+               learned_opt: lopt_base.LearnedOptimizer = gin.REQUIRED,
+               task_families: Sequence[tasks_base.TaskFamily] = gin.REQUIRED,
+               eval_tasks: Sequence[tasks_base.Task] = (),
+               eval_every: int = 0,
+               eval_steps: int = 300,
+               checkpoint_every: int = 20,
+               progress: bool = True,
+               tensorboard: bool = True,
+               step_callback: Optional[Callable[[int], None]] = None):
+  """Meta-trains ``learned_opt`` on ``task_families``; resumes from ``train_log_dir`` if possible.
+
+  Returns (theta, history).  ``step_callback(step)`` runs after each completed outer step (tests
+  use it to interrupt a run).
+  """
+  os.makedirs(train_log_dir, exist_ok=True)
+  learner = make_meta_learner(learned_opt, task_families)
+  base_key = jax.random.PRNGKey(seed)
+  theta_template = learned_opt.init(jax.random.PRNGKey(0))
+  fingerprint = _fingerprint(learner, theta_template)
+  restored = load_checkpoint(train_log_dir, learner, fingerprint)
+  if restored is None:
+    step, state, history = 0, learner.init(jax.random.fold_in(base_key, 2**31 - 1)), []
+  else:
+    step, state, history = restored
+    print(f"[meta-train] resuming {train_log_dir} at outer step {step}")
+  with open(os.path.join(train_log_dir, "config.gin"), "w") as f:
+    f.write(gin.operative_config_str() or gin.config_str())
+
+  writer = None
+  if tensorboard:
+    from flax.metrics import tensorboard as flax_tb  # pylint: disable=g-import-not-at-top
+    writer = flax_tb.SummaryWriter(os.path.join(train_log_dir, "tb"))
+  bar = None
+  if progress:
+    import tqdm  # pylint: disable=g-import-not-at-top
+    bar = tqdm.tqdm(total=num_outer_steps, initial=step, desc="meta-train", unit="outer step")
+  last_saved = step
+  t0 = time.time()
+  with _Interrupt() as interrupt:
+    while step < num_outer_steps:
+      key = jax.random.fold_in(base_key, step)
+      state, meta_loss, metrics = learner.update(state, key, with_metrics=True)
+      meta_loss = float(meta_loss)
+      if not np.isfinite(meta_loss):
+        print(f"[meta-train] outer step {step}: non-finite meta-loss {meta_loss}")
+      step += 1
+      entry = {"step": step, "meta_loss": meta_loss, "time": time.time() - t0}
+      grad_norm = metrics.get("none||theta_grad_norm") if isinstance(metrics, dict) else None
+      if grad_norm is not None:
+        entry["theta_grad_norm"] = float(grad_norm)
+      theta = learner.get_lopt_params(state)
+      if eval_tasks and eval_every and (step % eval_every == 0 or step == num_outer_steps):
+        res = evaluate_against_adam(learned_opt, theta, eval_tasks, num_steps=eval_steps, seed=seed)
+        entry["eval"] = res
+        entry["eval_ratio"] = float(np.mean([r["mnemosyne"] / r["adam"] for r in res.values()]))
+      history.append(entry)
+      if writer is not None:
+        writer.scalar("meta_loss", meta_loss, step)
+        if "theta_grad_norm" in entry:
+          writer.scalar("theta_grad_norm", entry["theta_grad_norm"], step)
+        if "eval_ratio" in entry:
+          writer.scalar("eval/mnemosyne_over_adam", entry["eval_ratio"], step)
+          for name, r in entry["eval"].items():
+            writer.scalar(f"eval/{name}/mnemosyne", r["mnemosyne"], step)
+            writer.scalar(f"eval/{name}/adam", r["adam"], step)
+      if bar is not None:
+        bar.update(1)
+        bar.set_postfix(meta_loss=f"{meta_loss:.4f}", **(
+            {"heldout_vs_adam": f"{entry['eval_ratio']:.3f}"} if "eval_ratio" in entry else {}))
+      stop = interrupt.signal is not None
+      if step % checkpoint_every == 0 or step == num_outer_steps or stop:
+        save_checkpoint(train_log_dir, step, state, learner, fingerprint, history, theta)
+        _save_curve(train_log_dir, history)
+        last_saved = step
+      if step_callback is not None:
+        step_callback(step)
+      if stop:
+        print(f"[meta-train] signal {interrupt.signal}: checkpoint saved at outer step {step}; "
+              "rerun the same command to resume.")
+        break
+  if bar is not None:
+    bar.close()
+  if writer is not None:
+    writer.flush()
+  if last_saved != step:
+    save_checkpoint(train_log_dir, step, state, learner, fingerprint, history,
+                    learner.get_lopt_params(state))
+  with open(os.path.join(train_log_dir, "history.json"), "w") as f:
+    json.dump(history, f)
+  return learner.get_lopt_params(state), history

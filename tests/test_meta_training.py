@@ -1,0 +1,127 @@
+"""Meta-training driver: curriculum schedule, bitwise resume after a crash or SIGKILL, clear errors."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import numpy as np
+import pytest
+from learned_optimization.outer_trainers import gradient_learner
+from learned_optimization.tasks import quadratics
+
+from mnemosyne_lopt.optimizer import MnemosyneLOpt
+from mnemosyne_lopt.outer_trainers import meta_training as mt
+from mnemosyne_lopt.tasks import digits
+
+
+def test_curriculum_schedule_is_log_uniform_with_growing_upper_end():
+  sched = mt.CurriculumLogUniformSchedule(min_length=10, max_length_start=20, max_length_end=1000,
+                                          curriculum_steps=100)
+  keys = jax.random.split(jax.random.PRNGKey(0), 2000)
+  for it, upper in ((0, 20), (50, np.sqrt(20 * 1000)), (100, 1000), (500, 1000)):
+    outer = gradient_learner.OuterState(outer_iteration=it)
+    lengths = np.asarray(jax.vmap(lambda k, o=outer: sched.init(k, o).length)(keys))
+    assert lengths.min() >= 10 and lengths.max() <= upper + 1
+    # log-uniform: the median is the geometric mean of the ends
+    np.testing.assert_allclose(np.median(lengths), np.sqrt(10 * upper), rtol=0.1)
+
+
+def _run(log_dir, steps, callback=None, model_dim=16):
+  learner_kwargs = dict(num_tasks=2, trunc_length=10, steps_per_jit=10,
+                        schedule=mt.CurriculumLogUniformSchedule(10, 20, 30, 5))
+  original = mt.make_meta_learner
+  try:
+    mt.make_meta_learner = lambda lopt, fams: original(lopt, fams, **learner_kwargs)
+    return mt.meta_train(log_dir, num_outer_steps=steps, seed=3,
+                         learned_opt=MnemosyneLOpt(chunk_length=16, model_dim=model_dim),
+                         task_families=[digits.DigitsMLPFamily((8,), batch_size=16)],
+                         checkpoint_every=2, progress=False, tensorboard=False,
+                         step_callback=callback)
+  finally:
+    mt.make_meta_learner = original
+
+
+class _Crash(Exception):
+  pass
+
+
+def test_resume_after_crash_is_bitwise_identical(tmp_path):
+  theta_a, hist_a = _run(str(tmp_path / "a"), 5)
+
+  def crash(step):
+    if step == 3:            # after step 3, whose checkpoint (every 2) was not written
+      raise _Crash()
+  with pytest.raises(_Crash):
+    _run(str(tmp_path / "b"), 5, crash)
+  theta_b, hist_b = _run(str(tmp_path / "b"), 5)
+  for a, b in zip(jax.tree_util.tree_leaves(theta_a), jax.tree_util.tree_leaves(theta_b)):
+    np.testing.assert_array_equal(a, b)
+  assert [h["meta_loss"] for h in hist_a] == [h["meta_loss"] for h in hist_b]
+  assert all(np.isfinite(h["meta_loss"]) for h in hist_a)
+  # load_theta reads what the run wrote
+  loaded = mt.load_theta(str(tmp_path / "b"), MnemosyneLOpt(chunk_length=16))
+  for a, b in zip(jax.tree_util.tree_leaves(theta_a), jax.tree_util.tree_leaves(loaded)):
+    np.testing.assert_array_equal(a, b)
+  assert os.path.exists(tmp_path / "b" / "meta_training_curve.png")
+
+  # a checkpoint from another configuration is refused with a clear error naming the file
+  with pytest.raises(mt.CheckpointError, match=r"checkpoint\.pkl.*different configuration"):
+    _run(str(tmp_path / "b"), 6, model_dim=8)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+  (tmp_path / mt.CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+  learner = mt.make_meta_learner(MnemosyneLOpt(), [quadratics.FixedDimQuadraticFamily(4)])
+  with pytest.raises(mt.CheckpointError, match=r"checkpoint\.pkl is corrupt"):
+    mt.load_checkpoint(str(tmp_path), learner, "x")
+  with open(tmp_path / mt.CHECKPOINT_FILE, "wb") as f:
+    pickle.dump({"format": 99}, f)
+  with pytest.raises(mt.CheckpointError, match="format 99"):
+    mt.load_checkpoint(str(tmp_path), learner, "x")
+  with pytest.raises(FileNotFoundError, match="mnemosyne-meta-train"):
+    mt.load_theta(str(tmp_path / "nowhere"))
+
+
+_SCRIPT = textwrap.dedent("""
+    import sys
+    import mnemosyne_lopt
+    from learned_optimization.tasks import quadratics
+    from mnemosyne_lopt.outer_trainers import meta_training as mt
+    lopt = mnemosyne_lopt.MnemosyneLOpt(chunk_length=4)
+    original = mt.make_meta_learner
+    mt.make_meta_learner = lambda l, f: original(
+        l, f, num_tasks=2, trunc_length=10, schedule=mt.CurriculumLogUniformSchedule(10, 20, 40, 4))
+    mt.meta_train(sys.argv[1], num_outer_steps=int(sys.argv[2]), seed=1, learned_opt=lopt,
+                  task_families=[quadratics.FixedDimQuadraticFamily(8)], checkpoint_every=1,
+                  progress=False, tensorboard=False)
+""")
+
+
+def test_sigkill_at_a_random_moment_then_resume_is_bitwise_identical(tmp_path):
+  script = tmp_path / "run.py"
+  script.write_text(_SCRIPT)
+  steps = 8
+  subprocess.run([sys.executable, str(script), str(tmp_path / "full"), str(steps)], check=True,
+                 capture_output=True)
+  # Kill once the run is inside its loop (first checkpoint written), at a moment between steps.
+  proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "killed"), str(steps)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  ckpt = tmp_path / "killed" / mt.CHECKPOINT_FILE
+  deadline = time.time() + 300
+  while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.05)
+  time.sleep(float(np.random.RandomState(int(time.time())).uniform(0.0, 1.0)))
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  subprocess.run([sys.executable, str(script), str(tmp_path / "killed"), str(steps)], check=True,
+                 capture_output=True)
+  lopt = MnemosyneLOpt(chunk_length=4)
+  full = mt.load_theta(str(tmp_path / "full"), lopt)
+  resumed = mt.load_theta(str(tmp_path / "killed"), lopt)
+  for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
+    np.testing.assert_array_equal(a, b)
