@@ -11,7 +11,14 @@ _compat.apply()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from mnemosyne_lopt.cam import CAMState, cam_init, cam_readout, cam_step, cam_update
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
+from mnemosyne_lopt.pretrained import load_pretrained
 
-__all__ = ["MnemosyneLOpt", "MnemosyneState", "CAMState", "cam_init", "cam_update", "cam_readout",
+
+def load_theta(train_log_dir, learned_opt=None):
+  """The latest meta-parameters written by ``mnemosyne-meta-train`` to ``train_log_dir``."""
+  from mnemosyne_lopt.outer_trainers import meta_training  # pylint: disable=g-import-not-at-top
+  return meta_training.load_theta(train_log_dir, learned_opt)
+
+__all__ = ["MnemosyneLOpt", "MnemosyneState", "load_pretrained", "load_theta", "CAMState", "cam_init", "cam_update", "cam_readout",
            "cam_step"]
 __version__ = "0.1.0"

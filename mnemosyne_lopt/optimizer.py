@@ -163,6 +163,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                feature_seed: int = 0,
                orthogonal_features: bool = True,
                skip_nonfinite: bool = True):
+    # Every constructor argument, as given: enough to rebuild this optimizer (pretrained files).
+    self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
+                   if k not in ("self", "__class__")}
     if mode not in MODES:
       raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
     if chunk_length < 1:

@@ -44,6 +44,7 @@ from learned_optimization.tasks import task_augmentation
 
 CHECKPOINT_FILE = "checkpoint.pkl"
 THETA_FILE = "theta.msgpack"
+BEST_THETA_FILE = "theta_best.msgpack"   # best mean held-out loss ratio to Adam so far
 FORMAT_VERSION = 1
 _SPLITS = ("train", "inner_valid", "outer_valid", "test")
 
@@ -100,6 +101,7 @@ def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
                       full_unroll_length: int = 200,
                       schedule: Optional[truncation_schedule.TruncationSchedule] = None,
                       reparam_level: Optional[str] = "global",
+                      train_and_meta: bool = False,
                       param_scale_range=(0.3, 3.0),
                       outer_learning_rate: float = 1e-3,
                       max_grad_norm: float = 1.0):
@@ -112,6 +114,9 @@ def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
     trunc_length: inner steps per truncation (multiple of steps_per_jit).
     reparam_level: task augmentation of learned_optimization's ReparamWeightsFamily ("global",
       "tensor", "parameter") or None.
+    train_and_meta: PES/ES meta-objective on held-out ``outer_valid`` batches instead of the
+      training batches (learned_optimization's ``train_and_meta``): rewards generalisation, not
+      only fast descent of the training loss.
   """
   if estimator not in ("pes", "es", "full_es"):
     raise ValueError(f"estimator must be 'pes', 'es' or 'full_es', got {estimator!r}.")
@@ -125,14 +130,15 @@ def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
     if estimator == "pes":
       est = truncated_pes.TruncatedPES(family, learned_opt, schedule, num_tasks=num_tasks,
                                        trunc_length=trunc_length, std=std,
-                                       steps_per_jit=steps_per_jit)
+                                       steps_per_jit=steps_per_jit, train_and_meta=train_and_meta)
     elif estimator == "es":
       est = truncated_es.TruncatedES(family, learned_opt, schedule, num_tasks=num_tasks,
                                      unroll_length=trunc_length, std=std,
-                                     steps_per_jit=steps_per_jit)
+                                     steps_per_jit=steps_per_jit, train_and_meta=train_and_meta)
     else:
       est = full_es.FullES(family, learned_opt, num_tasks=num_tasks,
-                           unroll_length=full_unroll_length, std=std, steps_per_jit=steps_per_jit)
+                           unroll_length=full_unroll_length, std=std, steps_per_jit=steps_per_jit,
+                           train_and_meta=train_and_meta)
     estimators.append(est)
   theta_opt = opt_base.OptaxOptimizer(
       optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(outer_learning_rate)))
@@ -208,13 +214,14 @@ def load_checkpoint(train_log_dir, learner, fingerprint):
   return payload["step"], payload["state"], payload["history"]
 
 
-def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimizer] = None):
+def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimizer] = None,
+               best: bool = False):
   """The latest meta-parameters written to ``train_log_dir`` by ``meta_train``.
 
   ``learned_opt`` gives the structure to read them into (default: ``MnemosyneLOpt()`` as
-  currently configured by gin).
+  currently configured by gin).  ``best=True``: those of the best held-out evaluation instead.
   """
-  path = os.path.join(train_log_dir, THETA_FILE)
+  path = os.path.join(train_log_dir, BEST_THETA_FILE if best else THETA_FILE)
   if not os.path.exists(path):
     raise FileNotFoundError(f"No meta-parameters at {path}: run mnemosyne-meta-train with "
                             f"--train_log_dir={train_log_dir} first.")
@@ -232,14 +239,19 @@ def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimi
 
 
 # --- evaluation ----------------------------------------------------------------------------------
-def train_curve(opt_init, opt_update, get_params, task, params, batches, num_steps):
-  """Losses of ``num_steps`` inner steps, as one jit-compiled scan over pre-drawn ``batches``."""
+def train_curve(opt_init, opt_update, get_params, task, params, batches, num_steps, valid=None):
+  """Losses of ``num_steps`` inner steps (one jit-compiled scan over pre-drawn ``batches``), and the
+  mean loss of the final parameters on the stacked ``valid`` batches (NaN without them)."""
+  del num_steps
   def body(state, batch):
     loss, grad = jax.value_and_grad(task.loss)(get_params(state), None, batch)
     return opt_update(state, grad, loss), loss
   state = opt_init(params)
-  _, losses = jax.lax.scan(body, state, batches)
-  return losses
+  state, losses = jax.lax.scan(body, state, batches)
+  if valid is None:
+    return losses, jnp.nan
+  final = get_params(state)
+  return losses, jnp.mean(jax.vmap(lambda b: task.loss(final, None, b))(valid))
 
 
 def _stack_batches(iterator, n):
@@ -250,32 +262,37 @@ def _stack_batches(iterator, n):
 @gin.configurable
 def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], num_steps: int = 500,
                           adam_learning_rate: float = 1e-3, seed: int = 0):
-  """Mean training loss over the last 10% of ``num_steps`` on each held-out task: Mnemosyne vs Adam.
+  """Held-out tasks trained ``num_steps`` by Mnemosyne and by Adam: validation loss afterwards.
 
-  Returns {task name: {"mnemosyne": loss, "adam": loss}}.
+  Returns {task name: {"mnemosyne": loss, "adam": loss, "mnemosyne_train": ..., "adam_train": ...}}
+  with the loss on 5 ``outer_valid`` batches after training (the ratio that ``meta_train`` tracks)
+  and the mean training loss over the last 10% of steps.
   """
   results = {}
   adam = optax.adam(adam_learning_rate)
   for i, task in enumerate(tasks):
     params = task.init(jax.random.PRNGKey(seed + i))
     batches = _stack_batches(task.datasets.train, num_steps)
+    valid = _stack_batches(task.datasets.outer_valid, 5)
     opt = learned_opt.opt_fn(theta)
-    lm = jax.jit(lambda th, p, b, task=task: train_curve(
+    lm, vm = jax.jit(lambda th, p, b, v, task=task: train_curve(
         lambda q: learned_opt.opt_fn(th).init(q, num_steps=num_steps),
         lambda s, g, l: learned_opt.opt_fn(th).update(s, g, loss=l),
-        opt.get_params, task, p, b, num_steps))(theta, params, batches)
+        opt.get_params, task, p, b, num_steps, v))(theta, params, batches, valid)
 
     def adam_update(s, g, l):
       del l
       p, st = s
       u, st = adam.update(g, st, p)
       return optax.apply_updates(p, u), st
-    la = jax.jit(lambda p, b, task=task: train_curve(
-        lambda q: (q, adam.init(q)), adam_update, lambda s: s[0], task, p, b, num_steps))(params, batches)
+    la, va = jax.jit(lambda p, b, v, task=task: train_curve(
+        lambda q: (q, adam.init(q)), adam_update, lambda s: s[0], task, p, b, num_steps, v))(
+            params, batches, valid)
     tail = max(num_steps // 10, 1)
     results[getattr(task, "name", f"task{i}") + f"_{i}"] = {
-        "mnemosyne": float(np.mean(np.asarray(lm)[-tail:])),
-        "adam": float(np.mean(np.asarray(la)[-tail:]))}
+        "mnemosyne": float(vm), "adam": float(va),
+        "mnemosyne_train": float(np.mean(np.asarray(lm)[-tail:])),
+        "adam_train": float(np.mean(np.asarray(la)[-tail:]))}
   return results
 
 
@@ -390,6 +407,11 @@ def meta_train(train_log_dir: str,
         res = evaluate_against_adam(learned_opt, theta, eval_tasks, num_steps=eval_steps, seed=seed)
         entry["eval"] = res
         entry["eval_ratio"] = float(np.mean([r["mnemosyne"] / r["adam"] for r in res.values()]))
+        previous = [h["eval_ratio"] for h in history if "eval_ratio" in h]
+        if np.isfinite(entry["eval_ratio"]) and (not previous or entry["eval_ratio"] < min(previous)):
+          entry["best"] = True
+          _atomic_write(os.path.join(train_log_dir, BEST_THETA_FILE),
+                        flax.serialization.to_bytes(theta))
       history.append(entry)
       if writer is not None:
         writer.scalar("meta_loss", meta_loss, step)

@@ -1,0 +1,53 @@
+"""Pretrained Mnemosyne meta-parameters shipped with the package.
+
+Each folder under ``mnemosyne_lopt/pretrained/`` holds ``optimizer.json`` (the ``MnemosyneLOpt``
+arguments), ``theta.msgpack`` (flax-serialised meta-parameters), the gin recipe and the exact command
+and seed that produced them, and the meta-training curve.
+"""
+
+import json
+import os
+
+import flax
+import jax
+
+from mnemosyne_lopt.optimizer import MnemosyneLOpt
+
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
+
+
+def available() -> list:
+  if not os.path.isdir(PRETRAINED_DIR):
+    return []
+  return sorted(d for d in os.listdir(PRETRAINED_DIR)
+                if os.path.exists(os.path.join(PRETRAINED_DIR, d, "theta.msgpack")))
+
+
+def load_pretrained(name: str = "default"):
+  """(lopt, theta): the shipped Mnemosyne ``name``, independent of any gin configuration."""
+  folder = os.path.join(PRETRAINED_DIR, name)
+  if not os.path.exists(os.path.join(folder, "theta.msgpack")):
+    raise FileNotFoundError(f"No pretrained Mnemosyne named {name!r}; available: {available()}.")
+  with open(os.path.join(folder, "optimizer.json")) as f:
+    config = json.load(f)
+  lopt = MnemosyneLOpt(**config)
+  template = lopt.init(jax.random.PRNGKey(0))
+  with open(os.path.join(folder, "theta.msgpack"), "rb") as f:
+    theta = flax.serialization.from_bytes(template, f.read())
+  return lopt, theta
+
+
+def export(train_log_dir: str, name: str, lopt: MnemosyneLOpt, files=(), best: bool = True) -> str:
+  """Copies a run's meta-parameters (its best held-out ones by default) into ``pretrained/<name>/``."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt.outer_trainers import meta_training  # pylint: disable=g-import-not-at-top
+  theta = meta_training.load_theta(train_log_dir, lopt, best=best)
+  folder = os.path.join(PRETRAINED_DIR, name)
+  os.makedirs(folder, exist_ok=True)
+  with open(os.path.join(folder, "theta.msgpack"), "wb") as f:
+    f.write(flax.serialization.to_bytes(theta))
+  with open(os.path.join(folder, "optimizer.json"), "w") as f:
+    json.dump(lopt.config, f, indent=1, sort_keys=True)
+  for path in files:
+    shutil.copy(path, folder)
+  return folder
