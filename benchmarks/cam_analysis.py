@@ -54,6 +54,7 @@ import os
 import sys
 import time
 
+from benchmark_common import code_version  # pylint: disable=g-import-not-at-top
 import mnemosyne_lopt  # noqa: F401  (installs the JAX compatibility shim first)
 from mnemosyne_lopt import cam
 from mnemosyne_lopt import random_features
@@ -136,30 +137,6 @@ def prefix_means(err, lengths):
     out.append((float(per_seed.mean()),
                 float(per_seed.std(ddof=1) / np.sqrt(len(per_seed))) if len(per_seed) > 1 else 0.0))
   return out
-
-
-def code_version() -> dict:
-  """Which code was measured: git HEAD, whether mnemosyne_lopt/ has uncommitted changes, and a
-  sha256 (first 12 hex digits) over the package's .py files (the package is edited often)."""
-  import hashlib
-  import subprocess
-  pkg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mnemosyne_lopt")
-  digest = hashlib.sha256()
-  for name in sorted(os.listdir(pkg)):
-    if name.endswith(".py"):
-      with open(os.path.join(pkg, name), "rb") as f:
-        digest.update(name.encode() + b"\0" + f.read())
-  info = dict(package_sha256=digest.hexdigest()[:12])
-  try:
-    root = os.path.dirname(pkg)
-    info["git_head"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                      capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "mnemosyne_lopt"], cwd=root,
-                           capture_output=True, text=True, check=True).stdout.strip()
-    info["package_modified_since_head"] = bool(dirty)
-  except (OSError, subprocess.CalledProcessError):
-    pass
-  return info
 
 
 def main(argv=None):

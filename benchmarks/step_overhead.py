@@ -49,6 +49,7 @@ import platform
 import sys
 import time
 
+from benchmark_common import code_version  # pylint: disable=g-import-not-at-top
 import mnemosyne_lopt  # noqa: F401  (must precede any learned_optimization import: JAX shim)
 from mnemosyne_lopt import MnemosyneLOpt
 
@@ -252,30 +253,6 @@ def markdown(rows, num_params, args):
     line += f" {r['bytes_per_param']:.2f} | {r['floats_per_param']:.3f} |"
     lines.append(line)
   return "\n".join(lines)
-
-
-def code_version() -> dict:
-  """Which code was measured: git HEAD, whether mnemosyne_lopt/ has uncommitted changes, and a
-  sha256 (first 12 hex digits) over the package's .py files (the package is edited often)."""
-  import hashlib
-  import subprocess
-  pkg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mnemosyne_lopt")
-  digest = hashlib.sha256()
-  for name in sorted(os.listdir(pkg)):
-    if name.endswith(".py"):
-      with open(os.path.join(pkg, name), "rb") as f:
-        digest.update(name.encode() + b"\0" + f.read())
-  info = dict(package_sha256=digest.hexdigest()[:12])
-  try:
-    root = os.path.dirname(pkg)
-    info["git_head"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                      capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "mnemosyne_lopt"], cwd=root,
-                           capture_output=True, text=True, check=True).stdout.strip()
-    info["package_modified_since_head"] = bool(dirty)
-  except (OSError, subprocess.CalledProcessError):
-    pass
-  return info
 
 
 def main(argv=None):

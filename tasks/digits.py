@@ -64,9 +64,10 @@ class DigitsMLP(tasks_base.Task):
     self.activation = activation
     self.init_scale = init_scale
     self.datasets = datasets if datasets is not None else digits_datasets(batch_size, seed)
+    self.input_size = 64
 
   def init(self, key):
-    sizes = (64,) + self.hidden_sizes + (10,)
+    sizes = (self.input_size,) + self.hidden_sizes + (10,)
     params = {}
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
       key, sub = jax.random.split(key)

@@ -46,15 +46,6 @@ class ImageMLP(digits.DigitsMLP):
   def name(self):
     return self._name
 
-  def init(self, key):
-    sizes = (self.input_size,) + self.hidden_sizes + (10,)
-    params = {}
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-      key, sub = jax.random.split(key)
-      params[f"layer_{i}"] = {"w": jax.random.normal(sub, (a, b)) * (self.init_scale * np.sqrt(2.0 / a)),
-                              "b": jnp.zeros((b,))}
-    return params
-
 
 @gin.configurable
 class ImageMLPFamily(tasks_base.TaskFamily):
