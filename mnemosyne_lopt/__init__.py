@@ -14,11 +14,12 @@ from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 from mnemosyne_lopt.pretrained import load_pretrained
 
 
-def load_theta(train_log_dir, learned_opt=None):
-  """The latest meta-parameters written by ``mnemosyne-meta-train`` to ``train_log_dir``."""
+def load_theta(train_log_dir, learned_opt=None, best=False):
+  """Meta-parameters written by ``mnemosyne-meta-train`` to ``train_log_dir`` (the latest, or with
+  ``best=True`` those of its best held-out evaluation); see ``meta_training.load_theta``."""
   from mnemosyne_lopt.outer_trainers import meta_training  # pylint: disable=g-import-not-at-top
-  return meta_training.load_theta(train_log_dir, learned_opt)
+  return meta_training.load_theta(train_log_dir, learned_opt, best=best)
 
-__all__ = ["MnemosyneLOpt", "MnemosyneState", "load_pretrained", "load_theta", "CAMState", "cam_init", "cam_update", "cam_readout",
-           "cam_step"]
+__all__ = ["MnemosyneLOpt", "MnemosyneState", "load_pretrained", "load_theta", "CAMState",
+           "cam_init", "cam_update", "cam_readout", "cam_step"]
 __version__ = "0.1.0"

@@ -10,13 +10,13 @@ loss after training (mean over 10 test batches), each averaged over seeds.
 """
 
 import argparse
+import functools
 import json
 import os
 import time
 
 import jax
 import numpy as np
-import optax
 
 from mnemosyne_lopt import optimizer as mnemosyne_optimizer
 from mnemosyne_lopt import pretrained as pretrained_lib
@@ -35,45 +35,16 @@ def _task(spec, seed):
   return image_mlp.ImageMLP(dataset, size, hidden, batch_size=128, seed=seed, activation=act)
 
 
-def run_optimizer(make, task, num_steps, seed):
-  """(final train loss, test loss) of ``num_steps`` steps; ``make()`` -> (init, update, get_params)."""
+def run_optimizer(fns, task, num_steps, seed):
+  """(final train loss, test loss) after ``num_steps`` steps; ``fns(num_steps)`` -> the
+  (init, update, get_params) triple of ``meta_training.train_curve``."""
   params = task.init(jax.random.PRNGKey(seed))
-  batches = meta_training._stack_batches(task.datasets.train, num_steps)  # pylint: disable=protected-access
-  init, update, get_params = make(num_steps)
-
-  @jax.jit
-  def train(params, batches):
-    def body(state, batch):
-      loss, grad = jax.value_and_grad(task.loss)(get_params(state), None, batch)
-      return update(state, grad, loss), loss
-    state, losses = jax.lax.scan(body, init(params), batches)
-    return get_params(state), losses
-
-  final, losses = train(params, batches)
+  batches = meta_training.stack_batches(task.datasets.train, num_steps)
+  test = meta_training.stack_batches(task.datasets.test, 10)
+  losses, test_loss = jax.jit(lambda p, b, v: meta_training.train_curve(
+      *fns(num_steps), task, p, b, v))(params, batches, test)
   tail = max(num_steps // 10, 1)
-  test = np.mean([float(task.loss(final, None, next(task.datasets.test))) for _ in range(10)])
-  return float(np.mean(np.asarray(losses)[-tail:])), float(test)
-
-
-def adam_maker(learning_rate=1e-3):
-  tx = optax.adam(learning_rate)
-  def make(num_steps):
-    del num_steps
-    def update(state, grad, loss):
-      del loss
-      p, s = state
-      u, s = tx.update(grad, s, p)
-      return optax.apply_updates(p, u), s
-    return (lambda p: (p, tx.init(p))), update, (lambda s: s[0])
-  return make
-
-
-def mnemosyne_maker(lopt, theta):
-  opt = lopt.opt_fn(theta)
-  def make(num_steps):
-    return (lambda p: opt.init(p, num_steps=num_steps),
-            lambda s, g, l: opt.update(s, g, loss=l), opt.get_params)
-  return make
+  return float(np.mean(np.asarray(losses)[-tail:])), float(test_loss)
 
 
 def run(argv=None):
@@ -90,10 +61,10 @@ def run(argv=None):
   if args.num_steps <= 0 or args.seeds <= 0:
     parser.error("--num_steps and --seeds must be positive.")
 
-  optimizers = {"Adam lr=1e-3": adam_maker()}
+  optimizers = {"Adam lr=1e-3": lambda num_steps: meta_training.adam_fns(1e-3)}
   if args.pretrained and args.pretrained in pretrained_lib.available():
     lopt, theta = pretrained_lib.load_pretrained(args.pretrained)
-    optimizers[f"Mnemosyne pretrained '{args.pretrained}'"] = mnemosyne_maker(lopt, theta)
+    optimizers[f"Mnemosyne pretrained '{args.pretrained}'"] = functools.partial(meta_training.lopt_fns, lopt, theta)
   elif args.pretrained:
     print(f"(no shipped pretrained Mnemosyne named {args.pretrained!r}; available: "
           f"{pretrained_lib.available()})")
@@ -102,10 +73,11 @@ def run(argv=None):
     best = os.path.exists(os.path.join(args.train_log_dir, meta_training.BEST_THETA_FILE))
     theta = meta_training.load_theta(args.train_log_dir, lopt, best=best)
     optimizers[f"Mnemosyne from {args.train_log_dir} ({'best held-out' if best else 'latest'})"] = (
-        mnemosyne_maker(lopt, theta))
+        functools.partial(meta_training.lopt_fns, lopt, theta))
   if args.untrained:
     lopt = mnemosyne_optimizer.MnemosyneLOpt()
-    optimizers["Mnemosyne untrained"] = mnemosyne_maker(lopt, lopt.init(jax.random.PRNGKey(0)))
+    optimizers["Mnemosyne untrained"] = functools.partial(meta_training.lopt_fns, lopt,
+                                                          lopt.init(jax.random.PRNGKey(0)))
 
   specs = HELD_OUT_TASKS[:args.tasks]
   results = {}
@@ -113,8 +85,8 @@ def run(argv=None):
   for spec in specs:
     name = f"{spec[0]}{spec[1]} MLP{list(spec[2])} {spec[3]}"
     results[name] = {}
-    for opt_name, make in optimizers.items():
-      runs = [run_optimizer(make, _task(spec, seed), args.num_steps, seed) for seed in range(args.seeds)]
+    for opt_name, fns in optimizers.items():
+      runs = [run_optimizer(fns, _task(spec, seed), args.num_steps, seed) for seed in range(args.seeds)]
       results[name][opt_name] = {"train": float(np.mean([r[0] for r in runs])),
                                  "test": float(np.mean([r[1] for r in runs])),
                                  "runs": runs}

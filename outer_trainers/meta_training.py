@@ -33,7 +33,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from learned_optimization.learned_optimizers import base as lopt_base
-from learned_optimization.optimizers import base as opt_base
 from learned_optimization.outer_trainers import full_es
 from learned_optimization.outer_trainers import gradient_learner
 from learned_optimization.outer_trainers import truncated_es
@@ -41,6 +40,8 @@ from learned_optimization.outer_trainers import truncated_pes
 from learned_optimization.outer_trainers import truncation_schedule
 from learned_optimization.tasks import base as tasks_base
 from learned_optimization.tasks import task_augmentation
+
+from mnemosyne_lopt.outer_trainers import pes
 
 CHECKPOINT_FILE = "checkpoint.pkl"
 THETA_FILE = "theta.msgpack"
@@ -140,9 +141,8 @@ def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
                            unroll_length=full_unroll_length, std=std, steps_per_jit=steps_per_jit,
                            train_and_meta=train_and_meta)
     estimators.append(est)
-  theta_opt = opt_base.OptaxOptimizer(
-      optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(outer_learning_rate)))
-  return gradient_learner.SingleMachineGradientLearner(learned_opt, estimators, theta_opt)
+  return gradient_learner.SingleMachineGradientLearner(
+      learned_opt, estimators, pes.outer_optimizer(outer_learning_rate, max_grad_norm))
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
@@ -239,22 +239,40 @@ def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimi
 
 
 # --- evaluation ----------------------------------------------------------------------------------
-def train_curve(opt_init, opt_update, get_params, task, params, batches, num_steps, valid=None):
-  """Losses of ``num_steps`` inner steps (one jit-compiled scan over pre-drawn ``batches``), and the
-  mean loss of the final parameters on the stacked ``valid`` batches (NaN without them)."""
-  del num_steps
+def adam_fns(learning_rate: float = 1e-3):
+  """optax Adam as (init(params), update(state, grad, loss), get_params(state)) for train_curve."""
+  tx = optax.adam(learning_rate)
+
+  def update(state, grad, loss):
+    del loss
+    params, opt_state = state
+    updates, opt_state = tx.update(grad, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+  return (lambda params: (params, tx.init(params))), update, (lambda state: state[0])
+
+
+def lopt_fns(learned_opt, theta, num_steps: int):
+  """A learned optimizer at ``theta`` as (init, update, get_params) for train_curve."""
+  opt = learned_opt.opt_fn(theta)
+  return (lambda params: opt.init(params, num_steps=num_steps),
+          lambda state, grad, loss: opt.update(state, grad, loss=loss), opt.get_params)
+
+
+def train_curve(opt_init, opt_update, get_params, task, params, batches, valid=None):
+  """Losses of one inner step per pre-drawn batch in ``batches`` (one ``lax.scan``), and the mean
+  loss of the final parameters on the stacked ``valid`` batches (NaN without them)."""
   def body(state, batch):
     loss, grad = jax.value_and_grad(task.loss)(get_params(state), None, batch)
     return opt_update(state, grad, loss), loss
-  state = opt_init(params)
-  state, losses = jax.lax.scan(body, state, batches)
+  state, losses = jax.lax.scan(body, opt_init(params), batches)
   if valid is None:
     return losses, jnp.nan
   final = get_params(state)
   return losses, jnp.mean(jax.vmap(lambda b: task.loss(final, None, b))(valid))
 
 
-def _stack_batches(iterator, n):
+def stack_batches(iterator, n):
+  """The next ``n`` batches of ``iterator``, stacked along a new leading axis."""
   batches = [next(iterator) for _ in range(n)]
   return jax.tree_util.tree_map(lambda *x: np.stack(x), *batches)
 
@@ -269,25 +287,15 @@ def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], 
   and the mean training loss over the last 10% of steps.
   """
   results = {}
-  adam = optax.adam(adam_learning_rate)
   for i, task in enumerate(tasks):
     params = task.init(jax.random.PRNGKey(seed + i))
-    batches = _stack_batches(task.datasets.train, num_steps)
-    valid = _stack_batches(task.datasets.outer_valid, 5)
-    opt = learned_opt.opt_fn(theta)
+    batches = stack_batches(task.datasets.train, num_steps)
+    valid = stack_batches(task.datasets.outer_valid, 5)
+    # theta is a jit argument, so a new theta at the next evaluation reuses the compiled program.
     lm, vm = jax.jit(lambda th, p, b, v, task=task: train_curve(
-        lambda q: learned_opt.opt_fn(th).init(q, num_steps=num_steps),
-        lambda s, g, l: learned_opt.opt_fn(th).update(s, g, loss=l),
-        opt.get_params, task, p, b, num_steps, v))(theta, params, batches, valid)
-
-    def adam_update(s, g, l):
-      del l
-      p, st = s
-      u, st = adam.update(g, st, p)
-      return optax.apply_updates(p, u), st
+        *lopt_fns(learned_opt, th, num_steps), task, p, b, v))(theta, params, batches, valid)
     la, va = jax.jit(lambda p, b, v, task=task: train_curve(
-        lambda q: (q, adam.init(q)), adam_update, lambda s: s[0], task, p, b, num_steps, v))(
-            params, batches, valid)
+        *adam_fns(adam_learning_rate), task, p, b, v))(params, batches, valid)
     tail = max(num_steps // 10, 1)
     results[getattr(task, "name", f"task{i}") + f"_{i}"] = {
         "mnemosyne": float(vm), "adam": float(va),

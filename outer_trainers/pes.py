@@ -35,10 +35,15 @@ def make_truncated_pes(task_family: tasks_base.TaskFamily,
                                     trunc_length=trunc_length, std=std, steps_per_jit=steps_per_jit)
 
 
+def outer_optimizer(learning_rate: float, max_grad_norm: float) -> opt_base.Optimizer:
+  """Outer optax Adam on meta-gradients clipped to global norm ``max_grad_norm``."""
+  return opt_base.OptaxOptimizer(
+      optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate)))
+
+
 @gin.configurable
 def make_gradient_learner(learned_opt: lopt_base.LearnedOptimizer,
                           learning_rate: float = 3e-4,
                           max_grad_norm: float = 1.0) -> gradient_learner.GradientLearner:
   """GradientLearner with outer Adam on gradients clipped to global norm ``max_grad_norm``."""
-  outer = optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate))
-  return gradient_learner.GradientLearner(learned_opt, opt_base.OptaxOptimizer(outer))
+  return gradient_learner.GradientLearner(learned_opt, outer_optimizer(learning_rate, max_grad_norm))
