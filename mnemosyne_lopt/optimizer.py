@@ -18,7 +18,9 @@ few elementwise operations (PAPER.md, section 3b):
    c_t = xi_t + W_O out_t that carries the tensor region's optimisation history.
 5. Head: for each chunk, an MLP on [chunk token, context of its meta-token] gives coefficients
    a (one per direction feature) and a log-magnitude b, and every coordinate of the chunk moves by
-       step = step_mult * (sum_k a_k F_k) * exp(mag_mult * b)         (Metz et al. form)
+       step = step_mult * (sum_k a_k F_k) * exp(B tanh(mag_mult * b / B))   (Metz et al. form)
+   with B = ``max_log_magnitude`` bounding the learned step scale to step_mult * [e^-B, e^B]
+   (B = None: unbounded, exp(mag_mult * b)).
    The head's last bias starts at a = [1, 0, 0, ...], b = 0, so an untrained Mnemosyne is Adam with
    learning rate ``step_mult``; meta-training learns the departures from it.
 
@@ -133,6 +135,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     beta1, beta2, epsilon: decays and epsilon of the accumulators (0.9, 0.999, 1e-8).
     step_mult: step scale; an untrained Mnemosyne is Adam with this learning rate (1e-3).
     mag_mult: scale of the learned log-magnitude (1.0).
+    max_log_magnitude: bound B on the learned log step scale, which becomes B tanh(mag_mult b / B),
+      so steps stay within step_mult * [e^-B, e^B] on any task (3.0: 1/20x to 20x; None: unbounded).
     head_init_scale: scale of the head's last-layer weights at init (0.01).
     feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
     orthogonal_features: draw the projections in orthogonal blocks (True).
@@ -159,6 +163,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                epsilon: float = 1e-8,
                step_mult: float = 1e-3,
                mag_mult: float = 1.0,
+               max_log_magnitude: Optional[float] = 3.0,
                head_init_scale: float = 0.01,
                feature_seed: int = 0,
                orthogonal_features: bool = True,
@@ -173,6 +178,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if len(pool_factors) != 2 or any(int(f) < 1 for f in pool_factors):
       raise ValueError(f"pool_factors must be two positive integers (HPE has two pooling layers), "
                        f"got {pool_factors!r}.")
+    if max_log_magnitude is not None and not max_log_magnitude > 0:
+      raise ValueError(f"max_log_magnitude must be positive or None, got {max_log_magnitude}.")
     if tau < 0:
       raise ValueError(f"tau must be >= 0 (it is a discount exp(-tau)), got {tau}.")
     self.mode = mode
@@ -189,6 +196,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     self.coord_value_dim = coord_value_dim
     self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
     self.step_mult, self.mag_mult = step_mult, mag_mult
+    self.max_log_magnitude = None if max_log_magnitude is None else float(max_log_magnitude)
     self.head_init_scale = head_init_scale
     self.skip_nonfinite = skip_nonfinite
     self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
@@ -322,7 +330,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     head = theta["head"]
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
     coeffs = nn.dense(head["fc2"], hidden)
-    coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(self.mag_mult * coeffs[:, -1]))
+    log_mag = self.mag_mult * coeffs[:, -1]
+    if self.max_log_magnitude is not None:
+      log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
+    coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
     per_coordinate = lambda col: hpe.unchunk(jnp.broadcast_to(col[:, None], (n_chunks, L)), shape)
     direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
     step = direction * per_coordinate(coeffs[:, -1])

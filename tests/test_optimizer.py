@@ -55,6 +55,27 @@ def test_untrained_theta_with_zero_head_is_exactly_adam():
                          opt.get_params(state), adam_params)
 
 
+@pytest.mark.parametrize("bound,log_mag,adam_lr", [(3.0, 50.0, 1e-3 * np.exp(3.0)),
+                                                   (3.0, -50.0, 1e-3 * np.exp(-3.0)),
+                                                   (None, 1.5, 1e-3 * np.exp(1.5))])
+def test_learned_step_scale_is_bounded(bound, log_mag, adam_lr):
+  """Head = const b: step = step_mult exp(B tanh(b / B)) * Adam direction, i.e. Adam at that lr."""
+  lopt = MnemosyneLOpt(head_init_scale=0.0, chunk_length=64, max_log_magnitude=bound)
+  theta = lopt.init(jax.random.PRNGKey(1))
+  theta["head"]["fc2"]["b"] = theta["head"]["fc2"]["b"].at[-1].set(log_mag)
+  opt = lopt.opt_fn(theta)
+  params = {"w": jax.random.normal(jax.random.PRNGKey(4), (30, 20))}
+  loss = lambda p: jnp.sum(jnp.cos(2 * p["w"]) * p["w"])
+  adam = optax.adam(adam_lr)
+  adam_state, adam_params = adam.init(params), params
+  state = opt.init(params, num_steps=20)
+  for _ in range(10):
+    state = opt.update(state, jax.grad(loss)(opt.get_params(state)))
+    u, adam_state = adam.update(jax.grad(loss)(adam_params), adam_state)
+    adam_params = optax.apply_updates(adam_params, u)
+  np.testing.assert_allclose(opt.get_params(state)["w"], adam_params["w"], rtol=1e-5, atol=1e-6)
+
+
 def _jit_step(opt, loss):
   return jax.jit(lambda s: opt.update(s, jax.grad(loss)(opt.get_params(s))))
 
