@@ -384,18 +384,28 @@ def _list(data_dir: Optional[str]) -> None:
       state = (f"cached, {os.path.getsize(path) / 1e6:.1f} MB" if os.path.exists(path)
                else f"missing: mnemosyne-data fetch --only {name}")
     print(f"  {name:14s} {DESCRIPTIONS[name]} [{state}]")
+  from mnemosyne_lopt.tasks import text  # pylint: disable=g-import-not-at-top
+  for name in text.FETCHABLE:
+    path = text.source_path(name, data_dir)
+    state = "cached" if os.path.exists(path) else f"missing: mnemosyne-data fetch --only {name}"
+    print(f"  {name:14s} {text.DESCRIPTIONS[name]} [{state}]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  """Console script: ``mnemosyne-data fetch [--data_dir D] [--only NAME ...]`` or ``... list``."""
+  """Console script: ``mnemosyne-data fetch [--data_dir D] [--only NAME ...]`` or ``... list``.
+
+  ``fetch`` also gets the text sources and the MiniLM encoder of ``mnemosyne_lopt.tasks.text``.
+  """
+  from mnemosyne_lopt.tasks import text  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
       prog="mnemosyne-data", description="Fetch and list the real image data of mnemosyne_lopt.")
   sub = parser.add_subparsers(dest="command", required=True)
   p_fetch = sub.add_parser("fetch", help="get sources into the cache (skips what is there)")
   p_fetch.add_argument("--data_dir", default=None, help=f"cache folder (default ${ENV_VAR} or "
                        "~/.cache/mnemosyne_lopt)")
-  p_fetch.add_argument("--only", nargs="+", choices=NAMES, default=None, metavar="NAME",
-                       help=f"sources to fetch (default all): {', '.join(FETCHABLE)}")
+  p_fetch.add_argument("--only", nargs="+", choices=NAMES + text.FETCHABLE, default=None,
+                       metavar="NAME", help="sources to fetch (default all): "
+                       f"{', '.join(FETCHABLE + text.FETCHABLE)}")
   p_fetch.add_argument("--force", action="store_true", help="fetch again even when cached")
   p_fetch.add_argument("--fashion_mnist_dir", default=None,
                        help="folder with the four original Fashion-MNIST *-ubyte.gz files, "
@@ -407,7 +417,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _list(args.data_dir)
     return 0
   try:
-    fetch(args.only, args.data_dir, force=args.force, fashion_mnist_dir=args.fashion_mnist_dir)
+    only = args.only
+    fetch(None if only is None else [n for n in only if n in NAMES], args.data_dir,
+          force=args.force, fashion_mnist_dir=args.fashion_mnist_dir)
+    text.fetch_text(None if only is None else [n for n in only if n in text.FETCHABLE],
+                    args.data_dir, force=args.force)
   except (RuntimeError, OSError, ValueError) as e:
     print(f"mnemosyne-data: error: {e}", file=sys.stderr)
     return 1
