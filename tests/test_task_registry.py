@@ -1,0 +1,89 @@
+"""Task registry, paper-scale parameter counts, sharding rule and `mnemosyne-tasks` memory/list."""
+
+import jax
+import numpy as np
+import pytest
+
+from mnemosyne_lopt.tasks import cli
+from mnemosyne_lopt.tasks import memory
+from mnemosyne_lopt.tasks import registry
+
+
+def _count(tree):
+  return sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(tree))
+
+
+# Published sizes (timm's vit_*_224 models, 1,000 classes, no pre-logits layer).
+@pytest.mark.parametrize("name,expected", [("vit_b16", 86_567_656), ("vit_l16", 304_326_632),
+                                           ("vit_h14", 632_045_800)])
+def test_paper_scale_vit_counts(name, expected):
+  trainable, frozen = registry.param_shapes(name)
+  assert _count(trainable) == expected and frozen is None
+
+
+def test_paper_36_layer_vit_h_is_vit_h14_plus_four_blocks():
+  d, f = 1280, 5120
+  block = 2 * 2 * d + 4 * (d * d + d) + d * f + f + f * d + d
+  assert _count(registry.param_shapes("vit_h14_36l")[0]) == 632_045_800 + 4 * block
+
+
+def test_shapes_allocate_nothing():
+  before = sum(x.nbytes for x in jax.live_arrays())
+  trainable, _ = registry.param_shapes("vit_h14")
+  report = memory.memory_report(trainable, "8")
+  after = sum(x.nbytes for x in jax.live_arrays())
+  assert after - before < 1 << 20  # 632M parameters would be 2.5 GB
+  assert report.params == 632_045_800 * 4 // 8 + _replicated_bytes_vit_h14(trainable, 8)
+
+
+def _replicated_bytes_vit_h14(trainable, n):
+  # Each tensor is split by n if one of its dimensions is divisible by n, else replicated: the
+  # extra bytes of replication are (n - 1) / n of those tensors on every device.
+  extra = 0
+  for leaf in jax.tree_util.tree_leaves(trainable):
+    if not any(s % n == 0 for s in leaf.shape):
+      extra += int(np.prod(leaf.shape)) * 4 * (n - 1) // n
+  return extra
+
+
+def test_partition_spec_rule():
+  assert memory.partition_spec((64, 32), (8, 1)) == ("data", None)
+  assert memory.partition_spec((32, 64), (8, 4)) == ("model", "data")
+  assert memory.partition_spec((10,), (4, 2)) == ("model",)
+  assert memory.partition_spec((), (8, 1)) == ()
+  assert memory.parse_mesh("16x16") == (16, 16) and memory.parse_mesh("8") == (8, 1)
+  with pytest.raises(ValueError, match="DATAxMODEL"):
+    memory.parse_mesh("8x")
+
+
+def test_memory_against_hand_computation(capsys):
+  # MLP[32] on 8x8 images: w0 [64, 32], b0 [32], w1 [32, 10], b1 [10], float32.
+  trainable, _ = registry.param_shapes("image_mlp_fashion_mnist8_32")
+  assert _count(trainable) == 64 * 32 + 32 + 32 * 10 + 10
+  # Mesh 8 (data only): w0 split on 64, b0 on 32, w1 on 32, b1 (10) replicated.
+  p8 = (64 * 32 * 4) // 8 + (32 * 4) // 8 + (32 * 10 * 4) // 8 + 10 * 4
+  # Mesh 4x2: w0 split 4 x 2, b0 by 4, w1 [32, 10] 4 x 2, b1 by 2 over the model axis.
+  p42 = (64 * 32 * 4) // 8 + (32 * 4) // 4 + (32 * 10 * 4) // 8 + (10 * 4) // 2
+  # Mnemosyne's CAM memory per tensor (each under 1 meta-token): N [1, r, d] and Psi [1, r].
+  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  lopt = mnemosyne_lopt.MnemosyneLOpt()
+  r, d = lopt.cam_features, lopt.model_dim
+  cam8 = 4 * ((r * d * 4) // 8 + (r * 4) // 8)
+  cam42 = 4 * ((r * d * 4) // 8 + (r * 4) // 4)  # N: r over data, d over model; Psi: r over data
+  for mesh, p, cam in (("8", p8, cam8), ("4x2", p42, cam42)):
+    rep = memory.memory_report(trainable, mesh)
+    assert rep.params == rep.grads == p
+    assert rep.adam_state == 2 * p + 4  # mu, nu and an int32 count
+    assert rep.mnemosyne_state == 2 * p + cam + 3 * 4  # m, v, CAM, three int32 counters
+  assert cli.main(["memory", "--task", "image_mlp_fashion_mnist8_32", "--mesh", "8"]) == 0
+  out = capsys.readouterr().out
+  assert f"params: {memory.human(p8)}" in out and f"Adam state: {memory.human(2 * p8 + 4)}" in out
+  assert memory.human(p8) == "1.21 KiB"
+
+
+def test_cli_list_and_errors(capsys):
+  assert cli.main(["list", "--family", "vit"]) == 0
+  out = capsys.readouterr().out
+  assert "vit_b16" in out and "86,567,656" in out and "vit_tiny_finetune" in out
+  assert cli.main(["memory", "--task", "no_such_task", "--mesh", "8"]) == 1
+  assert "mnemosyne-tasks list" in capsys.readouterr().err
