@@ -103,7 +103,7 @@ def performer_layer(params, tokens, mask, projection, qk_radius: float):
   att = bidirectional_linear_attention(
       random_features.hyperbolic_features(q, projection),
       random_features.hyperbolic_features(k, projection), v, mask)
-  x = tokens + nn.dense(params["o"], att)
+  x = tokens + nn.dense(params["o"], att.astype(tokens.dtype))   # features are float32
   return nn.residual_mlp(params["mlp"], x)
 
 

@@ -141,6 +141,14 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
     orthogonal_features: draw the projections in orthogonal blocks (True).
     skip_nonfinite: skip updates whose gradient holds NaN/Inf (True).
+    compute_dtype: dtype of the per-chunk network: HPE's embedding, Performer and pooling blocks,
+      the meta-token CAM's projections and the head ("float32" default, or "bfloat16").  The
+      per-coordinate work (m, v, the chunk statistics, the direction features, the step) and the
+      CAM memory stay float32 whatever it is; so do the random-feature maps (exp of bounded
+      arguments) and the attention/CAM read-outs over them (cast to compute_dtype after), and, in
+      per_coordinate mode, the coordinate CAM.  The head's last layer multiplies in compute_dtype
+      but accumulates and adds its bias in float32, so the Adam coefficient a_0 = 1 at init is
+      not rounded to bfloat16's 2^-7 spacing near 1.
   """
 
   def __init__(self,
@@ -167,7 +175,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                head_init_scale: float = 0.01,
                feature_seed: int = 0,
                orthogonal_features: bool = True,
-               skip_nonfinite: bool = True):
+               skip_nonfinite: bool = True,
+               compute_dtype: str = "float32"):
     # Every constructor argument, as given: enough to rebuild this optimizer (pretrained files).
     self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
                    if k not in ("self", "__class__")}
@@ -180,6 +189,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                        f"got {pool_factors!r}.")
     if max_log_magnitude is not None and not max_log_magnitude > 0:
       raise ValueError(f"max_log_magnitude must be positive or None, got {max_log_magnitude}.")
+    if compute_dtype not in ("float32", "bfloat16"):
+      raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', got {compute_dtype!r}.")
     if tau < 0:
       raise ValueError(f"tau must be >= 0 (it is a discount exp(-tau)), got {tau}.")
     self.mode = mode
@@ -199,6 +210,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     self.max_log_magnitude = None if max_log_magnitude is None else float(max_log_magnitude)
     self.head_init_scale = head_init_scale
     self.skip_nonfinite = skip_nonfinite
+    self.compute_dtype = jnp.dtype(compute_dtype)
     self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
     self.token_input_dim = _NUM_CHUNK_STATS + len(_TIME_SCALES) + 1 + 1
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(feature_seed), 3)
@@ -297,7 +309,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     tokens_in = jnp.concatenate(
         [stats, jnp.broadcast_to(time_feats, (n_chunks, time_feats.shape[0])),
          jnp.asarray(count / L, f32)[:, None]], axis=-1)
-    chunk_tokens, meta, _ = hpe.hpe_encode(theta["hpe"], tokens_in, jnp.asarray(count > 0),
+    # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
+    net = lambda tree: jax.tree_util.tree_map(lambda x: x.astype(self.compute_dtype), tree)
+    tokens_in = tokens_in.astype(self.compute_dtype)
+    chunk_tokens, meta, _ = hpe.hpe_encode(net(theta["hpe"]), tokens_in, jnp.asarray(count > 0),
                                            self.hpe_projection, self.pool_factors, self.qk_radius)
 
     # Per-coordinate direction features (elementwise; fused by XLA into the final pass).
@@ -308,7 +323,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
     old_memory = memory
     if self.mode == "meta_token":
-      c = theta["cam"]
+      c = net(theta["cam"])
       xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
     else:
       c = theta["coord_cam"]
@@ -321,15 +336,15 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     memory, out = cam.cam_step(memory, phi_k, phi_q, nn.dense(c["v"], xi), self.tau)
     memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old_memory)
     if self.mode == "meta_token":
-      context = meta + nn.dense(c["o"], out)
+      context = meta + nn.dense(c["o"], out.astype(self.compute_dtype))
     else:
       directions.extend(hpe.unchunk(out[..., j], shape) for j in range(self.coord_value_dim))
       context = meta
 
     chunk_context = context[hpe.meta_token_of_chunk(n_chunks, self.pool_factors)]
-    head = theta["head"]
+    head = net(theta["head"])
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
-    coeffs = nn.dense(head["fc2"], hidden)
+    coeffs = jnp.dot(hidden, head["fc2"]["w"], preferred_element_type=f32) + theta["head"]["fc2"]["b"]
     log_mag = self.mag_mult * coeffs[:, -1]
     if self.max_log_magnitude is not None:
       log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
