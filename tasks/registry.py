@@ -134,5 +134,13 @@ for _e in (
     Entry("vit_h14_36l", "vit", f"{_T}.vit:ViTClassifier", "tasks/vit_h14_36l.gin",
           description="the paper's ViT-H: 36 layers, 16 heads (width 1280, MLP 5120)",
           runs_here=False),
+    Entry("t5_tiny_pretrain", "t5", f"{_T}.t5:T5SpanCorruption", "tasks/t5_tiny_pretrain.gin",
+          description="tiny byte-level T5, span corruption on the KJV and Austen"),
+    Entry("t5_tiny_prompt", "t5", f"{_T}.t5:T5PromptTune", "tasks/t5_tiny_prompt.gin",
+          description="soft prompt (8 vectors) on the shipped frozen tiny T5: KJV or Austen?"),
+    Entry("t5_base_prompt", "t5", f"{_T}.t5:T5PromptTune", "tasks/t5_base_prompt.gin",
+          description="soft prompt (100) on a frozen T5-base (v1.0)", runs_here=False),
+    Entry("t5_xxl_prompt", "t5", f"{_T}.t5:T5PromptTune", "tasks/t5_xxl_prompt.gin",
+          description="soft prompt (100) on a frozen T5-XXL (v1.1)", runs_here=False),
 ):
   register(_e)
