@@ -1,0 +1,187 @@
+"""The optax adapter against optax's own Adam, under jit/donation/chain/MultiSteps, and orbax."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+import pytest
+
+import mnemosyne_lopt
+from mnemosyne_lopt import pretrained as pretrained_lib
+from mnemosyne_lopt.optimizer import MnemosyneLOpt
+
+
+def _params():
+  k = jax.random.split(jax.random.PRNGKey(0), 3)
+  return {"dense": {"w": jax.random.normal(k[0], (20, 30)), "b": jnp.zeros((30,))},
+          "conv": [jax.random.normal(k[1], (3, 3, 2, 5))]}
+
+
+def _loss(p):
+  return sum(jnp.sum(jnp.sin(3 * x) * x) for x in jax.tree_util.tree_leaves(p))
+
+
+@functools.lru_cache(maxsize=None)
+def _tx():
+  """Mnemosyne with its untrained network (a non-zero head): one object, so jit caches are shared."""
+  lopt = MnemosyneLOpt(chunk_length=64)
+  return mnemosyne_lopt.to_optax(lopt, lopt.init(jax.random.PRNGKey(2)), num_steps=20)
+
+
+@functools.lru_cache(maxsize=None)
+def _adam_like_tx(num_steps=50, step_mult=1e-3):
+  """Mnemosyne whose head's last layer is zero: exactly Adam(step_mult) (tests/test_optimizer.py)."""
+  lopt = MnemosyneLOpt(head_init_scale=0.0, chunk_length=64, step_mult=step_mult)
+  return mnemosyne_lopt.to_optax(lopt, lopt.init(jax.random.PRNGKey(1)), num_steps)
+
+
+@functools.lru_cache(maxsize=None)
+def _make_step(tx, donate=False):
+  def step(params, state):
+    loss, grads = jax.value_and_grad(_loss)(params)
+    updates, state = tx.update(grads, state, params, loss=loss)
+    return optax.apply_updates(params, updates), state, updates
+  return jax.jit(step, donate_argnums=(0, 1) if donate else ())
+
+
+def _run(tx, steps, params=None):
+  params = _params() if params is None else params
+  state, step, all_updates = tx.init(params), _make_step(tx), []
+  for _ in range(steps):
+    params, state, updates = step(params, state)
+    all_updates.append(updates)
+  return params, state, all_updates
+
+
+def _assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
+  assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+  jax.tree_util.tree_map(lambda x, y: np.testing.assert_allclose(x, y, rtol=rtol, atol=atol), a, b)
+
+
+# updates = new_params - params is rounded to the parameters' float32 grid: for |p| < 4 an update
+# can differ from Adam's by up to one ulp of p (2.4e-7), i.e. 1e-4 relative on a 1e-3 step.
+_UPDATE_ATOL = 3e-7
+
+
+def test_zero_head_updates_equal_optax_adam():
+  params_m, _, updates_m = _run(_adam_like_tx(), 8)
+  params_a, _, updates_a = _run(optax.adam(1e-3), 8)
+  for um, ua in zip(updates_m, updates_a):
+    _assert_trees_close(um, ua, rtol=1e-5, atol=_UPDATE_ATOL)
+  _assert_trees_close(params_m, params_a)
+
+
+@pytest.mark.parametrize("every_k", [1, 2])
+def test_inside_chain_with_clipping_weight_decay_and_multisteps(every_k):
+  def chain(core):
+    tx = optax.chain(optax.clip_by_global_norm(0.5), optax.add_decayed_weights(1e-2), core)
+    return optax.MultiSteps(tx, every_k_schedule=every_k) if every_k > 1 else tx
+  params_m, state_m, updates_m = _run(chain(_adam_like_tx(step_mult=1e-2)), 6)
+  params_a, _, updates_a = _run(chain(optax.adam(1e-2)), 6)
+  for um, ua in zip(updates_m, updates_a):
+    _assert_trees_close(um, ua, rtol=1e-5, atol=_UPDATE_ATOL)
+  _assert_trees_close(params_m, params_a)
+  moved = max(float(jnp.max(jnp.abs(a - b))) for a, b in
+              zip(jax.tree_util.tree_leaves(params_m), jax.tree_util.tree_leaves(_params())))
+  assert moved > 1e-2     # the chain really trained (6 / every_k Adam steps of 1e-2)
+  inner = [s for s in jax.tree_util.tree_leaves(
+      state_m, is_leaf=lambda x: isinstance(x, mnemosyne_lopt.MnemosyneOptaxState))
+           if isinstance(s, mnemosyne_lopt.MnemosyneOptaxState)]
+  assert len(inner) == 1 and int(inner[0].inner.iteration) == 6 // every_k
+
+
+def test_jit_with_donated_params_and_state_matches_undonated():
+  tx = _tx()
+  ref_params, ref_state, _ = _run(tx, 4)
+  params = _params()
+  state = tx.init(params)
+  step = _make_step(tx, donate=True)
+  for _ in range(4):
+    old_w, old_m = params["dense"]["w"], state.inner.momentum["dense"]["w"]
+    params, state, _ = step(params, state)
+    assert old_w.is_deleted() and old_m.is_deleted()       # the buffers really were donated
+  jax.tree_util.tree_map(np.testing.assert_array_equal, (params, state), (ref_params, ref_state))
+  assert state.inner.params is None                        # no second copy of the model
+
+
+def test_orbax_round_trip_continues_bitwise(tmp_path):
+  tx = _tx()
+  step = _make_step(tx)
+  params = _params()
+  state = tx.init(params)
+  for _ in range(3):
+    params, state, _ = step(params, state)
+  ckpt = ocp.StandardCheckpointer()
+  ckpt.save(tmp_path / "ckpt", {"params": params, "opt_state": state})
+  ckpt.wait_until_finished()
+  target = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct,
+                                  {"params": params, "opt_state": state})
+  restored = ckpt.restore(tmp_path / "ckpt", target)
+  assert isinstance(restored["opt_state"], mnemosyne_lopt.MnemosyneOptaxState)
+  p1, s1, p2, s2 = params, state, restored["params"], restored["opt_state"]
+  for _ in range(3):
+    p1, s1, _ = step(p1, s1)
+    p2, s2, _ = step(p2, s2)
+  jax.tree_util.tree_map(np.testing.assert_array_equal, (p1, s1), (p2, s2))
+  assert int(s2.inner.iteration) == 6
+
+
+@functools.lru_cache(maxsize=None)
+def _jit_update(tx):
+  return jax.jit(tx.update)
+
+
+@pytest.mark.parametrize("bad", [jnp.nan, jnp.inf])
+def test_non_finite_gradient_gives_zero_updates_and_keeps_state(bad):
+  tx = _tx()
+  params, state, _ = _run(tx, 2)
+  grads = jax.grad(_loss)(params)
+  grads["dense"]["w"] = grads["dense"]["w"].at[3, 4].set(bad)
+  updates, new_state = _jit_update(tx)(grads, state, params)
+  assert all(float(jnp.max(jnp.abs(u))) == 0.0 for u in jax.tree_util.tree_leaves(updates))
+  assert int(new_state.inner.skipped_updates) == 1
+  jax.tree_util.tree_map(np.testing.assert_array_equal,
+                         new_state.replace(inner=new_state.inner.replace(skipped_updates=0)), state)
+
+
+def test_bfloat16_updates_keep_the_parameter_dtype():
+  tx = _adam_like_tx()
+  params = {"w": jnp.full((4, 8), 0.05, jnp.bfloat16)}   # |p| where bf16's grid resolves a 1e-3 step
+  updates, _ = _jit_update(tx)({"w": jnp.ones((4, 8), jnp.bfloat16)}, tx.init(params), params)
+  assert updates["w"].dtype == jnp.bfloat16
+  assert float(jnp.max(updates["w"])) < 0
+
+
+def test_update_without_params_is_a_clear_error():
+  tx = _adam_like_tx()
+  with pytest.raises(ValueError, match="needs the current parameters"):
+    tx.update({"w": jnp.ones(3)}, tx.init({"w": jnp.ones(3)}))
+
+
+def test_pretrained_missing_name_is_a_clear_error():
+  with pytest.raises(FileNotFoundError, match="No pretrained Mnemosyne named"):
+    mnemosyne_lopt.pretrained(100, name="no_such_optimizer")
+
+
+@pytest.mark.skipif(not pretrained_lib.available(),
+                    reason="no pretrained Mnemosyne is shipped yet (pretrained.available() is empty)")
+def test_pretrained_trains_a_quadratic():
+  name = pretrained_lib.available()[0]
+  tx = mnemosyne_lopt.pretrained(200, name=name)
+  target = jnp.linspace(-1.0, 1.0, 64)
+  loss = lambda p: jnp.mean(jnp.square(p["x"] - target))
+  params = {"x": jnp.zeros(64)}
+  state = tx.init(params)
+
+  @jax.jit
+  def step(params, state):
+    l, g = jax.value_and_grad(loss)(params)
+    updates, state = tx.update(g, state, params, loss=l)
+    return optax.apply_updates(params, updates), state
+  first = float(loss(params))
+  for _ in range(200):
+    params, state = step(params, state)
+  assert float(loss(params)) < 0.5 * first
