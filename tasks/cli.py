@@ -37,7 +37,7 @@ def cmd_list(family: Optional[str]) -> int:
       n, nf = memory.num_params(trainable), memory.num_params(frozen or {})
       count = f"{n:,}" + (f" (+{nf:,} frozen)" if nf else "")
       note = "" if e.runs_here else " [shapes only here]"
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ImportError) as err:
       count, note = "n/a", f" [unavailable: {str(err).splitlines()[0]}]"
     kind = "family" if e.factory.endswith("Family") else "task"
     rows.append((e.name, e.family, kind, count, e.description + note))

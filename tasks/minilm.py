@@ -23,6 +23,7 @@ tokens, L2-normalised (sentence-transformers' Pooling + Normalize modules).
 import functools
 import json
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -164,6 +165,10 @@ def _is_cjk(cp: int) -> bool:
           or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
+
+
 class WordPieceTokenizer:
   """BERT uncased basic tokenisation + greedy longest-match-first WordPiece (see module doc).
 
@@ -186,7 +191,19 @@ class WordPieceTokenizer:
       return cls([line.rstrip("\n") for line in f])
 
   def basic_tokens(self, text: str) -> List[str]:
-    """Cleaned, lower-cased, accent-stripped words and punctuation marks."""
+    """Cleaned, lower-cased, accent-stripped words and punctuation marks.
+
+    ASCII lines take a regular-expression path with the same result (in ASCII every printable
+    character that is not a letter, digit or space is punctuation); others go character by
+    character.
+    """
+    if text.isascii():
+      return _ASCII_TOKEN.findall(_ASCII_CONTROL.sub("", text).lower())
+    if "\n" in text:
+      return [t for line in text.split("\n") for t in self.basic_tokens(line)]
+    return self._basic_tokens_unicode(text)
+
+  def _basic_tokens_unicode(self, text: str) -> List[str]:
     chars = []
     for ch in text:
       cp = ord(ch)

@@ -142,5 +142,9 @@ for _e in (
           description="soft prompt (100) on a frozen T5-base (v1.0)", runs_here=False),
     Entry("t5_xxl_prompt", "t5", f"{_T}.t5:T5PromptTune", "tasks/t5_xxl_prompt.gin",
           description="soft prompt (100) on a frozen T5-XXL (v1.1)", runs_here=False),
+    Entry("bert_base", "bert", f"{_T}.text_tasks:BertMLMTask", "tasks/bert_base.gin",
+          description="BERT-base masked LM, WordPiece, 512 positions", runs_here=False),
+    Entry("bert_large", "bert", f"{_T}.text_tasks:BertMLMTask", "tasks/bert_large.gin",
+          description="BERT-large masked LM, WordPiece, 512 positions", runs_here=False),
 ):
   register(_e)

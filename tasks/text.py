@@ -337,7 +337,7 @@ class WindowIterator:
   ``window`` contribute none).  Checkpointable like ``batching.BatchIterator``.
 
   Args:
-    blocks: token arrays (1-D).
+    blocks: token arrays (1-D, any integer dtype: uint8 bytes, int32 WordPiece ids).
     window: tokens per window.
     batch_size: windows per batch.
     seed: of the numpy PCG64 generator.
@@ -345,7 +345,7 @@ class WindowIterator:
 
   def __init__(self, blocks: Sequence[np.ndarray], window: int, batch_size: int, seed: int):
     self.window, self.batch_size = int(window), int(batch_size)
-    self._data = np.concatenate([np.asarray(b, np.uint8) for b in blocks])
+    self._data = np.concatenate([np.asarray(b) for b in blocks])
     self._data.flags.writeable = False
     lengths = np.array([len(b) for b in blocks], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])

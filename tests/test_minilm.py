@@ -156,3 +156,11 @@ def test_sentence_embeddings_rank_paraphrases_first(fetched):
       assert nearest == other, (j, np.round(sim[j], 3))
     assert sim[i, i + 1] > 0.4
   assert np.abs(sim[0, 2:]).max() < 0.2  # guitar vs markets and dogs: unrelated
+
+
+def test_ascii_fast_path_equals_the_character_path(fetched):
+  tok = minilm.minilm_tokenizer()
+  rng = np.random.RandomState(0)
+  sample = text.load_text("kjv")[:20000] + "".join(map(chr, rng.randint(0, 128, 5000)))
+  assert sample.isascii()
+  assert tok.basic_tokens(sample) == tok._basic_tokens_unicode(sample)  # pylint: disable=protected-access

@@ -87,3 +87,14 @@ def test_cli_list_and_errors(capsys):
   assert "vit_b16" in out and "86,567,656" in out and "vit_tiny_finetune" in out
   assert cli.main(["memory", "--task", "no_such_task", "--mesh", "8"]) == 1
   assert "mnemosyne-tasks list" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name,h,layers,i,published", [("bert_base", 768, 12, 3072, 110e6),
+                                                        ("bert_large", 1024, 24, 4096, 335e6)])
+def test_paper_scale_bert_counts(name, h, layers, i, published):
+  pytest.importorskip("mnemosyne_lopt.tasks.text_tasks")
+  from mnemosyne_lopt.tasks import bert  # pylint: disable=g-import-not-at-top
+  n = _count(registry.param_shapes(name)[0])
+  # Encoder without pooler (closed form) + masked-LM head: transform H^2 + H, LayerNorm 2H, bias V.
+  expected = bert.param_count(30522, h, layers, i, 512, 2, pooler=False) + h * h + 3 * h + 30522
+  assert n == expected and abs(n - published) / published < 0.01
