@@ -3,8 +3,8 @@
 The pieces are the framework's: TruncatedPES (default), TruncatedES or FullES estimators, one per
 task family (families of different shapes are mixed by averaging their meta-gradients), task
 augmentation by ``ReparamWeightsFamily`` (parameters re-scaled per task), and a
-``SingleMachineGradientLearner`` whose outer optimizer is optax Adam on gradients clipped by global
-norm.  This module adds what a long run needs:
+``SingleMachineGradientLearner`` (``pes.SkippingGradientLearner``: it skips non-finite
+meta-gradients) whose outer optimizer is optax Adam on gradients clipped by global norm.  This module adds what a long run needs:
 
 - the "simple meta-training strategy": inner-run lengths drawn log-uniformly, with an upper end
   that grows over meta-training (``CurriculumLogUniformSchedule``);
@@ -141,7 +141,7 @@ def make_meta_learner(learned_opt: lopt_base.LearnedOptimizer,
                            unroll_length=full_unroll_length, std=std, steps_per_jit=steps_per_jit,
                            train_and_meta=train_and_meta)
     estimators.append(est)
-  return gradient_learner.SingleMachineGradientLearner(
+  return pes.SkippingGradientLearner(
       learned_opt, estimators, pes.outer_optimizer(outer_learning_rate, max_grad_norm))
 
 
@@ -161,7 +161,8 @@ def _data_iterators(learner):
 def _fingerprint(learner, theta_template) -> str:
   shapes = jax.tree_util.tree_map(lambda x: (tuple(np.shape(x)), str(np.asarray(x).dtype)),
                                   theta_template)
-  desc = json.dumps({"lopt": type(learner.gradient_learner.learned_optimizer).__name__,
+  lopt = learner.gradient_learner.learned_optimizer
+  desc = json.dumps({"lopt": type(lopt).__name__, "lopt_config": repr(getattr(lopt, "config", None)),
                      "theta": str(jax.tree_util.tree_structure(theta_template)),
                      "shapes": str(shapes),
                      "estimators": [type(e).__name__ + ":" + getattr(e.task_family, "name", "")
@@ -289,8 +290,15 @@ def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], 
   results = {}
   for i, task in enumerate(tasks):
     params = task.init(jax.random.PRNGKey(seed + i))
+    # Every evaluation sees the same batches (iterators rewound afterwards): evaluations of
+    # successive thetas are compared on equal terms, and a resumed run evaluates like an
+    # uninterrupted one.
+    positions = [(it, it.get_state()) for it in (task.datasets.train, task.datasets.outer_valid)
+                 if hasattr(it, "get_state")]
     batches = stack_batches(task.datasets.train, num_steps)
     valid = stack_batches(task.datasets.outer_valid, 5)
+    for it, position in positions:
+      it.set_state(position)
     # theta is a jit argument, so a new theta at the next evaluation reuses the compiled program.
     lm, vm = jax.jit(lambda th, p, b, v, task=task: train_curve(
         *lopt_fns(learned_opt, th, num_steps), task, p, b, v))(theta, params, batches, valid)
@@ -397,16 +405,20 @@ def meta_train(train_log_dir: str,
     import tqdm  # pylint: disable=g-import-not-at-top
     bar = tqdm.tqdm(total=num_outer_steps, initial=step, desc="meta-train", unit="outer step")
   last_saved = step
+  skipped = history[-1].get("skipped_meta_updates", 0) if history else 0
   t0 = time.time()
   with _Interrupt() as interrupt:
     while step < num_outer_steps:
       key = jax.random.fold_in(base_key, step)
       state, meta_loss, metrics = learner.update(state, key, with_metrics=True)
       meta_loss = float(meta_loss)
-      if not np.isfinite(meta_loss):
-        print(f"[meta-train] outer step {step}: non-finite meta-loss {meta_loss}")
+      if metrics.get("skipped_meta_update"):
+        skipped += 1
+        print(f"[meta-train] outer step {step}: non-finite meta-gradient (meta-loss {meta_loss}); "
+              f"update skipped, meta-parameters unchanged ({skipped} skipped so far)")
       step += 1
-      entry = {"step": step, "meta_loss": meta_loss, "time": time.time() - t0}
+      entry = {"step": step, "meta_loss": meta_loss, "time": time.time() - t0,
+               "skipped_meta_updates": skipped}
       grad_norm = metrics.get("none||theta_grad_norm") if isinstance(metrics, dict) else None
       if grad_norm is not None:
         entry["theta_grad_norm"] = float(grad_norm)
@@ -423,6 +435,7 @@ def meta_train(train_log_dir: str,
       history.append(entry)
       if writer is not None:
         writer.scalar("meta_loss", meta_loss, step)
+        writer.scalar("skipped_meta_updates", skipped, step)
         if "theta_grad_norm" in entry:
           writer.scalar("theta_grad_norm", entry["theta_grad_norm"], step)
         if "eval_ratio" in entry:

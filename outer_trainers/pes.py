@@ -5,6 +5,8 @@ re-implements an estimator.
 """
 
 import gin
+import jax
+import numpy as np
 import optax
 from learned_optimization.learned_optimizers import base as lopt_base
 from learned_optimization.optimizers import base as opt_base
@@ -47,3 +49,45 @@ def make_gradient_learner(learned_opt: lopt_base.LearnedOptimizer,
                           max_grad_norm: float = 1.0) -> gradient_learner.GradientLearner:
   """GradientLearner with outer Adam on gradients clipped to global norm ``max_grad_norm``."""
   return gradient_learner.GradientLearner(learned_opt, outer_optimizer(learning_rate, max_grad_norm))
+
+
+class _FiniteCheck:
+  """A gradient estimator that records whether its last raw estimate was finite."""
+
+  def __init__(self, estimator):
+    self._estimator = estimator
+    self.finite = True
+
+  def __getattr__(self, name):
+    return getattr(self._estimator, name)
+
+  def compute_gradient_estimate(self, *args, **kwargs):
+    out, metrics = self._estimator.compute_gradient_estimate(*args, **kwargs)
+    self.finite = all(bool(np.all(np.isfinite(g))) for g in jax.tree_util.tree_leaves(out.grad))
+    return out, metrics
+
+
+class SkippingGradientLearner(gradient_learner.SingleMachineGradientLearner):
+  """learned_optimization's SingleMachineGradientLearner that skips non-finite meta-gradients.
+
+  The framework replaces NaN/Inf entries of the averaged estimate by 0 and applies the rest, a
+  silently corrupted step.  Here, when any estimator's raw estimate holds a NaN or Inf, the outer
+  update is dropped: theta and the outer optimizer's state stay as they were, while the inner
+  unroll states move on (so the next step draws new truncations).  ``update`` returns the
+  framework's (state, mean loss, metrics) with ``metrics["skipped_meta_update"]`` = 1.0 or 0.0;
+  with finite estimates it is the framework's update, bit for bit.
+  """
+
+  def update(self, state, key, with_metrics=False):
+    checked = [_FiniteCheck(e) for e in self.gradient_estimators]
+    estimators, self.gradient_estimators = self.gradient_estimators, checked
+    try:
+      new_state, loss, metrics = super().update(state, key, with_metrics=with_metrics)
+    finally:
+      self.gradient_estimators = estimators
+    finite = all(c.finite for c in checked)
+    if not finite:
+      new_state = new_state.replace(gradient_learner_state=state.gradient_learner_state)
+    metrics = dict(metrics or {})
+    metrics["skipped_meta_update"] = 0.0 if finite else 1.0
+    return new_state, loss, metrics

@@ -125,3 +125,61 @@ def test_sigkill_at_a_random_moment_then_resume_is_bitwise_identical(tmp_path):
   resumed = mt.load_theta(str(tmp_path / "killed"), lopt)
   for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
     np.testing.assert_array_equal(a, b)
+
+
+class _NaNLossFamily(quadratics.FixedDimQuadraticFamily):
+  """LO's quadratic family whose tasks report a NaN loss: every meta-gradient estimate is NaN."""
+
+  def task_fn(self, cfg):
+    task = super().task_fn(cfg)
+    loss = task.loss
+    task.loss = lambda params, key, data: loss(params, key, data) * np.nan
+    return task
+
+
+def test_meta_training_skips_and_logs_non_finite_meta_gradients(tmp_path, capsys):
+  lopt = MnemosyneLOpt(chunk_length=4)
+  original = mt.make_meta_learner
+  try:
+    mt.make_meta_learner = lambda l, f: original(
+        l, f, num_tasks=2, trunc_length=10, schedule=mt.CurriculumLogUniformSchedule(10, 20, 40, 4))
+    theta, history = mt.meta_train(str(tmp_path), num_outer_steps=3, seed=0, learned_opt=lopt,
+                                   task_families=[_NaNLossFamily(4)], progress=False,
+                                   tensorboard=False)
+  finally:
+    mt.make_meta_learner = original
+  assert [h["skipped_meta_updates"] for h in history] == [1, 2, 3]
+  assert "non-finite meta-gradient" in capsys.readouterr().out
+  # Meta-parameters are exactly where learner.init put them: finite and untouched.
+  learner = original(lopt, [_NaNLossFamily(4)], num_tasks=2, trunc_length=10)
+  init_theta = learner.get_lopt_params(learner.init(jax.random.fold_in(jax.random.PRNGKey(0),
+                                                                        2**31 - 1)))
+  for a, b in zip(jax.tree_util.tree_leaves(theta), jax.tree_util.tree_leaves(init_theta)):
+    assert np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_of_another_optimizer_config_is_a_clear_error(tmp_path):
+  _run(str(tmp_path), 2)
+  original = mt.make_meta_learner
+  try:
+    mt.make_meta_learner = lambda lopt, fams: original(lopt, fams, num_tasks=2, trunc_length=10)
+    with pytest.raises(mt.CheckpointError, match="different configuration"):
+      # Same meta-parameter shapes, another discount: the fingerprint must still tell them apart.
+      mt.meta_train(str(tmp_path), num_outer_steps=3, seed=3,
+                    learned_opt=MnemosyneLOpt(chunk_length=16, tau=0.5),
+                    task_families=[digits.DigitsMLPFamily((8,), batch_size=16)],
+                    progress=False, tensorboard=False)
+  finally:
+    mt.make_meta_learner = original
+
+
+def test_held_out_evaluation_is_deterministic_and_repeatable():
+  # Two evaluations of the same theta (in one run, or after a resume) see the same batches.
+  lopt = MnemosyneLOpt(chunk_length=16)
+  theta = lopt.init(jax.random.PRNGKey(0))
+  tasks = [digits.DigitsMLP((8,), batch_size=16)]
+  first = mt.evaluate_against_adam(lopt, theta, tasks, num_steps=20, seed=1)
+  second = mt.evaluate_against_adam(lopt, theta, tasks, num_steps=20, seed=1)
+  assert first == second
+  assert all(np.isfinite(v) for r in first.values() for v in r.values())

@@ -1,0 +1,57 @@
+"""100,000 inner steps (one lax.scan): parameters and CAM memory stay finite and within bounds.
+
+The bounds are analytic.  Every key feature is at most phi_max = max_w exp(|w| rho - rho^2 / 2) /
+sqrt(r) (|k| = rho after ``bounded``), so the normaliser Psi = sum_s e^{-tau (t-s)} phi(k_s) is at
+most phi_max / (1 - e^{-tau}); each memory entry N[j, d] = sum_s e^{-tau (t-s)} phi_j(k_s) v_s[d]
+is at most Psi_j * max |v[d]|, and v = W_v LN(x) + b_v with |LN(x)_i| <= |gamma_i| sqrt(D) + |beta_i|.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mnemosyne_lopt import pretrained
+
+STEPS = 100_000
+
+
+@pytest.mark.skipif("default" not in pretrained.available(),
+                    reason="no pretrained Mnemosyne is shipped (mnemosyne_lopt/pretrained/default)")
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_100k_steps_of_the_pretrained_optimizer_stay_finite_and_bounded(dtype):
+  for name, (lopt, theta) in [("pretrained default", pretrained.load_pretrained("default"))]:
+    opt = lopt.opt_fn(theta)
+    target = {"w": jax.random.normal(jax.random.PRNGKey(1), (24, 16)),
+              "b": jax.random.normal(jax.random.PRNGKey(2), (16,))}
+    params = jax.tree_util.tree_map(lambda t: jnp.zeros(t.shape, dtype), target)
+
+    def loss(p, key):   # a noisy quadratic: the gradient never settles to zero
+      noise = jax.random.normal(key, ())
+      return sum(jnp.mean(jnp.square(p[k].astype(jnp.float32) - target[k] * (1 + 0.1 * noise)))
+                 for k in p)
+
+    def body(state, key):
+      state = opt.update(state, jax.grad(loss)(opt.get_params(state), key))
+      return state, None
+
+    run = jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.PRNGKey(3), STEPS))[0])
+    state = run(opt.init(params, num_steps=STEPS))
+    assert int(state.iteration) == STEPS and int(state.skipped_updates) == 0, name
+    final = opt.get_params(state)
+    for k in final:
+      assert final[k].dtype == dtype
+      assert bool(jnp.all(jnp.isfinite(final[k].astype(jnp.float32)))), (name, k)
+    assert float(loss(final, jax.random.PRNGKey(0))) < float(loss(params, jax.random.PRNGKey(0))), name
+
+    w, rho = np.asarray(lopt.cam_projection), lopt.qk_radius
+    phi_max = np.max(np.exp(np.linalg.norm(w, axis=-1) * rho - rho ** 2 / 2)) / np.sqrt(2 * w.shape[0])
+    psi_max = phi_max / (1.0 - np.exp(-lopt.tau))
+    c = jax.tree_util.tree_map(np.asarray, theta["cam"])
+    ln_max = np.abs(c["ln"]["scale"]) * np.sqrt(lopt.model_dim) + np.abs(c["ln"]["bias"])
+    v_max = ln_max @ np.abs(c["v"]["w"]) + np.abs(c["v"]["b"])
+    for k, mem in state.memory.items():
+      memory, psi = np.asarray(mem.memory), np.asarray(mem.normaliser)
+      assert np.all(np.isfinite(memory)) and np.all(np.isfinite(psi)), (name, k)
+      assert np.all(psi > 0) and np.max(psi) <= psi_max * (1 + 1e-3), (name, k, np.max(psi), psi_max)
+      assert np.all(np.abs(memory) <= psi[..., None] * v_max * (1 + 1e-3) + 1e-6), (name, k)
