@@ -278,6 +278,20 @@ def stack_batches(iterator, n):
   return jax.tree_util.tree_map(lambda *x: np.stack(x), *batches)
 
 
+_EVAL_PROGRAMS = {}
+
+
+def _eval_programs(learned_opt, task, num_steps, adam_learning_rate):
+  """Jitted (Mnemosyne, Adam) training curves for one task, built once: theta is an argument, so
+  evaluating a new theta reuses the compiled program."""
+  key = (learned_opt, task, num_steps, adam_learning_rate)
+  if key not in _EVAL_PROGRAMS:
+    _EVAL_PROGRAMS[key] = (
+        jax.jit(lambda th, p, b, v: train_curve(*lopt_fns(learned_opt, th, num_steps), task, p, b, v)),
+        jax.jit(lambda p, b, v: train_curve(*adam_fns(adam_learning_rate), task, p, b, v)))
+  return _EVAL_PROGRAMS[key]
+
+
 @gin.configurable
 def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], num_steps: int = 500,
                           adam_learning_rate: float = 1e-3, seed: int = 0):
@@ -299,11 +313,9 @@ def evaluate_against_adam(learned_opt, theta, tasks: Sequence[tasks_base.Task], 
     valid = stack_batches(task.datasets.outer_valid, 5)
     for it, position in positions:
       it.set_state(position)
-    # theta is a jit argument, so a new theta at the next evaluation reuses the compiled program.
-    lm, vm = jax.jit(lambda th, p, b, v, task=task: train_curve(
-        *lopt_fns(learned_opt, th, num_steps), task, p, b, v))(theta, params, batches, valid)
-    la, va = jax.jit(lambda p, b, v, task=task: train_curve(
-        *adam_fns(adam_learning_rate), task, p, b, v))(params, batches, valid)
+    lopt_run, adam_run = _eval_programs(learned_opt, task, num_steps, adam_learning_rate)
+    lm, vm = lopt_run(theta, params, batches, valid)
+    la, va = adam_run(params, batches, valid)
     tail = max(num_steps // 10, 1)
     results[getattr(task, "name", f"task{i}") + f"_{i}"] = {
         "mnemosyne": float(vm), "adam": float(va),
