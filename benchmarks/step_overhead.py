@@ -7,7 +7,10 @@ script measures, in ONE process, the jit-compiled update step of
   * ``mnemosyne``      ``MnemosyneLOpt()`` (default ``meta_token`` mode);
   * ``mnemosyne_pc``   ``MnemosyneLOpt(mode="per_coordinate")``;
   * ``adafac_mlp``     learned_optimization's ``AdafacMLPLOpt()``;
-  * ``rnn_mlp``        learned_optimization's ``RNNMLPLOpt()``.
+  * ``rnn_mlp``        learned_optimization's ``RNNMLPLOpt()``;
+  * ``mnemosyne_bf16`` ``MnemosyneLOpt(compute_dtype="bfloat16")`` (only when asked for).
+
+Each row also records the compiled update's buffer sizes (``benchmark_common.memory_stats``).
 
 Timing.  Each update function is ``jax.jit``-ed with the optimizer state donated
 (``donate_argnums``), so XLA may write the new parameters and accumulators in place, as in a real
@@ -50,6 +53,8 @@ import sys
 import time
 
 from benchmark_common import code_version  # pylint: disable=g-import-not-at-top
+from benchmark_common import memory_stats
+from benchmark_common import rnn_counter_from_one
 import mnemosyne_lopt  # noqa: F401  (must precede any learned_optimization import: JAX shim)
 from mnemosyne_lopt import MnemosyneLOpt
 
@@ -61,10 +66,12 @@ import optax
 from learned_optimization.learned_optimizers import adafac_mlp_lopt
 from learned_optimization.learned_optimizers import rnn_mlp_lopt
 
-ALL_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
+DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
+ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16",)
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
     "mnemosyne": "Mnemosyne (meta_token, default)",
+    "mnemosyne_bf16": "Mnemosyne (meta_token, compute_dtype=bfloat16)",
     "mnemosyne_pc": "Mnemosyne (per_coordinate)",
     "adafac_mlp": "AdafacMLPLOpt",
     "rnn_mlp": "RNNMLPLOpt",
@@ -130,6 +137,8 @@ def build(name: str, params, key):
 
   if name == "mnemosyne":
     lopt = MnemosyneLOpt()
+  elif name == "mnemosyne_bf16":
+    lopt = MnemosyneLOpt(compute_dtype="bfloat16")
   elif name == "mnemosyne_pc":
     lopt = MnemosyneLOpt(mode="per_coordinate")
   elif name == "adafac_mlp":
@@ -141,13 +150,9 @@ def build(name: str, params, key):
   theta = lopt.init(key)
   state = lopt.opt_fn(theta).init(params, num_steps=NUM_STEPS)
   if name == "rnn_mlp":
-    # RNNMLPLOpt's first training update reads the validation-loss normaliser's corrected mean,
-    # mean / (1 - decay**updates + 1e-8) with updates = 0.  Eagerly that is 0 / 1e-8 = 0, but under
-    # jit XLA reassociates (1 - 1) + 1e-8 into (1 + 1e-8) - 1 = 0 in float32, giving 0 / 0 = NaN,
-    # which then spreads to every parameter.  Starting the counter at 1 (mean still 0) gives the
-    # same value, 0, under jit as eagerly, and changes neither the work per step nor the state size.
-    acc = state.valid_loss_accum
-    state = state.replace(valid_loss_accum=acc.replace(updates=jnp.ones_like(acc.updates)))
+    # The jitted first update is NaN unless the validation-loss normaliser counts from 1
+    # (benchmark_common.rnn_mlp_lopt_fixed explains why); same work per step, same state size.
+    state = rnn_counter_from_one(state)
 
   def lopt_step(theta, state, grads, loss):
     return lopt.opt_fn(theta).update(state, grads, loss=loss)
@@ -173,6 +178,7 @@ def run_size(num_params, args, out):
     t0 = time.perf_counter()
     compiled = step.lower(theta, state, grads, loss).compile()
     compile_s = time.perf_counter() - t0
+    memory = memory_stats(compiled)
     warm_times = []
     for _ in range(max(args.warmup, 1)):
       t0 = time.perf_counter()
@@ -188,7 +194,7 @@ def run_size(num_params, args, out):
                          steps_per_round=steps,
                          bytes_per_param=total_bytes / n,
                          floats_per_param=(total_elems - n) / n,
-                         state_bytes=total_bytes, compile_s=compile_s)
+                         state_bytes=total_bytes, compile_s=compile_s, memory=memory)
     print(f"[{size_label(num_params)}] {name}: compiled in {compile_s:.1f}s, ~{est_ms:.1f} ms/update, "
           f"{steps} timed updates per round, {total_bytes / n:.2f} bytes/param",
           file=sys.stderr, flush=True)
@@ -223,7 +229,8 @@ def run_size(num_params, args, out):
                num_timed_steps=int(t.size), steps_per_round=r["steps_per_round"],
                compile_s=r["compile_s"],
                bytes_per_param=r["bytes_per_param"], floats_per_param=r["floats_per_param"],
-               state_bytes=r["state_bytes"], params_bytes=params_bytes)
+               state_bytes=r["state_bytes"], params_bytes=params_bytes,
+               update_peak_bytes=r["memory"]["peak_bytes"], update_memory=r["memory"])
     if adam is not None:
       row["ratio_to_adam"] = med / (float(np.median(adam["times"])) * 1e3)
       row["paired_ratio_to_adam"] = float(np.median(
@@ -262,7 +269,7 @@ def main(argv=None):
                       help="comma-separated tree sizes, e.g. 1M,4M,16M (M = 2^20) [4M]")
   parser.add_argument("--tensor_shape", default="1024,1024",
                       help="shape of the tensors the tree is built from [1024,1024]")
-  parser.add_argument("--optimizers", default=",".join(ALL_OPTIMIZERS),
+  parser.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS),
                       help=f"comma-separated subset of {','.join(ALL_OPTIMIZERS)}")
   parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds [15]")
   parser.add_argument("--target_ms_per_round", type=float, default=300.0,
