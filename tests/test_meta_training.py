@@ -183,3 +183,22 @@ def test_held_out_evaluation_is_deterministic_and_repeatable():
   second = mt.evaluate_against_adam(lopt, theta, tasks, num_steps=20, seed=1)
   assert first == second
   assert all(np.isfinite(v) for r in first.values() for v in r.values())
+
+
+def test_unknown_gin_binding_is_a_usage_error(tmp_path):
+  import gin
+  from absl import app
+  from mnemosyne_lopt.outer_trainers import cli
+  cli.FLAGS.unparse_flags()
+  cli.FLAGS(["mnemosyne-meta-train", "--gin_config=meta_train/quickstart.gin",
+             "--gin_bindings=MnemosyneLOpt.no_such_arg = 1", f"--train_log_dir={tmp_path}"])
+  try:
+    with pytest.raises(app.UsageError, match="no_such_arg"):
+      cli._main([])
+    cli.FLAGS.gin_bindings = []
+    cli.FLAGS.gin_config = ["no/such/config.gin"]
+    with pytest.raises(app.UsageError, match="No gin config"):
+      cli._main([])
+  finally:
+    cli.FLAGS.unparse_flags()
+    gin.clear_config()
