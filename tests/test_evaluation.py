@@ -1,0 +1,103 @@
+"""mnemosyne-eval: the smoke suite end to end, tuned learning-rate selection against direct runs,
+training curves against meta_training.train_curve, run-folder loading, RNNMLPLOpt's jit fix."""
+
+import json
+import os
+import re
+
+import flax
+import jax
+import jax.numpy as jnp
+from learned_optimization.learned_optimizers import rnn_mlp_lopt
+import numpy as np
+
+from mnemosyne_lopt import evaluation
+from mnemosyne_lopt import lo_baselines
+from mnemosyne_lopt import lstm
+from mnemosyne_lopt.outer_trainers import meta_training
+
+STEPS = 10
+
+
+def test_smoke_suite_end_to_end(tmp_path):
+  theta_path = str(tmp_path / "lstm_theta.msgpack")
+  lopt = lstm.LSTMLOpt()
+  with open(theta_path, "wb") as f:
+    f.write(flax.serialization.to_bytes(lopt.init(jax.random.PRNGKey(3))))
+  out = str(tmp_path / "eval")
+  results = evaluation.evaluate(["adam", "sgdm_tuned", f"lstm:{theta_path}"], "smoke", seeds=2,
+                                num_steps=STEPS, out=out, log=lambda s: None)
+  for name in ("results.json", "results.md", "summary.png", "curves_digits_mlp8.png",
+               "curves_lo_quadratic10.png"):
+    assert os.path.getsize(os.path.join(out, name)) > 0, name
+  with open(os.path.join(out, "results.json")) as f:
+    saved = json.load(f)
+  assert set(saved["tasks"]) == {"digits_mlp8", "lo_quadratic10"}
+  names = ["adam", "sgdm_tuned", f"lstm:{theta_path}"]
+  assert list(saved["optimizers"]) == names
+  # The markdown table holds the JSON's numbers.
+  with open(os.path.join(out, "results.md")) as f:
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[3:-1]]
+            for line in f if line.startswith("| ") and line.split("|")[1].strip() in saved["tasks"]}
+  assert set(rows) == set(saved["tasks"])
+  for task, entry in saved["tasks"].items():
+    for cell, name in zip(rows[task], names):
+      res = entry["results"][name]
+      assert cell == f"{res['final_train']:.4f} / {res['final_test']:.4f}"
+      # Means over seeds of each run's own curves.
+      runs = res["runs"]
+      assert len(runs) == 2 and all(len(r["train_curve"]) == STEPS for r in runs)
+      np.testing.assert_allclose(res["final_test"], np.mean([r["test_curve"][-1] for r in runs]))
+      np.testing.assert_allclose(res["final_train"], np.mean([r["train_curve"][-1] for r in runs]))
+    assert entry["results"]["adam"]["test_relative_to_adam"] == 1.0
+  # The learned optimizer's curves moved (its theta came from the file, not init(PRNGKey(0))).
+  assert np.isfinite(saved["tasks"]["digits_mlp8"]["results"][names[2]]["final_test"])
+
+  # Tuned selection: direct runs of every grid point; the chosen one has the lowest mean validation
+  # loss, and the reported runs are that learning rate's.
+  spec = evaluation.suite("smoke")[0]
+  opt = evaluation.make_optimizer("sgdm_tuned")
+  direct = {lr: [evaluation.run_one(opt, lr, spec, s, STEPS) for s in range(2)] for lr in opt.grid}
+  mean_valid = {lr: np.mean([r["final_valid"] for r in rs]) for lr, rs in direct.items()}
+  best = min(mean_valid, key=mean_valid.get)
+  tuned = saved["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"]
+  assert tuned["chosen_lr"] == best
+  np.testing.assert_allclose([r["final_test"] for r in tuned["runs"]],
+                             [r["final_test"] for r in direct[best]], rtol=1e-6)
+  assert evaluation.select_learning_rate({0.1: [np.nan, 1.0], 0.01: [2.0, 2.0]}) == 0.01
+
+  # Training curve of one run equals meta_training.train_curve on the same batches.
+  task = spec.make(0)
+  batches = meta_training.stack_batches(task.datasets.train, STEPS)
+  losses, _ = meta_training.train_curve(*meta_training.adam_fns(1e-3), task,
+                                        task.init(jax.random.PRNGKey(0)), batches)
+  np.testing.assert_allclose(saved["tasks"]["digits_mlp8"]["results"]["adam"]["runs"][0]["train_curve"],
+                             np.asarray(losses), rtol=1e-5)
+
+
+def test_run_folder_config_and_theta(tmp_path):
+  lopt = lstm.FeatureLSTMLOpt(hidden_size=7, momentum_decays=(0.9, 0.99))
+  theta = lopt.init(jax.random.PRNGKey(5))
+  with open(tmp_path / "theta.msgpack", "wb") as f:
+    f.write(flax.serialization.to_bytes(theta))
+  (tmp_path / "config.gin").write_text(
+      "# operative config\nFeatureLSTMLOpt.hidden_size = 7\nFeatureLSTMLOpt.momentum_decays = \\\n"
+      "    (0.9, 0.99)\nscope/FeatureLSTMLOpt.hidden_size = 3\nmeta_train.seed = 0\n")
+  opt = evaluation.make_optimizer(f"lstm_features:{tmp_path}")
+  assert "latest" in opt.source
+  np.testing.assert_array_equal(opt.hyper["out"]["w"], theta["out"]["w"])
+  ablation = evaluation.make_optimizer("mnemosyne_no_discount")
+  assert ablation.name == "mnemosyne_no_discount:untrained"
+
+
+def test_rnn_mlp_lopt_jit_fix():
+  theta = rnn_mlp_lopt.RNNMLPLOpt().init(jax.random.PRNGKey(0))
+  params = {"w": jnp.ones((4, 3))}
+  grad = {"w": jnp.full((4, 3), 0.1)}
+  step = lambda opt: jax.jit(lambda s: opt.update(s, grad, loss=jnp.asarray(1.0)))
+  original = rnn_mlp_lopt.RNNMLPLOpt().opt_fn(theta)
+  eager = original.update(original.init(params, num_steps=10), grad, loss=jnp.asarray(1.0))
+  fixed = lo_baselines.RNNMLPLOptJitSafe().opt_fn(theta)
+  jitted = step(fixed)(fixed.init(params, num_steps=10))
+  assert bool(jnp.all(jnp.isfinite(eager.params["w"])))
+  np.testing.assert_allclose(jitted.params["w"], eager.params["w"], rtol=1e-6)
