@@ -54,6 +54,25 @@ def _local(x):
   return np.asarray(x)
 
 
+def _synced_call(fn, static_args, args, static_kwargs=None, kwargs=None):
+  """fn(*static_args, *args, **static_kwargs, **kwargs) for a jitted fn whose leading positional
+  arguments and ``static_kwargs`` are static.
+
+  With several processes it compiles first, waits for every process at a coordination-service
+  barrier, then runs: the first collective of a CPU (gloo) program gives the other processes only
+  30 s to arrive, less than one process can lag behind another in compiling the unroll.
+  """
+  static_kwargs, kwargs = static_kwargs or {}, kwargs or {}
+  if jax.process_count() == 1:
+    return fn(*static_args, *args, **static_kwargs, **kwargs)
+  compiled = fn.lower(*static_args, *args, **static_kwargs, **kwargs).compile()
+  from jax._src import distributed  # pylint: disable=g-import-not-at-top
+  _synced_call.count = getattr(_synced_call, "count", 0) + 1
+  distributed.global_state.client.wait_at_barrier(f"mnemosyne_pes_{_synced_call.count}",
+                                                  timeout_in_ms=30 * 60 * 1000)
+  return compiled(*args, **kwargs)
+
+
 class ShardedTruncatedPES(truncated_pes.TruncatedPES):
   """``TruncatedPES`` whose ``num_tasks`` tasks are split over the devices of ``mesh``.
 
@@ -112,17 +131,20 @@ class ShardedTruncatedPES(truncated_pes.TruncatedPES):
                                self.train_and_meta, numpy=True), self._tasks1)
       step_key = self._shard(next(rng), self._replicated)
       sample_key = self._shard(next(rng), self._replicated)
-      (p_state, p_ys), _ = common.truncated_unroll(
-          *(static_args + [vec_p_theta, step_key, p_state, datas, outer_state]),
-          with_summary=False, sample_rng_key=sample_key)
+      (p_state, p_ys), _ = _synced_call(
+          common.truncated_unroll, static_args,
+          [vec_p_theta, step_key, p_state, datas, outer_state], {"with_summary": False},
+          {"sample_rng_key": sample_key})
       # (sample_key is only read for summaries: passing it here too reuses the compiled unroll.)
-      (n_state, n_ys), _ = common.truncated_unroll(
-          *(static_args + [vec_n_theta, step_key, n_state, datas, outer_state]),
-          with_summary=False, sample_rng_key=sample_key)
+      (n_state, n_ys), _ = _synced_call(
+          common.truncated_unroll, static_args,
+          [vec_n_theta, step_key, n_state, datas, outer_state], {"with_summary": False},
+          {"sample_rng_key": sample_key})
       p_yses.append(p_ys)
       n_yses.append(n_ys)
-    loss, es_grad, new_accumulator, p_ys, _ = truncated_pes.compute_pes_grad(
-        p_yses, n_yses, accumulator, vec_pos, self.std)
+    loss, es_grad, new_accumulator, p_ys, _ = _synced_call(
+        truncated_pes.compute_pes_grad, [], [p_yses, n_yses, accumulator, vec_pos],
+        {"std": self.std})
     unroll_info = gradient_learner.UnrollInfo(loss=p_ys.loss, iteration=p_ys.iteration,
                                               task_param=p_ys.task_param, is_done=p_ys.is_done)
     out = gradient_learner.GradientEstimatorOut(
