@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+import mnemosyne_lopt  # noqa: F401  (compat names, so that checkpoints unpickle)
+
 
 def _command(args, log_dir):
   exe = os.path.join(os.path.dirname(sys.executable), "mnemosyne-meta-train")
@@ -38,7 +40,7 @@ def _checkpoint_step(log_dir):
   try:
     with open(os.path.join(log_dir, "checkpoint.pkl"), "rb") as f:
       return pickle.load(f)["step"]
-  except Exception:  # pylint: disable=broad-except  (absent, or being replaced)
+  except FileNotFoundError:
     return -1
 
 
@@ -65,7 +67,7 @@ def main(argv=None):
     proc = subprocess.Popen(_command(args, killed), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     while proc.poll() is None and _checkpoint_step(killed) < target:
-      time.sleep(0.05)
+      time.sleep(0.25)
     time.sleep(rng.uniform(0.0, 3.0))
     if proc.poll() is not None:
       print(f"[fault-test] kill {i + 1}: run had already finished; no kill", flush=True)
