@@ -1,7 +1,7 @@
 """Fault test: a meta-training run SIGKILLed at several random moments ends bitwise equal to an
 uninterrupted one.
 
-    .venv/bin/python scripts/fault_test.py [--kills 5] [--num_outer_steps 40] [--seed 0] \
+    .venv/bin/python scripts/fault_test.py [--kills 5] [--num_outer_steps 100] [--seed 0] \
         [--gin_config meta_train/quickstart.gin] [--out runs/fault_test]
 
 Runs the command ``mnemosyne-meta-train`` once without interruption (``OUT/full``), then again
@@ -47,7 +47,7 @@ def _checkpoint_step(log_dir):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--kills", type=int, default=5)
-  parser.add_argument("--num_outer_steps", type=int, default=40)
+  parser.add_argument("--num_outer_steps", type=int, default=100)
   parser.add_argument("--checkpoint_every", type=int, default=5)
   parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
   parser.add_argument("--gin_config", default="meta_train/quickstart.gin")
@@ -61,9 +61,14 @@ def main(argv=None):
   t0 = time.time()
   print(f"[fault-test] uninterrupted run -> {full}", flush=True)
   subprocess.run(_command(args, full), check=True, env=env, stdout=subprocess.DEVNULL)
-  targets = sorted(rng.randint(1, args.num_outer_steps, size=args.kills))
+  # Kill moments: after random outer steps spread over the run (each at least one checkpoint
+  # after the previous restart's), plus a random 0-3 s.
+  targets = sorted(rng.randint(1, args.num_outer_steps - args.checkpoint_every, size=args.kills))
   kills = []
   for i, target in enumerate(targets):
+    # Each restart makes progress before its kill: at least one new checkpoint past the one it
+    # resumed from.
+    target = max(int(target), _checkpoint_step(killed) + args.checkpoint_every)
     proc = subprocess.Popen(_command(args, killed), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     while proc.poll() is None and _checkpoint_step(killed) < target:
