@@ -45,8 +45,8 @@ import jax.numpy as jnp
 from learned_optimization.tasks import base as tasks_base
 from learned_optimization.tasks.datasets import base as datasets_base
 import numpy as np
-import optax
 
+from mnemosyne_lopt.tasks import common
 from mnemosyne_lopt.tasks import text
 from mnemosyne_lopt.tasks.text import WindowIterator
 
@@ -294,26 +294,12 @@ def span_corruption_datasets(length: int = 64, batch_size: int = 32, seed: int =
                                 abstract_batch=abstract)
 
 
-class _Lazy:
-  """Data (and checkpoints) are read on first use, so paper-scale configs shape without them."""
-
-  @property
-  def datasets(self):
-    if getattr(self, "_datasets", None) is None:
-      self._datasets = self._make_datasets()
-    return self._datasets
-
-  @datasets.setter
-  def datasets(self, value):
-    self._datasets = value
-
-
 def _config_from(**sizes) -> Dict[str, Any]:
   return tiny_config(**{k: v for k, v in sizes.items() if v is not None})
 
 
 @gin.configurable
-class T5SpanCorruption(_Lazy, tasks_base.Task):
+class T5SpanCorruption(common.LazyDatasets, tasks_base.Task):
   """Span-corruption pre-training of a T5 on 64-byte windows of the KJV and Austen.
 
   Sizes (None: ``tiny_config``'s): vocab_size, d_model, num_heads, d_kv, d_ff,
@@ -426,7 +412,7 @@ def passage_datasets(length: int = 64, batch_size: int = 32, seed: int = 0,
 
 
 @gin.configurable
-class T5PromptTune(_Lazy, tasks_base.Task):
+class T5PromptTune(common.LazyDatasets, tasks_base.Task):
   """Soft prompt-tuning of a frozen T5: is a passage from the KJV ("bible") or Austen ("novel")?
 
   Trained parameters: {"prompt": [prompt_length, d_model]}, initialised (Lester et al., 2021) as
@@ -512,25 +498,7 @@ class T5PromptTune(_Lazy, tasks_base.Task):
 # ----------------------------------------------------------------------------- pre-training
 
 
-def train_adam(task, steps: int, learning_rate: float = 1e-3, seed: int = 0, log_every: int = 0):
-  """Trains ``task`` with optax Adam; returns (params, per-step training losses)."""
-  opt = optax.adam(learning_rate)
-  params = task.init(jax.random.PRNGKey(seed))
-  state = opt.init(params)
-
-  @jax.jit
-  def step(params, state, batch):
-    loss, grads = jax.value_and_grad(task.loss)(params, None, batch)
-    updates, state = opt.update(grads, state, params)
-    return optax.apply_updates(params, updates), state, loss
-
-  losses = []
-  for i in range(steps):
-    params, state, loss = step(params, state, next(task.datasets.train))
-    losses.append(float(loss))
-    if log_every and (i + 1) % log_every == 0:
-      print(f"step {i + 1}/{steps}: train loss {np.mean(losses[-log_every:]):.4f}", flush=True)
-  return params, losses
+train_adam = common.train_adam
 
 
 def pretrain(out: str, steps: int = 2000, learning_rate: float = 1e-3, batch_size: int = 32,

@@ -39,6 +39,7 @@ from learned_optimization.tasks.datasets import base as datasets_base
 import numpy as np
 
 from mnemosyne_lopt.tasks import bert
+from mnemosyne_lopt.tasks import common
 from mnemosyne_lopt.tasks import datasets as image_data
 from mnemosyne_lopt.tasks import minilm
 from mnemosyne_lopt.tasks import text
@@ -51,24 +52,6 @@ CLASSIFICATION_TASKS = {
                                              "Persuasion"))),
     "kjv_austen": (("KJV", "The King James Bible"), ("Austen", "A novel by Jane Austen")),
 }
-
-
-class _LazyData:
-  """Datasets built on first use of ``task.datasets``, so that shapes of large configurations
-  (``jax.eval_shape(task.init, key)``) need no data."""
-
-  def _make_datasets(self):
-    raise NotImplementedError(f"{type(self).__name__} must define _make_datasets.")
-
-  @property
-  def datasets(self):
-    if getattr(self, "_datasets", None) is None:
-      self._datasets = self._make_datasets()
-    return self._datasets
-
-  @datasets.setter
-  def datasets(self, value):
-    self._datasets = value
 
 
 def _cross_entropy(logits, labels, weights=None):
@@ -124,7 +107,7 @@ class TransformerLM(nn.Module):
 
 
 @gin.configurable
-class TransformerLMTask(_LazyData, tasks_base.Task):
+class TransformerLMTask(common.LazyDatasets, tasks_base.Task):
   """Byte-level decoder LM on ``corpus`` ("kjv" or "austen"); batches of ``text.text_datasets``.
 
   Args:
@@ -298,7 +281,7 @@ def passage_datasets(task: str = "austen", batch_size: int = 16, max_length: int
 
 
 @gin.configurable
-class BertMLMTask(_LazyData, tasks_base.Task):
+class BertMLMTask(common.LazyDatasets, tasks_base.Task):
   """BERT masked-LM pre-training from scratch on a corpus (see the module docstring).
 
   Args:
@@ -372,7 +355,7 @@ class BertMLMTask(_LazyData, tasks_base.Task):
 # ----------------------------------------------------------------------------- MiniLM tasks
 
 
-class _MiniLMTask(_LazyData, tasks_base.Task):
+class _MiniLMTask(common.LazyDatasets, tasks_base.Task):
   """Shared by fine-tuning and prompt-tuning: data, the (possibly sliced) pretrained encoder.
 
   Frozen weights are learned_optimization *model state*, not parameters:

@@ -40,8 +40,8 @@ import jax.numpy as jnp
 from learned_optimization.tasks import base as tasks_base
 from learned_optimization.tasks.datasets import base as datasets_base
 import numpy as np
-import optax
 
+from mnemosyne_lopt.tasks import common
 from mnemosyne_lopt.tasks import datasets as image_data
 from mnemosyne_lopt.tasks.batching import BatchIterator
 
@@ -172,26 +172,8 @@ def cross_entropy(logits, labels):
   return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
 
 
-class _LazyDatasets:
-  """Data are read on first use of ``task.datasets``: paper-scale configs can be shaped
-  (``jax.eval_shape(task.init, key)``) on a machine without their data."""
-
-  def _make_datasets(self):
-    raise NotImplementedError
-
-  @property
-  def datasets(self):
-    if getattr(self, "_datasets", None) is None:
-      self._datasets = self._make_datasets()
-    return self._datasets
-
-  @datasets.setter
-  def datasets(self, value):
-    self._datasets = value
-
-
 @gin.configurable
-class ViTClassifier(_LazyDatasets, tasks_base.Task):
+class ViTClassifier(common.LazyDatasets, tasks_base.Task):
   """Softmax cross-entropy of a ViT trained from scratch on a real image set.
 
   Args:
@@ -285,7 +267,7 @@ def load_checkpoint(path: Optional[str] = None) -> Tuple[Dict[str, Any], Any]:
 
 
 @gin.configurable
-class ViTFineTune(_LazyDatasets, tasks_base.Task):
+class ViTFineTune(common.LazyDatasets, tasks_base.Task):
   """Fine-tuning a pre-trained ViT on another dataset or label split, with a new head.
 
   ``init(key)`` returns the checkpoint's parameters with ``head`` re-initialised for the target
@@ -364,25 +346,7 @@ def evaluate(task, params, split: str = "test", max_examples: int = 10000) -> Tu
   return loss / len(y), correct / len(y)
 
 
-def train_adam(task, steps: int, learning_rate: float = 1e-3, seed: int = 0, log_every: int = 0):
-  """Trains ``task`` with optax Adam; returns (params, list of per-step training losses)."""
-  opt = optax.adam(learning_rate)
-  params = task.init(jax.random.PRNGKey(seed))
-  state = opt.init(params)
-
-  @jax.jit
-  def step(params, state, batch):
-    loss, grads = jax.value_and_grad(task.loss)(params, None, batch)
-    updates, state = opt.update(grads, state, params)
-    return optax.apply_updates(params, updates), state, loss
-
-  losses = []
-  for i in range(steps):
-    params, state, loss = step(params, state, next(task.datasets.train))
-    losses.append(float(loss))
-    if log_every and (i + 1) % log_every == 0:
-      print(f"step {i + 1}/{steps}: train loss {np.mean(losses[-log_every:]):.4f}", flush=True)
-  return params, losses
+train_adam = common.train_adam
 
 
 def pretrain(out: str, dataset: str = "fashion_mnist", labels="0-4", steps: int = 2000,
