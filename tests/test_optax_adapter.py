@@ -167,7 +167,7 @@ def test_pretrained_missing_name_is_a_clear_error():
 
 
 @pytest.mark.skipif(not pretrained_lib.available(),
-                    reason="no pretrained Mnemosyne is shipped yet (pretrained.available() is empty)")
+                    reason="no pretrained Mnemosyne is shipped (pretrained.available() is empty)")
 def test_pretrained_trains_a_quadratic():
   name = pretrained_lib.available()[0]
   tx = mnemosyne_lopt.pretrained(200, name=name)
