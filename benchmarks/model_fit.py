@@ -23,7 +23,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from benchmark_common import memory_stats
 
@@ -104,14 +103,8 @@ MODELS = {"mlp": mlp, "transformer": transformer}
 def optimizer_fns(name: str, num_steps: int = 10_000):
   """(init(params) -> state, update(state, grads, loss) -> state, params_of(state))."""
   if name == "adam":
-    tx = optax.adam(1e-3)
-
-    def update(state, grads, loss):
-      del loss
-      params, opt_state = state
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return optax.apply_updates(params, updates), opt_state
-    return (lambda p: (p, tx.init(p))), update, (lambda s: s[0])
+    from mnemosyne_lopt.outer_trainers import meta_training  # pylint: disable=g-import-not-at-top
+    return meta_training.adam_fns(1e-3)
   if name in ("mnemosyne", "mnemosyne_bf16"):
     from mnemosyne_lopt import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
     lopt = MnemosyneLOpt(compute_dtype="bfloat16" if name == "mnemosyne_bf16" else "float32")

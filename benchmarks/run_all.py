@@ -47,6 +47,7 @@ import benchmark_common
 import model_fit
 import step_overhead
 import mnemosyne_lopt  # noqa: F401  (compat layer first)
+from mnemosyne_lopt import lo_baselines
 import jax
 import numpy as np
 
@@ -89,7 +90,7 @@ def pes_benchmarks(args, log):
   from mnemosyne_lopt import MnemosyneLOpt
   from mnemosyne_lopt.outer_trainers import meta_training
   lopts = {"mnemosyne": MnemosyneLOpt(), "adafac_mlp": adafac_mlp_lopt.AdafacMLPLOpt(),
-           "rnn_mlp": benchmark_common.rnn_mlp_lopt_fixed()}
+           "rnn_mlp": lo_baselines.RNNMLPLOptJitSafe()}
   inner_per_outer = 2 * args.pes_num_tasks * args.pes_trunc_length
   runners = {}
   for name, lopt in lopts.items():

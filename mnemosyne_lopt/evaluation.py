@@ -99,16 +99,7 @@ def optax_transform(name: str, learning_rate) -> optax.GradientTransformation:
 
 def optax_fns(name: str, learning_rate):
   """An optax optimizer as (init, update, get_params) for ``meta_training.train_curve``."""
-  if name == "adam":
-    return meta_training.adam_fns(learning_rate)
-  tx = optax_transform(name, learning_rate)
-
-  def update(state, grad, loss):
-    del loss
-    params, opt_state = state
-    updates, opt_state = tx.update(grad, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state
-  return (lambda params: (params, tx.init(params))), update, (lambda state: state[0])
+  return meta_training.transform_fns(optax_transform(name, learning_rate))
 
 
 # --- optimizers ----------------------------------------------------------------------------------

@@ -240,9 +240,9 @@ def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimi
 
 
 # --- evaluation ----------------------------------------------------------------------------------
-def adam_fns(learning_rate: float = 1e-3):
-  """optax Adam as (init(params), update(state, grad, loss), get_params(state)) for train_curve."""
-  tx = optax.adam(learning_rate)
+def transform_fns(tx: optax.GradientTransformation):
+  """An optax transformation as (init(params), update(state, grad, loss), get_params(state)) for
+  train_curve; the state is (params, optax state)."""
 
   def update(state, grad, loss):
     del loss
@@ -250,6 +250,11 @@ def adam_fns(learning_rate: float = 1e-3):
     updates, opt_state = tx.update(grad, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
   return (lambda params: (params, tx.init(params))), update, (lambda state: state[0])
+
+
+def adam_fns(learning_rate: float = 1e-3):
+  """optax Adam as (init(params), update(state, grad, loss), get_params(state)) for train_curve."""
+  return transform_fns(optax.adam(learning_rate))
 
 
 def lopt_fns(learned_opt, theta, num_steps: int):

@@ -3,7 +3,8 @@
 Run by tests/test_distributed.py in subprocesses (the device count is fixed when JAX starts):
 
     XLA_FLAGS=--xla_force_host_platform_device_count=8 python tests/distributed_pes_check.py devices OUT.npz
-        -> the single-device TruncatedPES estimate and ShardedTruncatedPES over 8 devices
+        -> the single-device TruncatedPES estimate and ShardedTruncatedPES over 8 devices,
+           compared (exit status 1 if they differ)
     XLA_FLAGS=--xla_force_host_platform_device_count=2 python tests/distributed_pes_check.py \\
         process OUT.npz PORT PROCESS_ID NUM_PROCESSES
         -> one process of a jax.distributed job: ShardedTruncatedPES over every process's devices
@@ -41,6 +42,15 @@ def estimate(make_estimator, steps=2):
   return np.stack(grads), np.asarray(losses)
 
 
+def assert_same_estimate(grads, losses, ref_grads, ref_losses):
+  """The split estimate equals the single-device one: [truncations, meta-parameters] gradients
+  within 1e-5 of the largest reference entry, mean losses within 1e-5 relative."""
+  assert grads.shape == ref_grads.shape and ref_grads.shape[0] == 2, (grads.shape, ref_grads.shape)
+  assert np.all(np.isfinite(grads)) and np.max(np.abs(ref_grads)) > 1e-3
+  np.testing.assert_allclose(grads, ref_grads, rtol=0, atol=1e-5 * np.max(np.abs(ref_grads)))
+  np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+
+
 def pes_kwargs():
   from learned_optimization.outer_trainers import truncation_schedule  # pylint: disable=g-import-not-at-top
   return dict(trunc_sched=truncation_schedule.ConstantTruncationSchedule(15), num_tasks=8,
@@ -73,6 +83,9 @@ def main(argv):
   grads, losses = estimate(sharded)
   np.savez(out_path, grads=grads, losses=losses, ref_grads=ref_grads, ref_losses=ref_losses,
            devices=jax.device_count())
+  assert_same_estimate(grads, losses, ref_grads, ref_losses)
+  print(f"{jax.device_count()} devices: ShardedTruncatedPES equals TruncatedPES, max |diff| "
+        f"{np.max(np.abs(grads - ref_grads)):.2e}")
 
 
 if __name__ == "__main__":
