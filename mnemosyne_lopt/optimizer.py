@@ -8,7 +8,8 @@ few elementwise operations (PAPER.md, section 3b):
        m_hat = m / (1 - b1^t),    v_hat = v / (1 - b2^t),    rs = 1 / (sqrt(v_hat) + eps).
 2. Per-coordinate direction features F = [m_hat rs, g rs, sign(m), p]
    (in ``per_coordinate`` mode also the coordinate's own CAM read-out, see below).
-3. HPE (``hpe``): the tensor is cut into chunks of ``chunk_length``; each chunk becomes one token of
+3. HPE (``hpe``): the tensor is cut into chunks of at most ``chunk_length`` coordinates along its
+   last axis (``hpe.ChunkLayout``); each chunk becomes one token of
    statistics of its coordinates (log-RMS of g, m_hat, sqrt(v_hat), p; the signal-to-noise
    sum m_hat^2 / sum v_hat of its Adam direction; the gradient/momentum correlation) plus time
    features of t/T, the tensor's log-size and the chunk's fill.  A bidirectional Performer mixes
@@ -31,7 +32,6 @@ A gradient with a NaN or Inf anywhere leaves parameters and optimizer state as t
 increments ``skipped_updates``.
 """
 
-import functools
 import math
 from typing import Any, Optional, Sequence
 
@@ -84,19 +84,6 @@ def _time_features(iteration, num_steps):
   t = iteration.astype(jnp.float32)
   frac = t / jnp.maximum(num_steps.astype(jnp.float32), 1.0)
   return jnp.stack([frac] + [jnp.tanh(t / s) for s in _TIME_SCALES])
-
-
-def _chunk_dot(a, b, n_chunks: int, chunk_length: int):
-  """sum_l a[c, l] b[c, l] for [chunks, chunk_length] views.
-
-  Written as a two-level sum over [chunks, chunk_length / 16, 16] rather than an einsum: on
-  2048x2048 tensors (rows spanning two chunks) this took the whole update from 4.0x to 3.5x optax
-  Adam (benchmarks/step_overhead.py --tensor_shape 2048,2048); 1024x1024 tensors were unchanged.
-  """
-  prod = a * b
-  if chunk_length % 16 == 0:
-    return jnp.sum(prod.reshape(n_chunks, chunk_length // 16, 16), axis=(1, 2))
-  return jnp.sum(prod, axis=1)
 
 
 def _check_params(params):
@@ -248,13 +235,14 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return _MnemosyneOptimizer(self, theta)
 
   # --- sizes -----------------------------------------------------------------------------------
-  def memory_shape(self, size: int):
-    """Shape of the CAM memory held for a tensor with ``size`` coordinates."""
+  def memory_shape(self, shape):
+    """Shape of the CAM memory held for a parameter tensor of ``shape`` (an int: a vector)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if self.mode == "meta_token":
-      return (hpe.num_meta_tokens(size, self.chunk_length, self.pool_factors),
+      return (hpe.num_meta_tokens(shape, self.chunk_length, self.pool_factors),
               self.cam_features, self.model_dim)
-    return (hpe.num_chunks(size, self.chunk_length), self.chunk_length, self.coord_features,
-            self.coord_value_dim)
+    return (hpe.ChunkLayout(shape, self.chunk_length).num_chunks, self.chunk_length,
+            self.coord_features, self.coord_value_dim)
 
   # --- one tensor ------------------------------------------------------------------------------
   def _grad_square_sums(self, g):
@@ -263,17 +251,18 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     A chunk's sum is finite exactly when all its g are, or when it overflows float32
     (|g| beyond about sqrt(3.4e38 / chunk_length), 6e17 at the default 1024: no usable gradient).
     """
-    gc, _ = hpe.chunk(g.astype(jnp.float32), self.chunk_length)
-    return _chunk_dot(gc, gc, gc.shape[0], self.chunk_length)
+    layout = hpe.ChunkLayout(g.shape, self.chunk_length)
+    gc = layout.view(g.astype(jnp.float32))
+    return layout.dot(gc, gc)
 
   def _update_tensor(self, theta, p, g, m, v, gg, memory: cam.CAMState, iteration, time_feats,
                      finite):
     """New (p, m, v, memory) for one parameter tensor; see the module docstring.
 
     Per-coordinate work runs on the tensor in its own shape, so that XLA writes p, m and v straight
-    into their (donated) buffers; the chunk statistics read the [chunks, chunk_length] view (a free
-    reshape when the size is a multiple of chunk_length; zero padding, masked, otherwise) and the
-    per-chunk coefficients are broadcast back.  Order of the work: m and v are updated (gated by
+    into their (donated) buffers; the chunk statistics read the chunk view of ``hpe.ChunkLayout``
+    (a free reshape unless rows need zero padding; it only splits the last axis, so sharded
+    parameters are never gathered for it) and the per-chunk coefficients are broadcast back.  Order of the work: m and v are updated (gated by
     ``finite``) first and everything after reads only the new values, so nothing needs the old ones
     once they are overwritten; the statistics are dot products of arrays that exist anyway.
     """
@@ -290,10 +279,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
 
     # HPE chunk tokens: statistics of the chunk's coordinates, time features, chunk fill.
-    pc, gc, mc, vc = (hpe.chunk(x, L)[0] for x in (p32, g32, m, v))
-    dot = functools.partial(_chunk_dot, n_chunks=hpe.num_chunks(size, L), chunk_length=L)
-    pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), jnp.sum(vc, axis=1)
-    count = hpe.chunk_counts(size, L)
+    layout = hpe.ChunkLayout(shape, L)
+    pc, gc, mc, vc = (layout.view(x) for x in (p32, g32, m, v))
+    dot = layout.dot
+    pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), layout.sum(vc)
+    count = layout.counts
     n = jnp.asarray(np.maximum(count, 1.0))
     log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
     stats = jnp.stack([
@@ -327,7 +317,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
     else:
       c = theta["coord_cam"]
-      xi = jnp.stack([hpe.chunk(grad_dir, L)[0], hpe.chunk(adam_dir, L)[0]], axis=-1)
+      xi = jnp.stack([layout.to_chunks(grad_dir), layout.to_chunks(adam_dir)], axis=-1)
       projection = self.coord_projection
     phi_q = random_features.hyperbolic_features(
         random_features.bounded(nn.dense(c["q"], xi), self.qk_radius), projection)
@@ -338,7 +328,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if self.mode == "meta_token":
       context = meta + nn.dense(c["o"], out.astype(self.compute_dtype))
     else:
-      directions.extend(hpe.unchunk(out[..., j], shape) for j in range(self.coord_value_dim))
+      directions.extend(layout.from_chunks(out[..., j]) for j in range(self.coord_value_dim))
       context = meta
 
     chunk_context = context[hpe.meta_token_of_chunk(n_chunks, self.pool_factors)]
@@ -349,7 +339,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if self.max_log_magnitude is not None:
       log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
     coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
-    per_coordinate = lambda col: hpe.unchunk(jnp.broadcast_to(col[:, None], (n_chunks, L)), shape)
+    per_coordinate = layout.broadcast
     direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
     step = direction * per_coordinate(coeffs[:, -1])
     new_p = p32 - jnp.where(finite, step, 0.0)
@@ -377,7 +367,7 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     zeros = lambda p: jnp.zeros(jnp.shape(p), jnp.float32)
     lopt = self.lopt
     def mem(p):
-      *streams, r, d = lopt.memory_shape(jnp.size(p))
+      *streams, r, d = lopt.memory_shape(jnp.shape(p))
       return cam.cam_init(streams, r, d)
     return MnemosyneState(
         params=params, state=model_state,

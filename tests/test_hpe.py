@@ -11,27 +11,70 @@ from mnemosyne_lopt import random_features as rf
 D, IN = 8, 5
 
 
-@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (7,), (3, 4), (2, 3, 5), (2, 1, 3, 4, 2)])
-def test_chunk_roundtrip_any_rank(shape):
+def _reference_chunk_ids(shape, L):
+  """Chunk of every coordinate (row-major), from the rule written out with Python integers."""
+  shape = tuple(shape)
+  c = shape[-1] if shape else 1
+  size = int(np.prod(shape))
+  ids = []
+  for flat in range(size):
+    row, col = divmod(flat, c)
+    if c >= L:
+      ids.append(row * -(-c // L) + col // L)
+    else:
+      ids.append(row // min(L // c, size // c))
+  return np.asarray(ids, np.int64).reshape(shape)
+
+
+SHAPES = [(), (0,), (3, 0, 2), (7,), (3, 4), (2, 3, 5), (2, 1, 3, 4, 2), (5, 10), (3, 9), (2, 2, 12),
+          (16,), (4, 4), (6, 8)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_chunk_layout_sums_broadcasts_and_roundtrips(shape):
+  L = 4
+  layout = hpe.ChunkLayout(shape, L)
   size = int(np.prod(shape))
   x = jnp.arange(size, dtype=jnp.float32).reshape(shape) + 1
-  chunks, mask = hpe.chunk(x, 4)
-  assert chunks.shape == (hpe.num_chunks(size, 4), 4)
-  counts = hpe.chunk_counts(size, 4)
-  assert counts.sum() == size
-  if mask is not None:
-    np.testing.assert_array_equal(mask.sum(1), counts)
-    assert float(jnp.sum(chunks * (1 - mask))) == 0.0   # zero padding
-  np.testing.assert_array_equal(hpe.unchunk(chunks, shape), x)
+  if size == 0:
+    assert layout.num_chunks == 1 and layout.counts.tolist() == [0.0]
+    assert layout.broadcast(jnp.ones((1,))).shape == shape
+    return
+  ids = _reference_chunk_ids(shape, L)
+  n = int(ids.max()) + 1
+  assert layout.num_chunks == n
+  np.testing.assert_array_equal(layout.counts, np.bincount(ids.ravel(), minlength=n))
+  assert layout.counts.max() <= L
+  want_sums = np.bincount(ids.ravel(), weights=np.asarray(x).ravel(), minlength=n)
+  np.testing.assert_allclose(layout.sum(layout.view(x)), want_sums, rtol=1e-6)
+  np.testing.assert_allclose(layout.dot(layout.view(x), layout.view(x)),
+                             np.bincount(ids.ravel(), weights=np.asarray(x).ravel() ** 2,
+                                         minlength=n), rtol=1e-6)
+  values = jnp.arange(n, dtype=jnp.float32) * 10
+  np.testing.assert_array_equal(layout.broadcast(values), np.asarray(values)[ids])
+  chunks = layout.to_chunks(x)
+  assert chunks.shape == (n, L)
+  np.testing.assert_array_equal(np.sum(chunks != 0, axis=1), layout.counts)   # zero padding
+  np.testing.assert_array_equal(layout.from_chunks(chunks), x)
 
 
-def test_num_meta_tokens():
-  assert hpe.num_meta_tokens(0, 256, (4, 4)) == 1
-  assert hpe.num_meta_tokens(1, 256, (4, 4)) == 1
-  assert hpe.num_meta_tokens(256 * 16, 256, (4, 4)) == 1
-  assert hpe.num_meta_tokens(256 * 16 + 1, 256, (4, 4)) == 2
-  assert hpe.num_meta_tokens(1024 * 1024, 1024, (4, 4)) == 64
-  np.testing.assert_array_equal(hpe.meta_token_of_chunk(35, (4, 4)), np.arange(35) // 16)
+@pytest.mark.parametrize("shape,L", [((64, 2048), 1024), ((128, 256), 1024), ((3000,), 1024),
+                                     ((64, 10), 1024), ((8, 8, 64), 128), ((2, 3, 4), 6)])
+def test_chunks_are_the_vectorised_tensor_cut_every_L_when_L_and_rows_divide(shape, L):
+  ids = _reference_chunk_ids(shape, L)
+  c = shape[-1]
+  if c % L == 0 or L % c == 0:
+    np.testing.assert_array_equal(ids.ravel(), np.arange(ids.size) // L)
+  assert hpe.ChunkLayout(shape, L).num_chunks == int(ids.max()) + 1
+
+
+def test_chunks_follow_rows_when_L_and_row_length_do_not_divide():
+  # 1280-wide rows (ViT-H) with L = 1024: pieces of 1024 and 256 per row, never across two rows.
+  layout = hpe.ChunkLayout((3, 1280), 1024)
+  assert layout.num_chunks == 6 and layout.counts.tolist() == [1024, 256] * 3
+  # 10-wide rows: whole rows, floor(1024 / 10) = 102 per chunk.
+  layout = hpe.ChunkLayout((784, 10), 1024)
+  assert layout.counts.tolist() == [1020] * 7 + [700]
 
 
 def test_bidirectional_attention_matches_explicit_sum():

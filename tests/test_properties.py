@@ -192,8 +192,8 @@ def check_state_layout(lopt, state, spec):
     assert isinstance(p, jax.Array) and p.shape == s.shape and p.dtype == jnp.dtype(s.dtype), (s, p)
     assert m.shape == v.shape == s.shape and m.dtype == v.dtype == jnp.float32, s
     assert isinstance(mem, cam.CAMState)
-    assert mem.memory.shape == lopt.memory_shape(s.size), (s, mem.memory.shape)
-    assert mem.normaliser.shape == lopt.memory_shape(s.size)[:-1]
+    assert mem.memory.shape == lopt.memory_shape(s.shape), (s, mem.memory.shape)
+    assert mem.normaliser.shape == lopt.memory_shape(s.shape)[:-1]
   assert state.iteration.dtype == state.skipped_updates.dtype == jnp.int32
 
 

@@ -21,7 +21,8 @@ _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sharded_inne
 @pytest.fixture(scope="module")
 def report():
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-  out = subprocess.run([sys.executable, _SCRIPT, "1024", "fsdp"], env=env, capture_output=True,
+  layouts = "fsdp,fsdp_largest_axis,tensor_parallel"
+  out = subprocess.run([sys.executable, _SCRIPT, "1024", layouts], env=env, capture_output=True,
                        text=True, timeout=900, check=False)
   lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
   assert out.returncode == 0 and lines, out.stderr[-3000:]
@@ -33,9 +34,9 @@ def test_fsdp_state_is_sharded_like_params_with_no_full_weight_gather(report):
   for tree in ("params", "momentum", "second_moment"):
     assert fsdp[tree] == {"w1": "P('fsdp', None)", "w2": "P('fsdp', None)", "b1": "P('fsdp',)"}
   assert fsdp["momentum_shard_shapes"] == {"w1": [16, 256], "w2": [32, 128], "b1": [32]}
-  # The weights (whose 1/8 shards hold whole 1024-coordinate chunks) are never gathered; the
-  # 256-element bias, a single chunk for all 8 devices, is (see README "Sharded training").
-  assert not [g for g in fsdp["full_param_all_gathers"] if "(256,)" not in g], fsdp["collectives"]
+  # Neither the weights nor the 256-element bias (one chunk spread over all 8 devices: its
+  # statistics are partial sums and an all-reduce) are gathered.
+  assert not fsdp["full_param_all_gathers"], fsdp["collectives"]
   assert fsdp["max_abs_diff_vs_one_device"] < 1e-5
 
 
@@ -51,10 +52,15 @@ def test_tiny_vit_trains_tensor_parallel_like_one_device(report):
   assert not [g for g in vit["full_param_all_gathers"] if "(64, 64)" in g or "(256, 64)" in g]
 
 
-@pytest.mark.xfail(strict=True, reason="HPE's [chunks, chunk_length] view of a tensor split along a "
-                   "non-leading axis makes XLA all-gather p, g, m and v (README 'Sharded training')")
 def test_column_split_weights_are_not_gathered(report):
-  assert not report["vit"]["full_param_all_gathers"]
+  # Megatron column-parallel qkv [64, 192] and mlp_in [64, 256] (split along their last axis):
+  # HPE's chunk view only splits the last axis, so the per-chunk statistics are local sums plus an
+  # all-reduce and no parameter-shaped all-gather appears in the compiled update.
+  assert not report["vit"]["full_param_all_gathers"], report["vit"]["collectives"]
+  for layout in ("fsdp", "fsdp_largest_axis", "tensor_parallel"):
+    got = report["layouts"][layout]
+    assert not got["full_param_all_gathers"], (layout, got["collectives"])
+    assert got["max_abs_diff_vs_one_device"] < 1e-5
 
 
 def test_state_shardings_of_an_optax_chain_follow_the_params():
