@@ -381,6 +381,47 @@ def _save_curve(train_log_dir, history):
   plt.close(fig)
 
 
+def _read_init_theta(source: str, learned_opt, template):
+  """Meta-parameters from a theta file or ``pretrained:NAME``, checked against ``learned_opt``."""
+  if source.startswith("pretrained:"):
+    from mnemosyne_lopt import pretrained  # pylint: disable=g-import-not-at-top
+    lopt, theta = pretrained.load_pretrained(source[len("pretrained:"):])
+    if getattr(lopt, "config", None) != getattr(learned_opt, "config", None):
+      raise ValueError(f"init_theta {source!r} was made for MnemosyneLOpt({lopt.config}), not the "
+                       f"configured {getattr(learned_opt, 'config', learned_opt)}; configure the same "
+                       "optimizer arguments or start from another theta.")
+    return theta
+  if not os.path.exists(source):
+    raise FileNotFoundError(f"init_theta file {source} does not exist; give a theta.msgpack path "
+                            "or 'pretrained:NAME'.")
+  with open(source, "rb") as f:
+    data = f.read()
+  try:
+    theta = flax.serialization.from_bytes(template, data)
+  except Exception as e:  # pylint: disable=broad-except
+    raise ValueError(f"init_theta file {source} does not hold meta-parameters of the configured "
+                     f"learned optimizer ({e}).") from e
+  _check_same_shapes(template, theta, source)
+  return theta
+
+
+def _check_same_shapes(template, theta, source):
+  want = jax.tree_util.tree_map(jnp.shape, template)
+  got = jax.tree_util.tree_map(jnp.shape, theta)
+  if want != got:
+    raise ValueError(f"init_theta file {source} has meta-parameter shapes {got}, but the configured "
+                     f"learned optimizer needs {want}.")
+
+
+def _with_theta(state, theta):
+  """A fresh learner state whose meta-parameters are ``theta`` (outer optimizer state untouched)."""
+  gls = state.gradient_learner_state
+  tos = gls.theta_opt_state
+  params = jax.tree_util.tree_map(jnp.asarray, theta)
+  tos = tos._replace(params=params) if hasattr(tos, "_replace") else tos.replace(params=params)
+  return state.replace(gradient_learner_state=gls.replace(theta_opt_state=tos))
+
+
 @gin.configurable
 def meta_train(train_log_dir: str,
                num_outer_steps: int = 100,
@@ -393,11 +434,17 @@ def meta_train(train_log_dir: str,
                checkpoint_every: int = 20,
                progress: bool = True,
                tensorboard: bool = True,
-               step_callback: Optional[Callable[[int], None]] = None):
+               step_callback: Optional[Callable[[int], None]] = None,
+               init_theta: Optional[str] = None,
+               snapshot_every: int = 0):
   """Meta-trains ``learned_opt`` on ``task_families``; resumes from ``train_log_dir`` if possible.
 
   Returns (theta, history).  ``step_callback(step)`` runs after each completed outer step (tests
-  use it to interrupt a run).
+  use it to interrupt a run).  ``init_theta`` starts a new run (not a resumed one) from given
+  meta-parameters instead of ``learned_opt.init``: a theta file (``theta.msgpack`` of a run or
+  of a pretrained folder) or ``"pretrained:NAME"``; the outer optimizer's state starts fresh.
+  ``snapshot_every`` > 0 also keeps the meta-parameters of every such step as
+  ``snapshots/theta_<step>.msgpack`` (candidates for ``scripts/select_checkpoint.py``).
   """
   os.makedirs(train_log_dir, exist_ok=True)
   learner = make_meta_learner(learned_opt, task_families)
@@ -407,6 +454,9 @@ def meta_train(train_log_dir: str,
   restored = load_checkpoint(train_log_dir, learner, fingerprint)
   if restored is None:
     step, state, history = 0, learner.init(jax.random.fold_in(base_key, 2**31 - 1)), []
+    if init_theta:
+      state = _with_theta(state, _read_init_theta(init_theta, learned_opt, theta_template))
+      print(f"[meta-train] starting from the meta-parameters of {init_theta}")
   else:
     step, state, history = restored
     print(f"[meta-train] resuming {train_log_dir} at outer step {step}")
@@ -465,6 +515,10 @@ def meta_train(train_log_dir: str,
         bar.set_postfix(meta_loss=f"{meta_loss:.4f}", **(
             {"heldout_vs_adam": f"{entry['eval_ratio']:.3f}"} if "eval_ratio" in entry else {}))
       stop = interrupt.signal is not None
+      if snapshot_every and step % snapshot_every == 0:
+        os.makedirs(os.path.join(train_log_dir, "snapshots"), exist_ok=True)
+        _atomic_write(os.path.join(train_log_dir, "snapshots", f"theta_{step}.msgpack"),
+                      flax.serialization.to_bytes(theta))
       if step % checkpoint_every == 0 or step == num_outer_steps or stop:
         save_checkpoint(train_log_dir, step, state, learner, fingerprint, history, theta)
         _save_curve(train_log_dir, history)

@@ -8,7 +8,8 @@ Each candidate theta (flax msgpack of ``MnemosyneLOpt()``'s meta-parameters, gin
 unless ``--gin_config`` is given) trains every selection task for ``--num_steps`` steps per seed;
 the score is the mean over tasks and seeds of (validation loss after training) / (Adam(1e-3)'s),
 computed by ``meta_training.evaluate_against_adam`` on the same batches for every candidate.
-A task spec is ``dataset:image_size:hidden,sizes:activation:batch_size`` (image_size 0: native).
+A task spec is ``dataset:image_size:hidden,sizes:activation:batch_size[:train_size]`` (image_size 0:
+native; train_size: only the first training examples, see ``datasets.image_datasets``).
 """
 
 import argparse
@@ -28,9 +29,10 @@ from mnemosyne_lopt.tasks import image_mlp
 
 
 def _task(spec, seed):
-  dataset, size, hidden, act, batch = spec.split(":")
+  dataset, size, hidden, act, batch, *train_size = spec.split(":")
   return image_mlp.ImageMLP(dataset, int(size) or None, tuple(int(h) for h in hidden.split(",")),
-                            batch_size=int(batch), seed=seed, activation=act)
+                            batch_size=int(batch), seed=seed, activation=act,
+                            train_size=int(train_size[0]) if train_size else None)
 
 
 def main(argv=None):

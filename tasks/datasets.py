@@ -344,7 +344,8 @@ def _split_arrays(name: str, image_size: Optional[int], data_dir: str):
 
 @gin.configurable
 def image_datasets(name: str, batch_size: int = 128, image_size: Optional[int] = None,
-                   seed: int = 0, data_dir: Optional[str] = None) -> datasets_base.Datasets:
+                   seed: int = 0, data_dir: Optional[str] = None,
+                   train_size: Optional[int] = None) -> datasets_base.Datasets:
   """learned_optimization Datasets of a real image source (see ``NAMES``).
 
   Splits: train / inner_valid / outer_valid are 80 / 10 / 10 % of the training set under a fixed
@@ -359,9 +360,17 @@ def image_datasets(name: str, batch_size: int = 128, image_size: Optional[int] =
     image_size: 28 or 8 (default: native; 8 averages 28x28 images by area).
     seed: of the batch samplers (split i uses seed + i).
     data_dir: cache folder (default ``default_data_dir()``).
+    train_size: keep only the first ``train_size`` examples of the train split (a small-data task
+      that over-fits within a few thousand steps); the other splits are unchanged.
   """
   _check_name(name)
   splits = _split_arrays(name, image_size, _resolve(data_dir))
+  if train_size is not None:
+    available = splits["train"][0].shape[0]
+    if not 0 < int(train_size) <= available:
+      raise ValueError(f"train_size must be between 1 and the {available} training examples of "
+                       f"{name!r}, got {train_size}.")
+    splits = dict(splits, train=tuple(a[:int(train_size)] for a in splits["train"]))
   its = {k: BatchIterator({"image": x, "label": y}, batch_size, seed + i)
          for i, (k, (x, y)) in enumerate(splits.items())}
   size = splits["test"][0].shape[1]

@@ -18,10 +18,15 @@ from mnemosyne_lopt.tasks import digits
 from learned_optimization.tasks import base as tasks_base
 
 
-def _datasets(dataset: str, image_size: Optional[int], batch_size: int, seed: int):
+def _datasets(dataset: str, image_size: Optional[int], batch_size: int, seed: int,
+              train_size: Optional[int] = None):
   if dataset == "digits":
+    if train_size is not None:
+      raise ValueError("train_size applies to the image sets of datasets.image_datasets; the "
+                       "digits set is already small: leave it unset.")
     return digits.digits_datasets(batch_size, seed)
-  return image_data.image_datasets(dataset, batch_size=batch_size, image_size=image_size, seed=seed)
+  return image_data.image_datasets(dataset, batch_size=batch_size, image_size=image_size, seed=seed,
+                                   train_size=train_size)
 
 
 @gin.configurable
@@ -30,17 +35,19 @@ class ImageMLP(digits.DigitsMLP):
 
   def __init__(self, dataset: str = "fashion_mnist", image_size: Optional[int] = 8,
                hidden_sizes: Sequence[int] = (32,), batch_size: int = 128, seed: int = 0,
-               activation="relu", init_scale=1.0, datasets=None):
+               activation="relu", init_scale=1.0, datasets=None, train_size: Optional[int] = None):
     if isinstance(activation, str):
       if activation not in digits.ACTIVATION_NAMES:
         raise ValueError(f"activation must be one of {digits.ACTIVATION_NAMES}, got {activation!r}.")
       activation = digits.ACTIVATION_NAMES.index(activation)
-    datasets = datasets if datasets is not None else _datasets(dataset, image_size, batch_size, seed)
+    datasets = (datasets if datasets is not None
+                else _datasets(dataset, image_size, batch_size, seed, train_size))
     super().__init__(hidden_sizes, activation=activation, init_scale=init_scale, datasets=datasets)
     self.dataset, self.image_size = dataset, image_size
     self.input_size = int(np.prod(datasets.abstract_batch["image"].shape[1:]))
     self._name = (f"ImageMLP_{dataset}{image_size or ''}_{'x'.join(map(str, self.hidden_sizes))}_"
-                  f"{digits.ACTIVATION_NAMES[activation] if isinstance(activation, int) else 'sampled'}")
+                  f"{digits.ACTIVATION_NAMES[activation] if isinstance(activation, int) else 'sampled'}"
+                  + (f"_n{train_size}" if train_size is not None else ""))
 
   @property
   def name(self):
@@ -53,13 +60,13 @@ class ImageMLPFamily(tasks_base.TaskFamily):
 
   def __init__(self, dataset: str = "fashion_mnist", image_size: Optional[int] = 8,
                hidden_sizes: Sequence[int] = (32,), batch_size: int = 128, seed: int = 0,
-               init_scale_range=(0.5, 2.0)):
+               init_scale_range=(0.5, 2.0), train_size: Optional[int] = None):
     self.dataset, self.image_size = dataset, image_size
     self.hidden_sizes = tuple(hidden_sizes)
     self.init_scale_range = tuple(init_scale_range)
-    self.datasets = _datasets(dataset, image_size, batch_size, seed)
+    self.datasets = _datasets(dataset, image_size, batch_size, seed, train_size)
     self._name = (f"ImageMLPFamily_{dataset}{image_size or ''}_{'x'.join(map(str, self.hidden_sizes))}"
-                  f"_bs{batch_size}")
+                  f"_bs{batch_size}" + (f"_n{train_size}" if train_size is not None else ""))
 
   def sample(self, key):
     k1, k2 = jax.random.split(key)

@@ -149,3 +149,18 @@ def test_fetch_is_idempotent_and_cli(data, capsys):
   assert ds.main(["list"]) == 0
   out = capsys.readouterr().out
   assert "already in" in out and out.count("cached,") == 3
+
+
+def test_train_size_keeps_the_first_training_examples_only(data):
+  del data  # fetched
+  full = ds._split_arrays("mnist_5k", 8, ds._resolve(None))  # pylint: disable=protected-access
+  small = ds.image_datasets("mnist_5k", batch_size=64, image_size=8, train_size=50)
+  first = {full["train"][0][i].tobytes() for i in range(50)}
+  for _ in range(5):
+    assert all(img.tobytes() in first for img in next(small.train)["image"])
+  # the evaluation splits are untouched
+  np.testing.assert_array_equal(
+      next(small.test)["image"],
+      next(ds.image_datasets("mnist_5k", batch_size=64, image_size=8).test)["image"])
+  with pytest.raises(ValueError, match="train_size must be between 1 and the 3200"):
+    ds.image_datasets("mnist_5k", train_size=10**6)

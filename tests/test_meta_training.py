@@ -202,3 +202,31 @@ def test_unknown_gin_binding_is_a_usage_error(tmp_path):
   finally:
     cli.FLAGS.unparse_flags()
     gin.clear_config()
+
+
+def test_init_theta_starts_a_new_run_from_given_meta_parameters(tmp_path):
+  import flax  # pylint: disable=g-import-not-at-top
+  lopt = MnemosyneLOpt(chunk_length=4)
+  start = lopt.init(jax.random.PRNGKey(7))
+  path = tmp_path / "start.msgpack"
+  path.write_bytes(flax.serialization.to_bytes(start))
+  original = mt.make_meta_learner
+
+  def run(log_dir, init_theta, learned_opt=lopt):
+    return mt.meta_train(str(log_dir), num_outer_steps=2, seed=0, learned_opt=learned_opt,
+                         task_families=[_NaNLossFamily(4)], progress=False, tensorboard=False,
+                         init_theta=init_theta, snapshot_every=1)
+  try:
+    mt.make_meta_learner = lambda l, f: original(
+        l, f, num_tasks=2, trunc_length=10, schedule=mt.CurriculumLogUniformSchedule(10, 20, 40, 4))
+    # Every meta-gradient is NaN, so the skipped updates leave theta where init_theta put it.
+    theta, _ = run(tmp_path / "run", str(path))
+    for a, b in zip(jax.tree_util.tree_leaves(theta), jax.tree_util.tree_leaves(start)):
+      np.testing.assert_array_equal(a, b)
+    assert sorted(os.listdir(tmp_path / "run" / "snapshots")) == ["theta_1.msgpack", "theta_2.msgpack"]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+      run(tmp_path / "missing", str(tmp_path / "nope.msgpack"))
+    with pytest.raises(ValueError, match="meta-parameter shapes|does not hold"):
+      run(tmp_path / "other", str(path), MnemosyneLOpt(chunk_length=4, model_dim=8))
+  finally:
+    mt.make_meta_learner = original
