@@ -1,7 +1,8 @@
 """Gives back the JAX names that learned_optimization 0.0.1 still uses.
 
 learned_optimization 0.0.1 (the only release on PyPI) was written against JAX 0.2/0.3.  Current
-JAX removed a handful of top-level aliases it calls at import time or in its outer trainers.  This
+JAX removed a handful of top-level aliases it calls at import time or in its outer trainers (and
+NumPy 2 removed ``numpy.product``, which its parametric tasks call).  This
 module restores exactly those names, pointing each at its modern equivalent, and is applied once
 when ``mnemosyne_lopt`` is imported, before any learned_optimization module is loaded.  It never
 replaces a name that JAX still defines.
@@ -58,5 +59,9 @@ def apply() -> list:
     jax_lib.xla_client = xla_client
     restored.append("jax.lib.xla_client")
   _set_if_missing(xla_client, "Device", jax.Device, restored)
+  # NumPy 2 removed numpy.product; learned_optimization's parametric tasks (parametric_utils'
+  # sampled initialisers, used by ParametricImageConv) still call it.
+  import numpy  # pylint: disable=g-import-not-at-top
+  _set_if_missing(numpy, "product", numpy.prod, restored)
   _applied = True
   return restored

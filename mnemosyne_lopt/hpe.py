@@ -107,6 +107,21 @@ class ChunkLayout:
       return jnp.sum(v, axis=-1).reshape(-1)
     return jnp.sum(v, axis=(1, 2))
 
+  def sums(self, views: Sequence[jax.Array]) -> Tuple[jax.Array, ...]:
+    """Per-chunk sums [num_chunks] of several ``view``s in ONE pass over them.
+
+    A single variadic ``lax.reduce``: XLA fuses the producers of all operands (products such as
+    g * g) into one loop that reads each input array once, where separate sums would be one
+    pass each (benchmarks/hlo_traffic.py).
+    """
+    views = tuple(views)
+    if self.kind == "empty":
+      return tuple(jnp.zeros((1,), v.dtype) for v in views)
+    axes = (views[0].ndim - 1,) if self.kind == "pieces" else (1, 2)
+    zeros = tuple(jnp.zeros((), v.dtype) for v in views)
+    out = jax.lax.reduce(views, zeros, lambda a, b: tuple(x + y for x, y in zip(a, b)), axes)
+    return tuple(o.reshape(-1) for o in out)
+
   def dot(self, a: jax.Array, b: jax.Array) -> jax.Array:
     """sum over each chunk of a * b, for two ``view``s."""
     return self.sum(a * b)
@@ -178,15 +193,49 @@ def bidirectional_linear_attention(query_features, key_features, values, mask, e
   return (query_features @ kv) / jnp.maximum(query_features @ z, eps)[:, None]
 
 
-def performer_layer(params, tokens, mask, projection, qk_radius: float):
-  """Pre-norm bidirectional Performer block: x + W_o att(LN x), then a residual feed-forward."""
+def segment_linear_attention(query_features, key_features, values, mask, segment_ids,
+                             num_segments: int, block: int = 1, eps: float = 1e-6):
+  """``bidirectional_linear_attention`` within each segment of a batch of several tensors' tokens.
+
+  Token i attends to the real tokens j of its own segment only:
+      att_i = sum_{j: s_j = s_i} m_j phi(q_i)^T phi(k_j) v_j / max(sum_{j: s_j = s_i} m_j phi(q_i)^T phi(k_j), eps)
+  computed as phi(q_i)^T KV[s_i] with KV[s] = sum_{j in s} m_j phi(k_j) v_j^T.  Segments are runs
+  of whole blocks of ``block`` tokens (``segment_ids`` [S] sorted, constant within each block), so
+  KV is summed per block by a batched matmul, then per segment over blocks, and read per block:
+  nothing of size [S, r, d] is materialised.
+  """
+  s, r = key_features.shape
+  d = values.shape[-1]
+  nb = s // block
+  key_features = key_features * mask[:, None].astype(key_features.dtype)
+  kf = key_features.reshape(nb, block, r)
+  block_kv = jnp.einsum("bjr,bjd->brd", kf, values.reshape(nb, block, d).astype(kf.dtype))
+  block_z = jnp.sum(kf, axis=1)
+  block_segment = segment_ids.reshape(nb, block)[:, 0]
+  kv = jax.ops.segment_sum(block_kv, block_segment, num_segments, indices_are_sorted=True)
+  z = jax.ops.segment_sum(block_z, block_segment, num_segments, indices_are_sorted=True)
+  qf = query_features.reshape(nb, block, r)
+  numerator = jnp.einsum("bjr,brd->bjd", qf, kv[block_segment]).reshape(s, d)
+  denominator = jnp.einsum("bjr,br->bj", qf, z[block_segment]).reshape(s)
+  return numerator / jnp.maximum(denominator, eps)[:, None]
+
+
+def performer_layer(params, tokens, mask, projection, qk_radius: float, segment_ids=None,
+                    num_segments: int = 1, block: int = 1):
+  """Pre-norm bidirectional Performer block: x + W_o att(LN x), then a residual feed-forward.
+
+  With ``segment_ids``, tokens attend within their segment only (``segment_linear_attention``).
+  """
   h = nn.layer_norm(params["ln"], tokens)
   q = random_features.bounded(nn.dense(params["q"], h), qk_radius)
   k = random_features.bounded(nn.dense(params["k"], h), qk_radius)
   v = nn.dense(params["v"], h)
-  att = bidirectional_linear_attention(
-      random_features.hyperbolic_features(q, projection),
-      random_features.hyperbolic_features(k, projection), v, mask)
+  qf = random_features.hyperbolic_features(q, projection)
+  kf = random_features.hyperbolic_features(k, projection)
+  if segment_ids is None:
+    att = bidirectional_linear_attention(qf, kf, v, mask)
+  else:
+    att = segment_linear_attention(qf, kf, v, mask, segment_ids, num_segments, block)
   x = tokens + nn.dense(params["o"], att.astype(tokens.dtype))   # features are float32
   return nn.residual_mlp(params["mlp"], x)
 
@@ -222,8 +271,12 @@ def hpe_init(key, input_dim: int, dim: int, key_dim: int, hidden: int, num_pool_
 
 
 def hpe_encode(params, chunk_inputs, chunk_mask, projection, pool_factors: Sequence[int],
-               qk_radius: float):
-  """Encodes one tensor's chunks.
+               qk_radius: float, segment_ids=None, num_segments: int = 1):
+  """Encodes one tensor's chunks, or several tensors' at once.
+
+  Several tensors: their chunk tokens concatenated, each tensor's padded (masked) to a multiple
+  of prod(pool_factors) tokens so that no pooling group spans two tensors, with ``segment_ids``
+  naming each token's tensor; the result equals encoding each tensor alone (tests/test_hpe.py).
 
   Args:
     params: from ``hpe_init``.
@@ -237,7 +290,8 @@ def hpe_encode(params, chunk_inputs, chunk_mask, projection, pool_factors: Seque
     (chunk tokens [S, D] after the Performer, meta-tokens [M, D], meta-token mask [M]).
   """
   tokens = nn.dense(params["embed"], chunk_inputs)
-  tokens = performer_layer(params["performer"], tokens, chunk_mask, projection, qk_radius)
+  tokens = performer_layer(params["performer"], tokens, chunk_mask, projection, qk_radius,
+                           segment_ids, num_segments, math.prod(pool_factors))
   meta, mask = tokens, chunk_mask
   for p, f in zip(params["pool"], pool_factors):
     meta, mask = pool(p, meta, mask, f)

@@ -245,93 +245,95 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
             self.coord_features, self.coord_value_dim)
 
   # --- one tensor ------------------------------------------------------------------------------
-  def _grad_square_sums(self, g):
-    """sum(g^2) per chunk: the first statistic, and the non-finite check at no extra pass.
+  def _chunk_sums(self, layout: hpe.ChunkLayout, p, g, m, v):
+    """Per-chunk sums of g^2, m^2, g m, v and p^2 over the OLD accumulators: one read of p, g, m, v.
 
-    A chunk's sum is finite exactly when all its g are, or when it overflows float32
-    (|g| beyond about sqrt(3.4e38 / chunk_length), 6e17 at the default 1024: no usable gradient).
+    sum(g^2) is also the non-finite check at no extra pass: a chunk's sum is finite exactly when
+    all its g are, or when it overflows float32 (|g| beyond about sqrt(3.4e38 / chunk_length),
+    6e17 at the default 1024: no usable gradient).
     """
-    layout = hpe.ChunkLayout(g.shape, self.chunk_length)
-    gc = layout.view(g.astype(jnp.float32))
-    return layout.dot(gc, gc)
-
-  def _update_tensor(self, theta, p, g, m, v, gg, memory: cam.CAMState, iteration, time_feats,
-                     finite):
-    """New (p, m, v, memory) for one parameter tensor; see the module docstring.
-
-    Per-coordinate work runs on the tensor in its own shape, so that XLA writes p, m and v straight
-    into their (donated) buffers; the chunk statistics read the chunk view of ``hpe.ChunkLayout``
-    (a free reshape unless rows need zero padding; it only splits the last axis, so sharded
-    parameters are never gathered for it) and the per-chunk coefficients are broadcast back.  Order of the work: m and v are updated (gated by
-    ``finite``) first and everything after reads only the new values, so nothing needs the old ones
-    once they are overwritten; the statistics are dot products of arrays that exist anyway.
-    """
-    b1, b2, eps, L = self.beta1, self.beta2, self.epsilon, self.chunk_length
     f32 = jnp.float32
-    size, shape = p.size, p.shape
-    p32, g32 = p.astype(f32), g.astype(f32)
-    # The barrier keeps XLA from sharing g*g between sum(g^2) and the v update, which would
-    # materialise g*g as a whole extra array.
-    g_for_v = jax.lax.optimization_barrier(g32)
-    m = jnp.where(finite, b1 * m + (1.0 - b1) * g32, m)
-    v = jnp.where(finite, b2 * v + (1.0 - b2) * jnp.square(g_for_v), v)
+    pc, gc, mc, vc = (layout.view(jnp.asarray(x).astype(f32)) for x in (p, g, m, v))
+    return layout.sums((gc * gc, mc * mc, gc * mc, vc, pc * pc))
+
+  def _chunk_network(self, theta, layouts, sums, memories, iteration, num_steps, finite):
+    """Per-chunk coefficients [n_i, num_directions + 1] of every tensor, and the new CAM memories.
+
+    All tensors' chunk tokens go through the network together (one HPE, one CAM step, one head
+    for the whole tree, so the update costs a few dozen small ops however many tensors there
+    are): each tensor's tokens are padded (masked) to a multiple of F = prod(pool_factors), its
+    Performer attends within the tensor (``hpe.segment_linear_attention``) and pooling groups
+    never span two tensors, which makes it equal to running the network on each tensor alone.
+
+    The chunk statistics of the NEW accumulators m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2
+    follow exactly from the sums over the old ones (``_chunk_sums``):
+        sum m'^2 = b1^2 sum m^2 + 2 b1 (1 - b1) sum g m + (1 - b1)^2 sum g^2,
+        sum g m' = b1 sum g m + (1 - b1) sum g^2,       sum v' = b2 sum v + (1 - b2) sum g^2.
+    """
+    b1, b2, L = self.beta1, self.beta2, self.chunk_length
+    f32 = jnp.float32
+    F = math.prod(self.pool_factors)
+    padded = [-(-lay.num_chunks // F) * F for lay in layouts]
+    offsets = np.concatenate([[0], np.cumsum(padded)]).astype(int)
+    total = int(offsets[-1])
+    pad_rows = lambda x, i: jnp.pad(x, [(0, padded[i] - x.shape[0])] + [(0, 0)] * (x.ndim - 1))
+    raw = jnp.concatenate([pad_rows(jnp.stack(sm, axis=-1), i) for i, sm in enumerate(sums)])
+    # Keeps XLA from merging the big per-coordinate reductions into the network's first matmul
+    # (a fusion measured 10x slower than the two apart on tensors whose rows span chunks).
+    raw = jax.lax.optimization_barrier(raw)
+    gg, mm_old, gm_old, vs_old, pp = (raw[:, j] for j in range(5))
+    # Rounding can leave a tiny negative sum m'^2 where m' nearly cancels over a whole chunk.
+    mm = jnp.maximum(b1 * b1 * mm_old + 2.0 * b1 * (1.0 - b1) * gm_old + (1.0 - b1) ** 2 * gg, 0.0)
+    gm = b1 * gm_old + (1.0 - b1) * gg
+    vs = b2 * vs_old + (1.0 - b2) * gg
     t = (iteration + 1).astype(f32)
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
 
-    # HPE chunk tokens: statistics of the chunk's coordinates, time features, chunk fill.
-    layout = hpe.ChunkLayout(shape, L)
-    pc, gc, mc, vc = (layout.view(x) for x in (p32, g32, m, v))
-    dot = layout.dot
-    pp, mm, gm, vs = dot(pc, pc), dot(mc, mc), dot(gc, mc), layout.sum(vc)
-    count = layout.counts
+    # Static per-token constants: real coordinates, the tensor's log-size, segment ids.
+    count = np.zeros((total,), np.float32)
+    log_size = np.zeros((total,), np.float32)
+    segment_ids = np.zeros((total,), np.int32)
+    for i, lay in enumerate(layouts):
+      count[offsets[i]:offsets[i] + lay.num_chunks] = lay.counts
+      log_size[offsets[i]:offsets[i + 1]] = math.log(max(lay.size, 1)) / 10.0
+      segment_ids[offsets[i]:offsets[i + 1]] = i
     n = jnp.asarray(np.maximum(count, 1.0))
     log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
-    stats = jnp.stack([
+    time_feats = _time_features(iteration, num_steps)
+    tokens_in = jnp.concatenate([jnp.stack([
         log_rms(gg / n), log_rms(mm / n / bc1 ** 2), log_rms(vs / n / bc2), log_rms(pp / n),
         (mm / bc1 ** 2) / (vs / bc2 + _TINY),          # signal-to-noise of the chunk's Adam direction
         gm * jax.lax.rsqrt(gg * mm + _TINY),           # gradient/momentum correlation
-        jnp.full(count.shape, math.log(max(size, 1)) / 10.0, f32),
-    ], axis=-1)
-    # Barrier: keeps XLA from merging the big per-coordinate reductions into the network's first
-    # matmul, a fusion measured 10x slower than the two apart on tensors whose rows span chunks.
-    stats = jax.lax.optimization_barrier(stats)
-    n_chunks = stats.shape[0]
-    tokens_in = jnp.concatenate(
-        [stats, jnp.broadcast_to(time_feats, (n_chunks, time_feats.shape[0])),
-         jnp.asarray(count / L, f32)[:, None]], axis=-1)
+        jnp.asarray(log_size)], axis=-1),
+        jnp.broadcast_to(time_feats, (total, time_feats.shape[0])),
+        jnp.asarray(count / L)[:, None]], axis=-1)
+
     # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
     net = lambda tree: jax.tree_util.tree_map(lambda x: x.astype(self.compute_dtype), tree)
-    tokens_in = tokens_in.astype(self.compute_dtype)
-    chunk_tokens, meta, _ = hpe.hpe_encode(net(theta["hpe"]), tokens_in, jnp.asarray(count > 0),
-                                           self.hpe_projection, self.pool_factors, self.qk_radius)
+    chunk_tokens, meta, _ = hpe.hpe_encode(
+        net(theta["hpe"]), tokens_in.astype(self.compute_dtype), jnp.asarray(count > 0),
+        self.hpe_projection, self.pool_factors, self.qk_radius,
+        segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts))
 
-    # Per-coordinate direction features (elementwise; fused by XLA into the final pass).
-    m_hat = m / bc1
-    rs = 1.0 / (jnp.sqrt(v / bc2) + eps)
-    adam_dir, grad_dir = m_hat * rs, g32 * rs
-    directions = [adam_dir, grad_dir, jnp.sign(m_hat), p32]
-
-    old_memory = memory
+    new_memories = memories
     if self.mode == "meta_token":
       c = net(theta["cam"])
-      xi, projection = nn.layer_norm(c["ln"], meta), self.cam_projection
-    else:
-      c = theta["coord_cam"]
-      xi = jnp.stack([layout.to_chunks(grad_dir), layout.to_chunks(adam_dir)], axis=-1)
-      projection = self.coord_projection
-    phi_q = random_features.hyperbolic_features(
-        random_features.bounded(nn.dense(c["q"], xi), self.qk_radius), projection)
-    phi_k = random_features.hyperbolic_features(
-        random_features.bounded(nn.dense(c["k"], xi), self.qk_radius), projection)
-    memory, out = cam.cam_step(memory, phi_k, phi_q, nn.dense(c["v"], xi), self.tau)
-    memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old_memory)
-    if self.mode == "meta_token":
+      xi = nn.layer_norm(c["ln"], meta)
+      phi = lambda w: random_features.hyperbolic_features(
+          random_features.bounded(nn.dense(w, xi), self.qk_radius), self.cam_projection)
+      old = cam.CAMState(memory=jnp.concatenate([m.memory for m in memories]),
+                         normaliser=jnp.concatenate([m.normaliser for m in memories]))
+      memory, out = cam.cam_step(old, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
+      memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old)
+      meta_offsets = offsets // F
+      new_memories = [cam.CAMState(memory=memory.memory[meta_offsets[i]:meta_offsets[i + 1]],
+                                   normaliser=memory.normaliser[meta_offsets[i]:meta_offsets[i + 1]])
+                      for i in range(len(layouts))]
       context = meta + nn.dense(c["o"], out.astype(self.compute_dtype))
     else:
-      directions.extend(layout.from_chunks(out[..., j]) for j in range(self.coord_value_dim))
       context = meta
 
-    chunk_context = context[hpe.meta_token_of_chunk(n_chunks, self.pool_factors)]
+    chunk_context = context[hpe.meta_token_of_chunk(total, self.pool_factors)]
     head = net(theta["head"])
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
     coeffs = jnp.dot(hidden, head["fc2"]["w"], preferred_element_type=f32) + theta["head"]["fc2"]["b"]
@@ -339,6 +341,37 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if self.max_log_magnitude is not None:
       log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
     coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
+    per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
+    return per_tensor, new_memories
+
+  def _apply(self, theta, layout: hpe.ChunkLayout, p, g, m, v, coeffs, memory, iteration, finite):
+    """New (p, m, v, memory) of one tensor: ONE elementwise pass over its coordinates.
+
+    m' and v' (gated by ``finite``) and the step are written into their donated buffers; each
+    chunk's coefficients are broadcast to its coordinates (``hpe.ChunkLayout``, whose view only
+    splits the last axis, so sharded parameters are never gathered).  In ``per_coordinate`` mode
+    the coordinate CAM runs here and its read-outs join the direction features.
+    """
+    b1, b2, eps = self.beta1, self.beta2, self.epsilon
+    f32 = jnp.float32
+    p32, g32 = p.astype(f32), g.astype(f32)
+    m = jnp.where(finite, b1 * m + (1.0 - b1) * g32, m)
+    v = jnp.where(finite, b2 * v + (1.0 - b2) * jnp.square(g32), v)
+    t = (iteration + 1).astype(f32)
+    bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+    m_hat = m / bc1
+    rs = 1.0 / (jnp.sqrt(v / bc2) + eps)
+    adam_dir, grad_dir = m_hat * rs, g32 * rs
+    directions = [adam_dir, grad_dir, jnp.sign(m_hat), p32]
+    if self.mode == "per_coordinate":
+      c = theta["coord_cam"]
+      xi = jnp.stack([layout.to_chunks(grad_dir), layout.to_chunks(adam_dir)], axis=-1)
+      phi = lambda w: random_features.hyperbolic_features(
+          random_features.bounded(nn.dense(w, xi), self.qk_radius), self.coord_projection)
+      old = memory
+      memory, out = cam.cam_step(memory, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
+      memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old)
+      directions.extend(layout.from_chunks(out[..., j]) for j in range(self.coord_value_dim))
     per_coordinate = layout.broadcast
     direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
     step = direction * per_coordinate(coeffs[:, -1])
@@ -395,16 +428,18 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     ps = [jnp.asarray(x) for x in leaves(opt_state.params)]   # Python floats are valid leaves too
     gs = [jnp.asarray(x) for x in leaves(grad)]
     ms, vs, mems = leaves(opt_state.momentum), leaves(opt_state.second_moment), leaves(opt_state.memory)
-    time_feats = _time_features(opt_state.iteration, opt_state.num_steps)
     # pylint: disable=protected-access
-    grad_square_sums = [lopt._grad_square_sums(g) for g in gs]
+    layouts = [hpe.ChunkLayout(jnp.shape(p), lopt.chunk_length) for p in ps]
+    sums = [lopt._chunk_sums(lay, p, g, m, v) for lay, p, g, m, v in zip(layouts, ps, gs, ms, vs)]
     if lopt.skip_nonfinite:
-      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in grad_square_sums] or [True]))
+      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x[0])) for x in sums] or [True]))
     else:
       finite = jnp.asarray(True)
-    outs = [lopt._update_tensor(self.theta, p, g, m, v, gg, mem, opt_state.iteration, time_feats,
-                                finite)
-            for p, g, m, v, gg, mem in zip(ps, gs, ms, vs, grad_square_sums, mems)]
+    if ps:
+      coeffs, mems = lopt._chunk_network(self.theta, layouts, sums, mems, opt_state.iteration,
+                                         opt_state.num_steps, finite)
+    outs = [lopt._apply(self.theta, lay, p, g, m, v, c, mem, opt_state.iteration, finite)
+            for lay, p, g, m, v, c, mem in zip(layouts, ps, gs, ms, vs, coeffs if ps else [], mems)]
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
     skipped = jnp.logical_not(finite).astype(jnp.int32)
     return MnemosyneState(

@@ -144,3 +144,41 @@ def test_encode_single_fully_masked_chunk_is_finite():
   tokens, meta, mask = hpe.hpe_encode(params, jnp.zeros((1, IN)), jnp.zeros((1,), bool), w, (4, 4), 1.0)
   assert tokens.shape == (1, D) and meta.shape == (1, D)
   assert bool(jnp.all(jnp.isfinite(meta))) and not bool(mask[0])
+
+
+def test_segment_attention_equals_attention_within_each_segment():
+  r, d, block = 6, 3, 4
+  sizes = [8, 4, 12]                   # tokens per segment: whole blocks
+  s = sum(sizes)
+  kq, kk, kv, km = jax.random.split(jax.random.PRNGKey(3), 4)
+  pq = jnp.exp(jax.random.normal(kq, (s, r)))
+  pk = jnp.exp(jax.random.normal(kk, (s, r)))
+  v = jax.random.normal(kv, (s, d))
+  mask = (jax.random.uniform(km, (s,)) > 0.3).astype(jnp.float32).at[0].set(1.0)
+  seg = jnp.asarray(np.repeat(np.arange(3), sizes), jnp.int32)
+  out = hpe.segment_linear_attention(pq, pk, v, mask, seg, 3, block)
+  start = 0
+  for size in sizes:
+    sl = slice(start, start + size)
+    if float(mask[sl].sum()):
+      np.testing.assert_allclose(out[sl], hpe.bidirectional_linear_attention(
+          pq[sl], pk[sl], v[sl], mask[sl]), rtol=1e-5, atol=1e-6)
+    start += size
+
+
+def test_encoding_several_tensors_together_equals_encoding_each_alone():
+  params, w = _params(), rf.draw_projection(jax.random.PRNGKey(5), 8, 4)
+  counts = [5, 16, 1]                  # real chunks per tensor; each padded to a multiple of 4
+  padded = [8, 16, 4]
+  inputs = [jax.random.normal(jax.random.PRNGKey(10 + i), (n, IN)) for i, n in enumerate(counts)]
+  batch = jnp.concatenate([jnp.pad(x, ((0, p - n), (0, 0))) for x, n, p in zip(inputs, counts, padded)])
+  mask = jnp.asarray(np.concatenate([np.arange(p) < n for n, p in zip(counts, padded)]))
+  seg = jnp.asarray(np.repeat(np.arange(3), padded), jnp.int32)
+  tokens, meta, meta_mask = hpe.hpe_encode(params, batch, mask, w, (2, 2), 1.0, seg, 3)
+  start, mstart = 0, 0
+  for x, n, p in zip(inputs, counts, padded):
+    t1, m1, _ = hpe.hpe_encode(params, x, jnp.ones((n,), bool), w, (2, 2), 1.0)
+    np.testing.assert_allclose(tokens[start:start + n], t1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(meta[mstart:mstart + m1.shape[0]], m1, rtol=1e-5, atol=1e-5)
+    assert bool(jnp.all(meta_mask[mstart:mstart + m1.shape[0]]))
+    start, mstart = start + p, mstart + p // 4

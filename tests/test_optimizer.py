@@ -193,3 +193,30 @@ def test_gin_config_builds_the_optimizer():
     assert lopt.mode == "per_coordinate" and lopt.tau == 0.0 and lopt.chunk_length == 1024
   finally:
     gin.clear_config()
+
+
+@pytest.mark.parametrize("mode", ["meta_token", "per_coordinate"])
+def test_updating_tensors_together_equals_updating_each_alone(mode):
+  # The network runs on all tensors' chunks at once (one HPE, CAM and head per tree); with finite
+  # gradients, every tensor's new parameters, accumulators and CAM memory must be exactly those of
+  # a tree holding that tensor alone.
+  lopt = MnemosyneLOpt(mode=mode, chunk_length=16, head_init_scale=1.0)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(3)))
+  shapes = {"a": (40, 24), "b": (7,), "c": (), "d": (3, 5, 10), "e": (300,), "f": (0, 3)}
+  keys = dict(zip(shapes, jax.random.split(jax.random.PRNGKey(0), len(shapes))))
+  params = {k: jax.random.normal(keys[k], s) for k, s in shapes.items()}
+  grads = [{k: jax.random.normal(jax.random.fold_in(keys[k], t), s) for k, s in shapes.items()}
+           for t in range(3)]
+  update = jax.jit(opt.update)
+  together = opt.init(params, num_steps=50)
+  for g in grads:
+    together = update(together, g)
+  for k in shapes:
+    alone = opt.init({k: params[k]}, num_steps=50)
+    for g in grads:
+      alone = update(alone, {k: g[k]})
+    for tree in ("params", "momentum", "second_moment", "memory"):
+      a = jax.tree_util.tree_leaves(getattr(alone, tree)[k])
+      b = jax.tree_util.tree_leaves(getattr(together, tree)[k])
+      for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, rtol=2e-5, atol=1e-6, err_msg=f"{k} {tree}")
