@@ -8,8 +8,9 @@ learned_optimization ``Task`` objects on real data that installs with the projec
 import mnemosyne_lopt  # noqa: F401  (compat layer before learned_optimization)
 from mnemosyne_lopt.tasks.datasets import image_datasets, load_images
 from mnemosyne_lopt.tasks.digits import DigitsMLP, DigitsMLPFamily, digits_datasets
+from mnemosyne_lopt.tasks.families import image_conv_family, sampled_image_families
 from mnemosyne_lopt.tasks.image_mlp import ImageMLP, ImageMLPFamily
 from mnemosyne_lopt.tasks.text import austen_novels, load_text, text_datasets
 
 __all__ = ["DigitsMLP", "DigitsMLPFamily", "digits_datasets", "image_datasets", "load_images",
-           "ImageMLP", "ImageMLPFamily", "austen_novels", "load_text", "text_datasets"]
+           "ImageMLP", "ImageMLPFamily", "image_conv_family", "sampled_image_families", "austen_novels", "load_text", "text_datasets"]

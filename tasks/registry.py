@@ -118,6 +118,11 @@ for _e in (
     Entry("image_mlp_family_fashion_mnist8_32", "image_mlp", f"{_T}.image_mlp:ImageMLPFamily",
           kwargs=(("dataset", "fashion_mnist"), ("image_size", 8), ("hidden_sizes", (32,))),
           description="family: MLP[32] on 8x8 Fashion-MNIST, sampled activation and init scale"),
+    Entry("image_conv_family_fashion_mnist28_16x32", "image_conv",
+          f"{_T}.families:image_conv_family",
+          kwargs=(("dataset", "fashion_mnist"), ("image_size", 28), ("hidden_sizes", (16, 32))),
+          description="family: learned_optimization's ParametricImageConv, conv[16, 32] stride 2, "
+                      "28x28 Fashion-MNIST, sampled activation and initialiser"),
     Entry("digits_mlp_family_32x32", "image_mlp", f"{_T}.digits:DigitsMLPFamily",
           kwargs=(("hidden_sizes", (32, 32)),),
           description="family: MLP[32, 32] on scikit-learn 8x8 digits"),
