@@ -14,6 +14,7 @@ import pytest
 from learned_optimization.outer_trainers import gradient_learner
 from learned_optimization.tasks import quadratics
 
+from mnemosyne_lopt import gin_configs
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
 from mnemosyne_lopt.outer_trainers import meta_training as mt
 from mnemosyne_lopt.tasks import digits
@@ -230,3 +231,23 @@ def test_init_theta_starts_a_new_run_from_given_meta_parameters(tmp_path):
       run(tmp_path / "other", str(path), MnemosyneLOpt(chunk_length=4, model_dim=8))
   finally:
     mt.make_meta_learner = original
+
+
+@pytest.mark.parametrize("config", sorted(os.listdir(os.path.join(gin_configs.CONFIG_DIR,
+                                                                 "meta_train"))))
+def test_every_meta_training_config_parses_and_builds_its_task_families(config):
+  import gin  # pylint: disable=g-import-not-at-top
+  from learned_optimization.tasks import base as tasks_base  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    gin.add_config_file_search_path(gin_configs.CONFIG_DIR)
+    gin.parse_config_files_and_bindings([f"meta_train/{config}"], [])
+    families = gin.query_parameter("meta_train.task_families")
+    built = []
+    for ref in (families if isinstance(families, (list, tuple)) else [families]):
+      out = ref.scoped_configurable_fn()
+      built.extend(out if isinstance(out, list) else [out])
+    assert built and all(isinstance(f, tasks_base.TaskFamily) for f in built), built
+    assert gin.query_parameter("meta_train.learned_opt") is not None
+  finally:
+    gin.clear_config()
