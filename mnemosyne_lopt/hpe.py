@@ -296,8 +296,3 @@ def hpe_encode(params, chunk_inputs, chunk_mask, projection, pool_factors: Seque
   for p, f in zip(params["pool"], pool_factors):
     meta, mask = pool(p, meta, mask, f)
   return tokens, meta, mask
-
-
-def meta_token_of_chunk(n_chunks: int, pool_factors: Sequence[int]) -> jax.Array:
-  """Index of the meta-token that chunk i belongs to: i // prod(pool_factors)."""
-  return jnp.arange(n_chunks) // math.prod(pool_factors)

@@ -128,6 +128,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
     orthogonal_features: draw the projections in orthogonal blocks (True).
     skip_nonfinite: skip updates whose gradient holds NaN/Inf (True).
+    use_hpe: False is the "no HPE" ablation: chunk tokens are only embedded (no Performer across
+      a tensor's chunks, no pooling) and every chunk is its own CAM stream (0.066 x 16 = 1.06
+      floats per parameter on top of Adam's 2 at the default sizes).
     compute_dtype: dtype of the per-chunk network: HPE's embedding, Performer and pooling blocks,
       the meta-token CAM's projections and the head ("float32" default, or "bfloat16").  The
       per-coordinate work (m, v, the chunk statistics, the direction features, the step) and the
@@ -163,7 +166,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                feature_seed: int = 0,
                orthogonal_features: bool = True,
                skip_nonfinite: bool = True,
-               compute_dtype: str = "float32"):
+               compute_dtype: str = "float32",
+               use_hpe: bool = True):
     # Every constructor argument, as given: enough to rebuild this optimizer (pretrained files).
     self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
                    if k not in ("self", "__class__")}
@@ -198,6 +202,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     self.head_init_scale = head_init_scale
     self.skip_nonfinite = skip_nonfinite
     self.compute_dtype = jnp.dtype(compute_dtype)
+    self.use_hpe = bool(use_hpe)
+    # Chunks per CAM stream: a meta-token pools prod(pool_factors) chunks; without HPE every chunk
+    # is its own stream.
+    self.chunks_per_stream = math.prod(self.pool_factors) if self.use_hpe else 1
     self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
     self.token_input_dim = _NUM_CHUNK_STATS + len(_TIME_SCALES) + 1 + 1
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(feature_seed), 3)
@@ -220,6 +228,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                  "fc2": nn.dense_init(k_head2, self.hidden_dim, self.num_directions + 1,
                                       scale=self.head_init_scale, bias=head_bias)},
     }
+    if not self.use_hpe:
+      theta["hpe"] = {"embed": theta["hpe"]["embed"]}
     if self.mode == "meta_token":
       theta["cam"] = {"ln": nn.layer_norm_init(d),
                       "q": nn.dense_init(kq, d, self.cam_key_dim), "k": nn.dense_init(kk, d, self.cam_key_dim),
@@ -239,7 +249,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     """Shape of the CAM memory held for a parameter tensor of ``shape`` (an int: a vector)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if self.mode == "meta_token":
-      return (hpe.num_meta_tokens(shape, self.chunk_length, self.pool_factors),
+      streams = (hpe.num_meta_tokens(shape, self.chunk_length, self.pool_factors) if self.use_hpe
+                 else hpe.ChunkLayout(shape, self.chunk_length).num_chunks)
+      return (streams,
               self.cam_features, self.model_dim)
     return (hpe.ChunkLayout(shape, self.chunk_length).num_chunks, self.chunk_length,
             self.coord_features, self.coord_value_dim)
@@ -272,7 +284,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     """
     b1, b2, L = self.beta1, self.beta2, self.chunk_length
     f32 = jnp.float32
-    F = math.prod(self.pool_factors)
+    F = self.chunks_per_stream
     padded = [-(-lay.num_chunks // F) * F for lay in layouts]
     offsets = np.concatenate([[0], np.cumsum(padded)]).astype(int)
     total = int(offsets[-1])
@@ -310,10 +322,14 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
     # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
     net = lambda tree: jax.tree_util.tree_map(lambda x: x.astype(self.compute_dtype), tree)
-    chunk_tokens, meta, _ = hpe.hpe_encode(
-        net(theta["hpe"]), tokens_in.astype(self.compute_dtype), jnp.asarray(count > 0),
-        self.hpe_projection, self.pool_factors, self.qk_radius,
-        segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts))
+    if self.use_hpe:
+      chunk_tokens, meta, _ = hpe.hpe_encode(
+          net(theta["hpe"]), tokens_in.astype(self.compute_dtype), jnp.asarray(count > 0),
+          self.hpe_projection, self.pool_factors, self.qk_radius,
+          segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts))
+    else:   # ablation: chunk embeddings, no Performer across chunks, no pooling
+      chunk_tokens = nn.dense(net(theta["hpe"])["embed"], tokens_in.astype(self.compute_dtype))
+      meta = chunk_tokens
 
     new_memories = memories
     if self.mode == "meta_token":
@@ -333,7 +349,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     else:
       context = meta
 
-    chunk_context = context[hpe.meta_token_of_chunk(total, self.pool_factors)]
+    chunk_context = context[jnp.arange(total) // F]
     head = net(theta["head"])
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
     coeffs = jnp.dot(hidden, head["fc2"]["w"], preferred_element_type=f32) + theta["head"]["fc2"]["b"]

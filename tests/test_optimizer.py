@@ -220,3 +220,24 @@ def test_updating_tensors_together_equals_updating_each_alone(mode):
       b = jax.tree_util.tree_leaves(getattr(together, tree)[k])
       for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, rtol=2e-5, atol=1e-6, err_msg=f"{k} {tree}")
+
+
+@pytest.mark.parametrize("use_hpe", [True, False])
+def test_no_hpe_ablation_has_no_mixing_across_chunks(use_hpe):
+  # Four chunks of 8 coordinates.  With HPE, a change of chunk 0's gradient reaches chunk 3's step
+  # through the Performer and the shared meta-token; without HPE (the ablation), it cannot.
+  lopt = MnemosyneLOpt(chunk_length=8, head_init_scale=1.0, use_hpe=use_hpe)
+  theta = lopt.init(jax.random.PRNGKey(0))
+  assert ("performer" in theta["hpe"]) == use_hpe
+  opt = lopt.opt_fn(theta)
+  params = {"x": jnp.linspace(-1.0, 1.0, 32)}
+  state = opt.init(params, num_steps=10)
+  assert state.memory["x"].memory.shape[0] == (1 if use_hpe else 4)   # CAM streams
+  g = jax.random.normal(jax.random.PRNGKey(1), (32,))
+  a = opt.update(state, {"x": g}).params["x"]
+  b = opt.update(state, {"x": g.at[:8].multiply(5.0)}).params["x"]
+  changed = float(jnp.max(jnp.abs(a[24:] - b[24:])))
+  if use_hpe:
+    assert changed > 1e-7
+  else:
+    assert changed == 0.0
