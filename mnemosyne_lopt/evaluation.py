@@ -329,6 +329,7 @@ SUITES = ("smoke", "in_distribution", "held_out")
 
 # --- running -------------------------------------------------------------------------------------
 _PROGRAMS = {}
+_EVAL_KEY_SEED = 10_000
 
 
 def _programs(opt: Optimizer, task_name: str, task, num_steps: int):
@@ -338,17 +339,21 @@ def _programs(opt: Optimizer, task_name: str, task, num_steps: int):
     def init(hyper, params):
       return opt.fns(hyper, num_steps)[0](params)
 
-    def segment(hyper, state, batches):
+    # Tasks with a stochastic loss (BERT's masking) draw from the key: one key per training step,
+    # and the same fixed keys for every evaluation, so that evaluations stay comparable.
+    def segment(hyper, state, batches, keys):
       _, update, get_params = opt.fns(hyper, num_steps)
 
-      def body(s, batch):
-        loss, grad = jax.value_and_grad(task.loss)(get_params(s), None, batch)
+      def body(s, batch_key):
+        batch, key = batch_key
+        loss, grad = jax.value_and_grad(task.loss)(get_params(s), key, batch)
         return update(s, grad, loss), loss
-      return jax.lax.scan(body, state, batches)
+      return jax.lax.scan(body, state, (batches, keys))
 
     def evaluate(hyper, state, valid, test):
       params = opt.fns(hyper, num_steps)[2](state)
-      mean_loss = lambda b: jnp.mean(jax.vmap(lambda x: task.loss(params, None, x))(b))
+      keys = jax.random.split(jax.random.PRNGKey(_EVAL_KEY_SEED), NUM_EVAL_BATCHES)
+      mean_loss = lambda b: jnp.mean(jax.vmap(lambda x, k: task.loss(params, k, x))(b, keys))
       return mean_loss(valid), mean_loss(test)
     _PROGRAMS[key] = (jax.jit(init), jax.jit(segment), jax.jit(evaluate))
   return _PROGRAMS[key]
@@ -404,7 +409,9 @@ def run_one(opt: Optimizer, hyper, spec: TaskSpec, seed: int, num_steps: int,
   v, t = evaluate(hyper, state, valid, test)
   losses, valids, tests, steps = [], [float(v)], [float(t)], [0]
   for i in range(n_seg):
-    state, seg_losses = segment(hyper, state, meta_training.stack_batches(task.datasets.train, per))
+    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), i), per)
+    state, seg_losses = segment(hyper, state, meta_training.stack_batches(task.datasets.train, per),
+                                keys)
     v, t = evaluate(hyper, state, valid, test)
     losses.append(np.asarray(seg_losses))
     valids.append(float(v))

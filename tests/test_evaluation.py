@@ -101,3 +101,28 @@ def test_rnn_mlp_lopt_jit_fix():
   jitted = step(fixed)(fixed.init(params, num_steps=10))
   assert bool(jnp.all(jnp.isfinite(eager.params["w"])))
   np.testing.assert_allclose(jitted.params["w"], eager.params["w"], rtol=1e-6)
+
+
+class _NoisyDigits:
+  """The digits MLP task whose loss adds key-dependent noise (like BERT's random masking): it
+  fails without a key, and its evaluations are comparable only if they reuse the same keys."""
+
+  def __init__(self, seed):
+    from mnemosyne_lopt.tasks import image_mlp  # pylint: disable=g-import-not-at-top
+    self._task = image_mlp.ImageMLP("digits", None, (8,), batch_size=32, seed=seed)
+    self.datasets = self._task.datasets
+
+  def init(self, key):
+    return self._task.init(key)
+
+  def loss(self, params, key, data):
+    noise = jax.random.uniform(key, ())          # raises for key None
+    return self._task.loss(params, None, data) + noise
+
+
+def test_stochastic_losses_get_a_key_per_step_and_fixed_evaluation_keys():
+  spec = evaluation.TaskSpec("noisy_digits_mlp8", _NoisyDigits, STEPS, description="test")
+  opt = evaluation.make_optimizer("adam")
+  a = evaluation.run_one(opt, None, spec, 0, STEPS)
+  b = evaluation.run_one(opt, None, spec, 0, STEPS)
+  assert a["train_curve"] == b["train_curve"] and a["test_curve"] == b["test_curve"]
