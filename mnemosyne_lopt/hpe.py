@@ -90,23 +90,6 @@ class ChunkLayout:
       x = jnp.pad(x, ((0, pad), (0, 0)))
     return x.reshape(self.num_chunks, self.rows_per_chunk, self.row_length)
 
-  def sum(self, v: jax.Array) -> jax.Array:
-    """Per-chunk sums [num_chunks] of a ``view``.
-
-    A piece is summed as [L / 16, 16] rather than in one reduction: on 2048x2048 tensors (rows
-    spanning two chunks) this took the whole update from 4.0x to 3.5x optax Adam
-    (benchmarks/step_overhead.py --tensor_shape 2048,2048); 1024x1024 tensors were unchanged.
-    """
-    if self.kind == "empty":
-      return jnp.sum(v, axis=1)
-    if self.kind == "pieces":
-      L = self.chunk_length
-      if L % 16 == 0:
-        v = v.reshape(v.shape[:-1] + (L // 16, 16))
-        return jnp.sum(v, axis=(-2, -1)).reshape(-1)
-      return jnp.sum(v, axis=-1).reshape(-1)
-    return jnp.sum(v, axis=(1, 2))
-
   def sums(self, views: Sequence[jax.Array]) -> Tuple[jax.Array, ...]:
     """Per-chunk sums [num_chunks] of several ``view``s in ONE pass over them.
 
@@ -121,10 +104,6 @@ class ChunkLayout:
     zeros = tuple(jnp.zeros((), v.dtype) for v in views)
     out = jax.lax.reduce(views, zeros, lambda a, b: tuple(x + y for x, y in zip(a, b)), axes)
     return tuple(o.reshape(-1) for o in out)
-
-  def dot(self, a: jax.Array, b: jax.Array) -> jax.Array:
-    """sum over each chunk of a * b, for two ``view``s."""
-    return self.sum(a * b)
 
   def broadcast(self, values: jax.Array) -> jax.Array:
     """A tensor of ``shape`` whose every coordinate holds its chunk's entry of ``values`` [n]."""

@@ -334,13 +334,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     new_memories = memories
     if self.mode == "meta_token":
       c = net(theta["cam"])
-      xi = nn.layer_norm(c["ln"], meta)
-      phi = lambda w: random_features.hyperbolic_features(
-          random_features.bounded(nn.dense(w, xi), self.qk_radius), self.cam_projection)
       old = cam.CAMState(memory=jnp.concatenate([m.memory for m in memories]),
                          normaliser=jnp.concatenate([m.normaliser for m in memories]))
-      memory, out = cam.cam_step(old, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
-      memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old)
+      memory, out = self._cam_step(c, nn.layer_norm(c["ln"], meta), self.cam_projection, old,
+                                   finite)
       meta_offsets = offsets // F
       new_memories = [cam.CAMState(memory=memory.memory[meta_offsets[i]:meta_offsets[i + 1]],
                                    normaliser=memory.normaliser[meta_offsets[i]:meta_offsets[i + 1]])
@@ -359,6 +356,14 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
     per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
     return per_tensor, new_memories
+
+  def _cam_step(self, c, xi, projection, memory: cam.CAMState, finite):
+    """One CAM write-then-read of inputs xi with projections ``c`` (q, k, v); the new memory is
+    kept only when ``finite``.  Returns (memory, read-out)."""
+    phi = lambda w: random_features.hyperbolic_features(
+        random_features.bounded(nn.dense(w, xi), self.qk_radius), projection)
+    new, out = cam.cam_step(memory, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, memory), out
 
   def _apply(self, theta, layout: hpe.ChunkLayout, p, g, m, v, coeffs, memory, iteration, finite):
     """New (p, m, v, memory) of one tensor: ONE elementwise pass over its coordinates.
@@ -380,13 +385,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     adam_dir, grad_dir = m_hat * rs, g32 * rs
     directions = [adam_dir, grad_dir, jnp.sign(m_hat), p32]
     if self.mode == "per_coordinate":
-      c = theta["coord_cam"]
       xi = jnp.stack([layout.to_chunks(grad_dir), layout.to_chunks(adam_dir)], axis=-1)
-      phi = lambda w: random_features.hyperbolic_features(
-          random_features.bounded(nn.dense(w, xi), self.qk_radius), self.coord_projection)
-      old = memory
-      memory, out = cam.cam_step(memory, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
-      memory = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), memory, old)
+      memory, out = self._cam_step(theta["coord_cam"], xi, self.coord_projection, memory, finite)
       directions.extend(layout.from_chunks(out[..., j]) for j in range(self.coord_value_dim))
     per_coordinate = layout.broadcast
     direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
@@ -451,11 +451,12 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
       finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x[0])) for x in sums] or [True]))
     else:
       finite = jnp.asarray(True)
+    coeffs = []
     if ps:
       coeffs, mems = lopt._chunk_network(self.theta, layouts, sums, mems, opt_state.iteration,
                                          opt_state.num_steps, finite)
     outs = [lopt._apply(self.theta, lay, p, g, m, v, c, mem, opt_state.iteration, finite)
-            for lay, p, g, m, v, c, mem in zip(layouts, ps, gs, ms, vs, coeffs if ps else [], mems)]
+            for lay, p, g, m, v, c, mem in zip(layouts, ps, gs, ms, vs, coeffs, mems)]
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
     skipped = jnp.logical_not(finite).astype(jnp.int32)
     return MnemosyneState(

@@ -417,8 +417,8 @@ def _with_theta(state, theta):
   """A fresh learner state whose meta-parameters are ``theta`` (outer optimizer state untouched)."""
   gls = state.gradient_learner_state
   tos = gls.theta_opt_state
-  params = jax.tree_util.tree_map(jnp.asarray, theta)
-  tos = tos._replace(params=params) if hasattr(tos, "_replace") else tos.replace(params=params)
+  # pes.outer_optimizer is an opt_base.OptaxOptimizer, whose state is the namedtuple OptaxState.
+  tos = tos._replace(params=jax.tree_util.tree_map(jnp.asarray, theta))
   return state.replace(gradient_learner_state=gls.replace(theta_opt_state=tos))
 
 

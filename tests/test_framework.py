@@ -12,8 +12,9 @@ from learned_optimization.tasks import quadratics
 import numpy as np
 
 from mnemosyne_lopt import compat
-from mnemosyne_lopt import outer_trainers
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
+
+import pes_helpers
 
 
 def test_compat_restores_the_removed_names():
@@ -61,22 +62,8 @@ def test_framework_gradient_learner_with_adafac_mlp_lopt():
 
 
 def test_mnemosyne_pes_gradient_is_finite_and_nonzero():
-  lopt = MnemosyneLOpt(chunk_length=4)
-  estimator = outer_trainers.make_truncated_pes(quadratics.FixedDimQuadraticFamily(10), lopt,
-                                                num_tasks=4, unroll_length=20, trunc_length=10,
-                                                steps_per_jit=5)
-  learner = outer_trainers.make_gradient_learner(lopt)
-  key = jax.random.PRNGKey(0)
-  state = learner.init(key)
-  worker = learner.get_state_for_worker(state)
-  unroll = estimator.init_worker_state(worker, key)
-  for i in range(2):   # two truncations: the second one uses PES's accumulated noise
-    out, _ = estimator.compute_gradient_estimate(worker, jax.random.PRNGKey(i + 1), unroll,
-                                                 with_summary=False)
-    unroll = out.unroll_state
-  grads = jax.tree_util.tree_leaves(out.grad)
-  assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
-  assert sum(float(jnp.sum(jnp.abs(g))) for g in grads) > 0
+  learner, state, out = pes_helpers.finite_nonzero_pes_gradient(
+      MnemosyneLOpt(chunk_length=4), num_tasks=4, unroll_length=20, trunc_length=10)
   assert np.isfinite(float(out.mean_loss))
   agg = gradient_learner.AggregatedGradient(theta_grads=out.grad, theta_model_state=None,
                                             mean_loss=out.mean_loss)

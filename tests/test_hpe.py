@@ -46,10 +46,10 @@ def test_chunk_layout_sums_broadcasts_and_roundtrips(shape):
   np.testing.assert_array_equal(layout.counts, np.bincount(ids.ravel(), minlength=n))
   assert layout.counts.max() <= L
   want_sums = np.bincount(ids.ravel(), weights=np.asarray(x).ravel(), minlength=n)
-  np.testing.assert_allclose(layout.sum(layout.view(x)), want_sums, rtol=1e-6)
-  np.testing.assert_allclose(layout.dot(layout.view(x), layout.view(x)),
-                             np.bincount(ids.ravel(), weights=np.asarray(x).ravel() ** 2,
-                                         minlength=n), rtol=1e-6)
+  sums, squares = layout.sums((layout.view(x), layout.view(x) * layout.view(x)))
+  np.testing.assert_allclose(sums, want_sums, rtol=1e-6)
+  np.testing.assert_allclose(squares, np.bincount(ids.ravel(), weights=np.asarray(x).ravel() ** 2,
+                                                  minlength=n), rtol=1e-6)
   values = jnp.arange(n, dtype=jnp.float32) * 10
   np.testing.assert_array_equal(layout.broadcast(values), np.asarray(values)[ids])
   chunks = layout.to_chunks(x)

@@ -5,12 +5,12 @@ import gin
 import jax
 import jax.numpy as jnp
 from learned_optimization.learned_optimizers import test_utils as lopt_test_utils
-from learned_optimization.tasks import quadratics
 import numpy as np
 import pytest
 
 from mnemosyne_lopt import lstm
-from mnemosyne_lopt import outer_trainers
+
+import pes_helpers
 
 
 def test_preprocessing_closed_form():
@@ -89,21 +89,8 @@ def test_framework_smoketest(cls):
 
 @pytest.mark.parametrize("cls", [lstm.LSTMLOpt, lstm.FeatureLSTMLOpt])
 def test_pes_meta_gradient_is_finite_and_nonzero(cls):
-  lopt = cls(hidden_size=4)
-  estimator = outer_trainers.make_truncated_pes(quadratics.FixedDimQuadraticFamily(10), lopt,
-                                                num_tasks=2, unroll_length=10, trunc_length=5,
-                                                steps_per_jit=5)
-  learner = outer_trainers.make_gradient_learner(lopt)
-  key = jax.random.PRNGKey(0)
-  worker = learner.get_state_for_worker(learner.init(key))
-  unroll = estimator.init_worker_state(worker, key)
-  for i in range(2):
-    out, _ = estimator.compute_gradient_estimate(worker, jax.random.PRNGKey(i + 1), unroll,
-                                                 with_summary=False)
-    unroll = out.unroll_state
-  grads = jax.tree_util.tree_leaves(out.grad)
-  assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
-  assert sum(float(jnp.sum(jnp.abs(g))) for g in grads) > 0
+  pes_helpers.finite_nonzero_pes_gradient(cls(hidden_size=4), num_tasks=2, unroll_length=10,
+                                          trunc_length=5)
 
 
 def test_gin_configurable():
