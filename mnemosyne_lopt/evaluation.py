@@ -467,7 +467,9 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
     for res in entry["results"].values():
       res["test_relative_to_adam"] = res["final_test"] / ref
     results["tasks"][spec.name] = entry
-  if out:
+    if out:
+      write_outputs(results, out)    # after every task: a long sweep keeps what it has measured
+  if out and not results["tasks"]:
     write_outputs(results, out)
   return results
 
