@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mnemosyne_lopt.cam import CAMState
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 
 
@@ -37,9 +38,10 @@ class MnemosyneOptaxState:
   """optax state of the adapter: Mnemosyne's ``MnemosyneState`` with ``params=None``.
 
   ``inner.momentum`` / ``inner.second_moment`` mirror the parameter tree (float32);
-  ``inner.memory`` is the list of CAM memories (``CAMState``, small), one per parameter leaf in
-  ``jax.tree_util`` order (a flat list, so that containers such as flax nnx's ``State``, which
-  rebuild nested pytrees as their own type, cannot turn a ``CAMState`` into a mapping);
+  ``inner.memory`` is the tree's meta-token CAM memory (one ``CAMState``, [S, r, d]) or, in
+  per_coordinate mode, the list of per-parameter ``CAMState``s in ``jax.tree_util`` leaf order (a
+  flat list, so that containers such as flax nnx's ``State``, which rebuild nested pytrees as
+  their own type, cannot turn a ``CAMState`` into a mapping);
   ``inner.iteration`` / ``num_steps`` / ``skipped_updates`` are int32 scalars.
   """
   inner: MnemosyneState
@@ -72,8 +74,10 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   opt = lopt.opt_fn(theta)
 
   def pack(inner, params):
-    memory = jax.tree_util.tree_structure(params).flatten_up_to(inner.memory)
-    return MnemosyneOptaxState(inner=inner.replace(params=None, state=None, memory=list(memory)))
+    memory = inner.memory
+    if not isinstance(memory, CAMState):
+      memory = list(jax.tree_util.tree_structure(params).flatten_up_to(memory))
+    return MnemosyneOptaxState(inner=inner.replace(params=None, state=None, memory=memory))
 
   def init_fn(params):
     return pack(opt.init(params, num_steps=num_steps), params)
@@ -81,7 +85,9 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   def update_fn(updates, state, params=None, *, loss=None, **extra):
     del extra
     _require_params(params)
-    memory = jax.tree_util.tree_structure(params).unflatten(state.inner.memory)
+    memory = state.inner.memory
+    if isinstance(memory, list):
+      memory = jax.tree_util.tree_structure(params).unflatten(memory)
     inner = opt.set_params(state.inner.replace(memory=memory), params)
     inner = opt.update(inner, updates, loss=loss)
     new_params = opt.get_params(inner)

@@ -64,8 +64,12 @@ class MnemosyneState:
     state: the model state (e.g. batch-norm statistics), passed through.
     momentum: m, float32 tree like ``params``.
     second_moment: v, float32 tree like ``params``.
-    memory: per parameter tensor, the CAMState of its meta-tokens ([M, r, d]) or, in
-      per_coordinate mode, of its coordinates ([chunks, chunk_length, r, d_coord]).
+    memory: in meta_token mode ONE CAMState for the whole tree, memory [S, r, d] and normaliser
+      [S, r]: the CAM streams (meta-tokens) of all tensors in tree order, padded with empty streams
+      to S = ``num_memory_streams(shapes)`` (a multiple of ``stream_multiple``, so that the stream
+      axis shards evenly over a mesh, ``sharding.state_shardings``); in per_coordinate mode a tree
+      like the parameters whose leaves are CAMStates of shape p.shape + (r, d_coord) (normaliser
+      p.shape + (r,)), sharded like the parameters.
     iteration: int32 count of applied updates.
     num_steps: int32 planned length of training (T), from ``init``.
     skipped_updates: int32 count of updates skipped for a non-finite gradient.
@@ -128,6 +132,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
     orthogonal_features: draw the projections in orthogonal blocks (True).
     skip_nonfinite: skip updates whose gradient holds NaN/Inf (True).
+    stream_multiple: the meta-token CAM memory of the tree has its S streams padded to a multiple
+      of this (empty streams, never written), so that it shards evenly over the devices of a mesh.
+      None (default): the largest power of two that is at most S / 8 and at most 1024, so the
+      padding is under 1/8 of the memory and a power-of-two mesh of up to 1024 devices divides a
+      large model's memory (S >= 8 x devices); small trees are not padded.
     use_hpe: False is the "no HPE" ablation: chunk tokens are only embedded (no Performer across
       a tensor's chunks, no pooling) and every chunk is its own CAM stream (0.066 x 16 = 1.06
       floats per parameter on top of Adam's 2 at the default sizes).
@@ -167,7 +176,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                orthogonal_features: bool = True,
                skip_nonfinite: bool = True,
                compute_dtype: str = "float32",
-               use_hpe: bool = True):
+               use_hpe: bool = True,
+               stream_multiple: Optional[int] = None):
     # Every constructor argument, as given: enough to rebuild this optimizer (pretrained files).
     self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
                    if k not in ("self", "__class__")}
@@ -184,6 +194,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', got {compute_dtype!r}.")
     if tau < 0:
       raise ValueError(f"tau must be >= 0 (it is a discount exp(-tau)), got {tau}.")
+    if stream_multiple is not None and int(stream_multiple) < 1:
+      raise ValueError(f"stream_multiple must be a positive integer or None, got {stream_multiple}.")
+    self.stream_multiple = None if stream_multiple is None else int(stream_multiple)
     self.mode = mode
     self.chunk_length = int(chunk_length)
     self.pool_factors = tuple(int(f) for f in pool_factors)
@@ -245,16 +258,36 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return _MnemosyneOptimizer(self, theta)
 
   # --- sizes -----------------------------------------------------------------------------------
+  def num_streams(self, shape) -> int:
+    """CAM streams of a tensor of ``shape`` in meta_token mode: its meta-tokens (its chunks
+    without HPE), ceil(chunks / prod(pool_factors))."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return -(-hpe.ChunkLayout(shape, self.chunk_length).num_chunks // self.chunks_per_stream)
+
+  def num_memory_streams(self, shapes) -> int:
+    """S, the streams of the tree's meta-token CAM memory: the tensors' streams, padded up to a
+    multiple of ``stream_multiple`` (see the constructor)."""
+    real = sum(self.num_streams(s) for s in shapes)
+    multiple = self.stream_multiple
+    if multiple is None:
+      multiple = 1
+      while 2 * multiple <= min(real / 8, 1024):
+        multiple *= 2
+    return -(-real // multiple) * multiple
+
+  def stream_slices(self, shapes):
+    """Per tensor (in tree-leaf order), the slice of the tree's memory streams that holds its
+    meta-tokens: ``state.memory.memory[lopt.stream_slices(shapes)[i]]``."""
+    ends = np.cumsum([0] + [self.num_streams(s) for s in shapes])
+    return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+
   def memory_shape(self, shape):
-    """Shape of the CAM memory held for a parameter tensor of ``shape`` (an int: a vector)."""
+    """Shape of the CAM memory a tensor of ``shape`` adds: (streams, r, d) in meta_token mode (its
+    rows of the tree's [S, r, d] memory), shape + (r, d_coord) in per_coordinate mode."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if self.mode == "meta_token":
-      streams = (hpe.num_meta_tokens(shape, self.chunk_length, self.pool_factors) if self.use_hpe
-                 else hpe.ChunkLayout(shape, self.chunk_length).num_chunks)
-      return (streams,
-              self.cam_features, self.model_dim)
-    return (hpe.ChunkLayout(shape, self.chunk_length).num_chunks, self.chunk_length,
-            self.coord_features, self.coord_value_dim)
+      return (self.num_streams(shape), self.cam_features, self.model_dim)
+    return shape + (self.coord_features, self.coord_value_dim)
 
   # --- one tensor ------------------------------------------------------------------------------
   def _chunk_sums(self, layout: hpe.ChunkLayout, p, g, m, v):
@@ -268,14 +301,17 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     pc, gc, mc, vc = (layout.view(jnp.asarray(x).astype(f32)) for x in (p, g, m, v))
     return layout.sums((gc * gc, mc * mc, gc * mc, vc, pc * pc))
 
-  def _chunk_network(self, theta, layouts, sums, memories, iteration, num_steps, finite):
-    """Per-chunk coefficients [n_i, num_directions + 1] of every tensor, and the new CAM memories.
+  def _chunk_network(self, theta, layouts, sums, memory, iteration, num_steps, finite):
+    """Per-chunk coefficients [n_i, num_directions + 1] of every tensor, and the new CAM memory.
 
     All tensors' chunk tokens go through the network together (one HPE, one CAM step, one head
     for the whole tree, so the update costs a few dozen small ops however many tensors there
     are): each tensor's tokens are padded (masked) to a multiple of F = prod(pool_factors), its
     Performer attends within the tensor (``hpe.segment_linear_attention``) and pooling groups
     never span two tensors, which makes it equal to running the network on each tensor alone.
+    In meta_token mode the meta-tokens, tensor after tensor, are the first streams of ``memory``
+    ([S, r, d]); its padding streams are never written.  The CAM step is elementwise over streams,
+    so a memory sharded on its stream axis is updated where it lies.
 
     The chunk statistics of the NEW accumulators m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2
     follow exactly from the sums over the old ones (``_chunk_sums``):
@@ -331,18 +367,13 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       chunk_tokens = nn.dense(net(theta["hpe"])["embed"], tokens_in.astype(self.compute_dtype))
       meta = chunk_tokens
 
-    new_memories = memories
     if self.mode == "meta_token":
       c = net(theta["cam"])
-      old = cam.CAMState(memory=jnp.concatenate([m.memory for m in memories]),
-                         normaliser=jnp.concatenate([m.normaliser for m in memories]))
-      memory, out = self._cam_step(c, nn.layer_norm(c["ln"], meta), self.cam_projection, old,
-                                   finite)
-      meta_offsets = offsets // F
-      new_memories = [cam.CAMState(memory=memory.memory[meta_offsets[i]:meta_offsets[i + 1]],
-                                   normaliser=memory.normaliser[meta_offsets[i]:meta_offsets[i + 1]])
-                      for i in range(len(layouts))]
-      context = meta + nn.dense(c["o"], out.astype(self.compute_dtype))
+      streams, num_memory = total // F, memory.normaliser.shape[0]
+      xi = jnp.pad(nn.layer_norm(c["ln"], meta), [(0, num_memory - streams), (0, 0)])
+      written = finite & (jnp.arange(num_memory) < streams)[:, None]     # padding stays empty
+      memory, out = self._cam_step(c, xi, self.cam_projection, memory, written)
+      context = meta + nn.dense(c["o"], out[:streams].astype(self.compute_dtype))
     else:
       context = meta
 
@@ -355,15 +386,17 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
     coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
     per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
-    return per_tensor, new_memories
+    return per_tensor, memory
 
-  def _cam_step(self, c, xi, projection, memory: cam.CAMState, finite):
-    """One CAM write-then-read of inputs xi with projections ``c`` (q, k, v); the new memory is
-    kept only when ``finite``.  Returns (memory, read-out)."""
+  def _cam_step(self, c, xi, projection, memory: cam.CAMState, keep):
+    """One CAM write-then-read of inputs xi [..., n_in] with projections ``c`` (q, k, v); the new
+    memory is kept where ``keep`` (a bool broadcastable to the streams [...], e.g. the finite
+    flag).  Returns (memory, read-out)."""
     phi = lambda w: random_features.hyperbolic_features(
         random_features.bounded(nn.dense(w, xi), self.qk_radius), projection)
     new, out = cam.cam_step(memory, phi(c["k"]), phi(c["q"]), nn.dense(c["v"], xi), self.tau)
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, memory), out
+    gate = lambda a, b: jnp.where(jnp.reshape(keep, jnp.shape(keep) + (1,) * (a.ndim - jnp.ndim(keep))), a, b)
+    return jax.tree_util.tree_map(gate, new, memory), out
 
   def _apply(self, theta, layout: hpe.ChunkLayout, p, g, m, v, coeffs, memory, iteration, finite):
     """New (p, m, v, memory) of one tensor: ONE elementwise pass over its coordinates.
@@ -384,10 +417,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     rs = 1.0 / (jnp.sqrt(v / bc2) + eps)
     adam_dir, grad_dir = m_hat * rs, g32 * rs
     directions = [adam_dir, grad_dir, jnp.sign(m_hat), p32]
-    if self.mode == "per_coordinate":
-      xi = jnp.stack([layout.to_chunks(grad_dir), layout.to_chunks(adam_dir)], axis=-1)
+    if self.mode == "per_coordinate":     # memory: p.shape + (r, d_coord), laid out like p
+      xi = jnp.stack([grad_dir, adam_dir], axis=-1)
       memory, out = self._cam_step(theta["coord_cam"], xi, self.coord_projection, memory, finite)
-      directions.extend(layout.from_chunks(out[..., j]) for j in range(self.coord_value_dim))
+      directions.extend(out[..., j] for j in range(self.coord_value_dim))
     per_coordinate = layout.broadcast
     direction = sum(per_coordinate(coeffs[:, k]) * f for k, f in enumerate(directions))
     step = direction * per_coordinate(coeffs[:, -1])
@@ -415,14 +448,17 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
       raise ValueError(f"num_steps must be a positive number of training steps, got {num_steps}.")
     zeros = lambda p: jnp.zeros(jnp.shape(p), jnp.float32)
     lopt = self.lopt
-    def mem(p):
-      *streams, r, d = lopt.memory_shape(jnp.shape(p))
-      return cam.cam_init(streams, r, d)
+    if lopt.mode == "meta_token":
+      shapes = [jnp.shape(p) for p in jax.tree_util.tree_leaves(params)]
+      memory = cam.cam_init((lopt.num_memory_streams(shapes),), lopt.cam_features, lopt.model_dim)
+    else:
+      memory = jax.tree_util.tree_map(
+          lambda p: cam.cam_init(jnp.shape(p), lopt.coord_features, lopt.coord_value_dim), params)
     return MnemosyneState(
         params=params, state=model_state,
         momentum=jax.tree_util.tree_map(zeros, params),
         second_moment=jax.tree_util.tree_map(zeros, params),
-        memory=jax.tree_util.tree_map(mem, params),
+        memory=memory,
         iteration=jnp.asarray(0, jnp.int32),
         num_steps=jnp.asarray(num_steps, jnp.int32),
         skipped_updates=jnp.asarray(0, jnp.int32))
@@ -443,7 +479,9 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     leaves = lambda tree: treedef.flatten_up_to(tree)
     ps = [jnp.asarray(x) for x in leaves(opt_state.params)]   # Python floats are valid leaves too
     gs = [jnp.asarray(x) for x in leaves(grad)]
-    ms, vs, mems = leaves(opt_state.momentum), leaves(opt_state.second_moment), leaves(opt_state.memory)
+    ms, vs = leaves(opt_state.momentum), leaves(opt_state.second_moment)
+    per_coordinate = lopt.mode == "per_coordinate"
+    memory = opt_state.memory
     # pylint: disable=protected-access
     layouts = [hpe.ChunkLayout(jnp.shape(p), lopt.chunk_length) for p in ps]
     sums = [lopt._chunk_sums(lay, p, g, m, v) for lay, p, g, m, v in zip(layouts, ps, gs, ms, vs)]
@@ -453,13 +491,16 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
       finite = jnp.asarray(True)
     coeffs = []
     if ps:
-      coeffs, mems = lopt._chunk_network(self.theta, layouts, sums, mems, opt_state.iteration,
-                                         opt_state.num_steps, finite)
+      coeffs, memory = lopt._chunk_network(self.theta, layouts, sums, memory, opt_state.iteration,
+                                           opt_state.num_steps, finite)
+    mems = leaves(memory) if per_coordinate else [None] * len(ps)
     outs = [lopt._apply(self.theta, lay, p, g, m, v, c, mem, opt_state.iteration, finite)
             for lay, p, g, m, v, c, mem in zip(layouts, ps, gs, ms, vs, coeffs, mems)]
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
+    if per_coordinate:
+      memory = unflat(3)
     skipped = jnp.logical_not(finite).astype(jnp.int32)
     return MnemosyneState(
         params=unflat(0), state=model_state, momentum=unflat(1), second_moment=unflat(2),
-        memory=unflat(3), iteration=opt_state.iteration + 1 - skipped,
+        memory=memory, iteration=opt_state.iteration + 1 - skipped,
         num_steps=opt_state.num_steps, skipped_updates=opt_state.skipped_updates + skipped)

@@ -1,12 +1,21 @@
 """Shardings for Mnemosyne's state when the parameters live on a ``jax.sharding.Mesh``.
 
-Mnemosyne's per-coordinate state (``momentum`` m and ``second_moment`` v, float32 trees like the
-parameters) should be laid out exactly like the parameters it belongs to (data-parallel: replicated;
-FSDP: the same dimension split; tensor-parallel: the same PartitionSpec), and everything else (the
-CAM memories, [meta-tokens, r, d] per tensor: 64 x 17 floats per 16 chunks; the int32 counters) is
-small and replicated.  ``state_shardings`` builds that tree of ``NamedSharding`` for a state of
-``MnemosyneLOpt``'s inner optimizer, of the optax adapter, or of any optax chain that holds them
-(any sub-tree shaped like the parameters, such as Adam's mu/nu, gets the parameters' shardings):
+Mnemosyne's state is laid out so that every part of it divides over the mesh like the parameters:
+
+* ``momentum`` m and ``second_moment`` v (float32 trees like the parameters), and in per_coordinate
+  mode the coordinate CAM memories (p.shape + (r, d) per tensor), are sharded exactly like the
+  parameter they belong to (data-parallel: replicated; FSDP: the same dimension split;
+  tensor-parallel: the same PartitionSpec, the CAM's trailing axes unsplit);
+* the meta-token CAM memory, ONE array [S, r, d] (and normaliser [S, r]) for the whole tree, is
+  split along its stream axis S over as many mesh devices as divide S (``stream_axes``; the
+  optimizer pads S to a multiple of ``MnemosyneLOpt.stream_multiple``, by default a power of two
+  up to 1024, so a large model's memory divides over any power-of-two mesh); the CAM step is
+  elementwise over streams, so each device updates its own streams;
+* the int32 counters are replicated.
+
+``state_shardings`` builds that tree of ``NamedSharding`` for a state of ``MnemosyneLOpt``'s inner
+optimizer, of the optax adapter, or of any optax chain that holds them (any sub-tree shaped like
+the parameters, such as Adam's mu/nu, gets the parameters' shardings):
 
     param_shardings = {"w": NamedSharding(mesh, P(None, "model")), ...}
     params = jax.device_put(params, param_shardings)
@@ -15,18 +24,51 @@ small and replicated.  ``state_shardings`` builds that tree of ``NamedSharding``
                    donate_argnums=(0, 1))
 """
 
-from typing import Any
+import itertools
+import math
+from typing import Any, Mapping, Tuple
 
 import jax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from mnemosyne_lopt import cam
 from mnemosyne_lopt.optax_adapter import MnemosyneOptaxState
 from mnemosyne_lopt.optimizer import MnemosyneState
 
 
+def _ndim(x) -> int:
+  return len(getattr(x, "shape", ()))
+
+
 def _is_sharding(x) -> bool:
   return isinstance(x, jax.sharding.Sharding)
+
+
+def stream_axes(num_streams: int, axis_sizes: Mapping[str, int]) -> Tuple[str, ...]:
+  """The mesh axes that split the meta-token CAM memory's stream axis: of all sets of mesh axes
+  (of size > 1) whose product of sizes divides ``num_streams``, the one with the largest product
+  (ties: fewer axes, then mesh order).  () means replicated.
+
+  >>> stream_axes(1024, {"data": 16, "model": 16})
+  ('data', 'model')
+  >>> stream_axes(40, {"data": 16, "model": 4})
+  ('model',)
+  """
+  names = [a for a, n in axis_sizes.items() if n > 1]
+  best, best_size = (), 1
+  for k in range(1, len(names) + 1):
+    for combo in itertools.combinations(names, k):
+      size = math.prod(axis_sizes[a] for a in combo)
+      if num_streams % size == 0 and size > best_size:
+        best, best_size = combo, size
+  return best
+
+
+def _padded_spec(sharding: NamedSharding, ndim: int, extra: int) -> NamedSharding:
+  """``sharding``'s spec for a tensor of rank ``ndim``, followed by ``extra`` unsplit axes."""
+  spec = tuple(sharding.spec) + (None,) * (ndim - len(sharding.spec) + extra)
+  return NamedSharding(sharding.mesh, P(*spec))
 
 
 def _replicated_like(param_shardings) -> NamedSharding:
@@ -48,8 +90,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
 
   Returns:
     momentum / second_moment (and ``params`` where the state holds them, and any other sub-tree
-    with the parameters' structure) sharded like the parameters; CAM memories, counters and every
-    other leaf replicated over the parameters' mesh.
+    with the parameters' structure) sharded like the parameters; the CAM memory as the module
+    docstring says; counters and every other leaf replicated over the parameters' mesh.
   """
   replicated = _replicated_like(param_shardings)
   params_def = jax.tree_util.tree_structure(param_shardings, is_leaf=_is_sharding)
@@ -62,13 +104,30 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
     except Exception:  # pylint: disable=broad-except
       return False
 
+  mesh = replicated.mesh
+  flat_shardings = params_def.flatten_up_to(param_shardings)
+
+  def memory_shardings(memory, momentum):
+    if isinstance(memory, cam.CAMState):      # meta_token mode: [S, r, d], split on S
+      axes = stream_axes(memory.memory.shape[0], dict(mesh.shape))
+      split = NamedSharding(mesh, P(axes if axes else None))
+      return cam.CAMState(memory=split, normaliser=split)
+    # per_coordinate mode: a CAMState per parameter (a tree like the parameters, or the optax
+    # adapter's flat list of them), laid out like its parameter.
+    ndims = [_ndim(m) for m in params_def.flatten_up_to(momentum)]
+    mems = memory if isinstance(memory, list) else params_def.flatten_up_to(memory)
+    out = [cam.CAMState(memory=_padded_spec(s, n, 2), normaliser=_padded_spec(s, n, 1))
+           for s, n, _ in zip(flat_shardings, ndims, mems)]
+    return out if isinstance(memory, list) else params_def.unflatten(out)
+
   def visit(node):
     if isinstance(node, MnemosyneOptaxState):
       return node.replace(inner=visit(node.inner))
     if isinstance(node, MnemosyneState):
       return MnemosyneState(
           params=None if node.params is None else param_shardings, state=rep(node.state),
-          momentum=param_shardings, second_moment=param_shardings, memory=rep(node.memory),
+          momentum=param_shardings, second_moment=param_shardings,
+          memory=memory_shardings(node.memory, node.momentum),
           iteration=replicated, num_steps=replicated, skipped_updates=replicated)
     if like_params(node):
       return param_shardings

@@ -15,12 +15,15 @@ Sharding rule (FSDP with optional tensor parallelism), one place for the whole p
 3. a tensor with no such dimension (scalars, odd sizes) is replicated on that axis.
 
 A tensor's optimizer state (Adam's mu and nu, Mnemosyne's momentum and second moment) has the
-tensor's shape and is sharded the same way; Mnemosyne's CAM memory [M, r, d] per tensor goes
-through the same rule on its own shape; meta-parameters theta are replicated.  Per-device bytes of
-a tensor = size * itemsize / (data factor * model factor), summed over the tree.
+tensor's shape and is sharded the same way.  Mnemosyne's meta-token CAM memory, one [S, r, d]
+array for the tree, is split along S as ``mnemosyne_lopt.sharding.stream_axes`` says (over the
+mesh axes whose sizes divide S); in per_coordinate mode each tensor's CAM memory is split like
+the tensor.  Meta-parameters theta are replicated.  Per-device bytes of a tensor = size *
+itemsize / (data factor * model factor), summed over the tree.
 """
 
 import dataclasses
+import math
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import jax
@@ -89,6 +92,23 @@ def total_bytes(tree) -> int:
                  for l in jax.tree_util.tree_leaves(tree)))
 
 
+def mnemosyne_state_bytes(state, params, mesh) -> int:
+  """Per-device bytes of a Mnemosyne state (from ``mnemosyne_state_shapes``) under the rule."""
+  from mnemosyne_lopt import cam  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt import sharding  # pylint: disable=g-import-not-at-top
+  data, model = parse_mesh(mesh)
+  rest = dataclasses.replace(state, memory=None)
+  total = per_device_bytes(rest, mesh)
+  if isinstance(state.memory, cam.CAMState):
+    sizes = {"data": data, "model": model}
+    split = math.prod(sizes[a] for a in sharding.stream_axes(state.memory.memory.shape[0], sizes))
+    return total + total_bytes(state.memory) // split
+  treedef = jax.tree_util.tree_structure(params)
+  for p, mem in zip(jax.tree_util.tree_leaves(params), treedef.flatten_up_to(state.memory)):
+    total += total_bytes(mem) // shard_factor(tuple(p.shape), mesh)
+  return total
+
+
 def adam_state_shapes(params, learning_rate: float = 1e-3):
   """Shapes of ``optax.adam(learning_rate).init(params)``: count, mu and nu."""
   return jax.eval_shape(optax.adam(learning_rate).init, params)
@@ -148,7 +168,7 @@ def memory_report(trainable, mesh, frozen=None, num_steps: int = 1000, lopt=None
       frozen_params=per_device_bytes(frozen, mesh), params=per_device_bytes(trainable, mesh),
       grads=per_device_bytes(grads, mesh),
       adam_state=per_device_bytes(adam_state_shapes(trainable), mesh),
-      mnemosyne_state=per_device_bytes(mn_state, mesh),
+      mnemosyne_state=mnemosyne_state_bytes(mn_state, trainable, mesh),
       mnemosyne_theta=total_bytes(theta))
 
 

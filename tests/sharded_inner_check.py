@@ -94,6 +94,8 @@ def check_layouts(lopt, theta, steps=3, names=None, propagation=False):
     state = jax.jit(step)(state, grads_of(state, x))
   reference = opt.get_params(state)
   full_shapes = {tuple(s) for s in shapes.values()}
+  # The tree's meta-token CAM memory [S, r, d] / [S, r]: never gathered either.
+  full_shapes |= {tuple(l.shape) for l in jax.tree_util.tree_leaves(state.memory)}
 
   report = {}
   for name, (mesh, specs) in all_layouts.items():
@@ -124,6 +126,8 @@ def check_layouts(lopt, theta, steps=3, names=None, propagation=False):
                                   for k, v in state.momentum.items()},
         "memory_bytes_per_device": int(sum(
             l.addressable_shards[0].data.nbytes for l in jax.tree_util.tree_leaves(state.memory))),
+        "memory_bytes_total": int(sum(l.nbytes for l in jax.tree_util.tree_leaves(state.memory))),
+        "memory_specs": [spec_of(l) for l in jax.tree_util.tree_leaves(state.memory)],
         "collectives": [f"{op} {list(shp)}" for op, shp in colls],
         "full_param_all_gathers": [f"{op} {list(shp)}" for op, shp in colls
                                    if op == "all-gather" and any(s in full_shapes for s in shp)],
@@ -193,6 +197,7 @@ def train_vit(lopt, theta, steps=5, batch=64):
                     out_shardings=(p_sh, s_sh, NamedSharding(mesh, P())), donate_argnums=(0, 1))
   colls = collectives(sharded.lower(params, state, batches[0][0], batches[0][1]).compile().as_text())
   full = {tuple(v.shape) for v in params0.values() if v.ndim == 2}
+  full |= {tuple(l.shape) for l in jax.tree_util.tree_leaves(state.inner.memory)}
   losses = []
   for xb, yb in batches:
     params, state, loss = sharded(params, state, jax.device_put(xb, data_sh), jax.device_put(yb, data_sh))
@@ -200,6 +205,9 @@ def train_vit(lopt, theta, steps=5, batch=64):
   return {"losses_sharded": losses, "losses_one_device": ref_losses,
           "momentum_specs": {k: spec_of(v) for k, v in state.inner.momentum.items()},
           "mlp_in_momentum_shard_shape": list(state.inner.momentum["mlp_in"].addressable_shards[0].data.shape),
+          "memory_specs": [spec_of(l) for l in jax.tree_util.tree_leaves(state.inner.memory)],
+          "memory_shard_shapes": [list(l.addressable_shards[0].data.shape)
+                                  for l in jax.tree_util.tree_leaves(state.inner.memory)],
           "collectives": [f"{op} {list(shp)}" for op, shp in colls],
           "full_param_all_gathers": [f"{op} {list(shp)}" for op, shp in colls
                                      if op == "all-gather" and any(s in full for s in shp)],
@@ -214,7 +222,9 @@ def main(argv):
   args = [a for a in argv if not a.startswith("--")]
   chunk_length = int(args[0]) if args else 1024
   names = args[1].split(",") if len(args) > 1 else None
-  lopt = mnemosyne_lopt.MnemosyneLOpt(chunk_length=chunk_length)
+  # stream_multiple=8: these small trees' few CAM streams are padded to 8, as a large model's
+  # are by default (S >= 64 streams), so the memory splits over the 8 devices.
+  lopt = mnemosyne_lopt.MnemosyneLOpt(chunk_length=chunk_length, stream_multiple=8)
   theta = lopt.init(jax.random.PRNGKey(1))
   out = {"chunk_length": chunk_length,
          "layouts": check_layouts(lopt, theta, names=names, propagation="--propagation" in flags)}

@@ -61,7 +61,7 @@ def test_bfloat16_network_matches_float32_within_bf16_precision(mode):
     # The accumulators and the memory are the float32 recurrences either way.
     assert bf16.momentum[name].dtype == jnp.float32 and bf16.second_moment[name].dtype == jnp.float32
     np.testing.assert_allclose(bf16.momentum[name], f32.momentum[name], rtol=1e-6, atol=1e-7)
-    for leaf in jax.tree_util.tree_leaves(bf16.memory[name]):
+    for leaf in jax.tree_util.tree_leaves(bf16.memory):
       assert leaf.dtype == jnp.float32
 
 

@@ -50,7 +50,7 @@ def test_100k_steps_of_the_pretrained_optimizer_stay_finite_and_bounded(dtype):
     c = jax.tree_util.tree_map(np.asarray, theta["cam"])
     ln_max = np.abs(c["ln"]["scale"]) * np.sqrt(lopt.model_dim) + np.abs(c["ln"]["bias"])
     v_max = ln_max @ np.abs(c["v"]["w"]) + np.abs(c["v"]["b"])
-    for k, mem in state.memory.items():
+    for k, mem in {"all tensors": state.memory}.items():
       memory, psi = np.asarray(mem.memory), np.asarray(mem.normaliser)
       assert np.all(np.isfinite(memory)) and np.all(np.isfinite(psi)), (name, k)
       assert np.all(psi > 0) and np.max(psi) <= psi_max * (1 + 1e-3), (name, k, np.max(psi), psi_max)

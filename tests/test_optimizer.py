@@ -97,7 +97,9 @@ def test_trains_and_network_changes_the_step(mode):
     final_loss = float(loss({"x": finals[scale]}))
     assert final_loss < 0.2 * first, (scale, final_loss, first)
     assert int(state.iteration) == 300 and int(state.skipped_updates) == 0
-    assert float(jnp.sum(state.memory["x"].normaliser)) > 0      # the CAM memory was written
+    written = sum(float(jnp.sum(m.normaliser)) for m in jax.tree_util.tree_leaves(
+        state.memory, is_leaf=lambda x: isinstance(x, cam.CAMState)))
+    assert written > 0      # the CAM memory was written
   # The HPE/CAM network's output moves the parameters differently from plain Adam.
   assert float(jnp.max(jnp.abs(finals[1.0] - finals[0.0]))) > 1e-3
 
@@ -178,9 +180,9 @@ def test_cam_memory_matches_recurrence_inside_optimizer():
   s1 = opt.update(state, {"w": jnp.ones((10,))})
   s2 = opt.update(s1, {"w": -jnp.ones((10,))})
   # normaliser_2 = e^{-tau} normaliser_1 + phi(k_2), with phi(k_2) > 0.
-  delta = s2.memory["w"].normaliser - np.exp(-0.3) * s1.memory["w"].normaliser
+  delta = s2.memory.normaliser - np.exp(-0.3) * s1.memory.normaliser
   assert bool(jnp.all(delta > 0))
-  assert isinstance(s2.memory["w"], cam.CAMState)
+  assert isinstance(s2.memory, cam.CAMState)
 
 
 def test_gin_config_builds_the_optimizer():
@@ -211,14 +213,26 @@ def test_updating_tensors_together_equals_updating_each_alone(mode):
   together = opt.init(params, num_steps=50)
   for g in grads:
     together = update(together, g)
+  leaf_names = sorted(shapes)                   # jax's order of a dict's leaves
+  rows = dict(zip(leaf_names, lopt.stream_slices([shapes[k] for k in leaf_names])))
+  memory_of = lambda state, k, rows_k: (          # one tensor's part of the memory
+      jax.tree_util.tree_map(lambda x: x[rows_k], state.memory) if mode == "meta_token"
+      else state.memory[k])
   for k in shapes:
     alone = opt.init({k: params[k]}, num_steps=50)
     for g in grads:
       alone = update(alone, {k: g[k]})
+    assert int(alone.iteration) == 3
     for tree in ("params", "momentum", "second_moment", "memory"):
-      a = jax.tree_util.tree_leaves(getattr(alone, tree)[k])
-      b = jax.tree_util.tree_leaves(getattr(together, tree)[k])
+      if tree == "memory":
+        a = jax.tree_util.tree_leaves(memory_of(alone, k, slice(0, rows[k].stop - rows[k].start)))
+        b = jax.tree_util.tree_leaves(memory_of(together, k, rows[k]))
+      else:
+        a = jax.tree_util.tree_leaves(getattr(alone, tree)[k])
+        b = jax.tree_util.tree_leaves(getattr(together, tree)[k])
+      assert len(a) == len(b)
       for x, y in zip(a, b):
+        assert x.shape == y.shape, (k, tree)
         np.testing.assert_allclose(x, y, rtol=2e-5, atol=1e-6, err_msg=f"{k} {tree}")
 
 
@@ -232,7 +246,7 @@ def test_no_hpe_ablation_has_no_mixing_across_chunks(use_hpe):
   opt = lopt.opt_fn(theta)
   params = {"x": jnp.linspace(-1.0, 1.0, 32)}
   state = opt.init(params, num_steps=10)
-  assert state.memory["x"].memory.shape[0] == (1 if use_hpe else 4)   # CAM streams
+  assert state.memory.memory.shape[0] == (1 if use_hpe else 4)   # CAM streams
   g = jax.random.normal(jax.random.PRNGKey(1), (32,))
   a = opt.update(state, {"x": g}).params["x"]
   b = opt.update(state, {"x": g.at[:8].multiply(5.0)}).params["x"]

@@ -185,15 +185,40 @@ def check_state_layout(lopt, state, spec):
   assert jax.tree_util.tree_structure(state.params) == treedef
   for field in ("momentum", "second_moment"):
     assert jax.tree_util.tree_structure(getattr(state, field)) == treedef, field
-  memories = treedef.flatten_up_to(state.memory)
-  for s, p, m, v, mem in zip(specs(spec), *(treedef.flatten_up_to(getattr(state, f))
-                                            for f in ("params", "momentum", "second_moment")),
-                             memories):
+  for s, p, m, v in zip(specs(spec), *(treedef.flatten_up_to(getattr(state, f))
+                                       for f in ("params", "momentum", "second_moment"))):
     assert isinstance(p, jax.Array) and p.shape == s.shape and p.dtype == jnp.dtype(s.dtype), (s, p)
     assert m.shape == v.shape == s.shape and m.dtype == v.dtype == jnp.float32, s
-    assert isinstance(mem, cam.CAMState)
-    assert mem.memory.shape == lopt.memory_shape(s.shape), (s, mem.memory.shape)
-    assert mem.normaliser.shape == lopt.memory_shape(s.shape)[:-1]
+  if lopt.mode == "per_coordinate":   # a CAM per coordinate, laid out like the parameters
+    for s, mem in zip(specs(spec), treedef.flatten_up_to(state.memory)):
+      assert isinstance(mem, cam.CAMState)
+      assert mem.memory.shape == tuple(s.shape) + (lopt.coord_features, lopt.coord_value_dim), s
+      assert mem.normaliser.shape == tuple(s.shape) + (lopt.coord_features,), s
+    assert state.iteration.dtype == state.skipped_updates.dtype == jnp.int32
+    return
+  # meta_token mode: one memory for the tree, every tensor's streams (its meta-tokens, counted
+  # from its shape by hand here) then padding to a multiple of the automatic stream_multiple.
+  mem = state.memory
+  assert isinstance(mem, cam.CAMState) and mem.memory.dtype == jnp.float32
+  F = lopt.chunks_per_stream
+  streams = 0
+  for s in specs(spec):
+    shape = tuple(s.shape) or (1,)
+    last = shape[-1]
+    rows = int(np.prod(shape[:-1])) if shape else 1
+    if last == 0 or rows == 0:
+      chunks = 1                        # an empty tensor: one chunk with no coordinates
+    elif last >= lopt.chunk_length:
+      chunks = rows * -(-last // lopt.chunk_length)
+    else:
+      chunks = -(-rows // (lopt.chunk_length // last))
+    streams += -(-chunks // F)
+  multiple = 1
+  while 2 * multiple <= min(streams / 8, 1024):
+    multiple *= 2
+  total = -(-streams // multiple) * multiple
+  assert mem.memory.shape == (total, lopt.cam_features, lopt.model_dim), (mem.memory.shape, total)
+  assert mem.normaliser.shape == (total, lopt.cam_features)
   assert state.iteration.dtype == state.skipped_updates.dtype == jnp.int32
 
 

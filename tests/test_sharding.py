@@ -34,6 +34,10 @@ def test_fsdp_state_is_sharded_like_params_with_no_full_weight_gather(report):
   for tree in ("params", "momentum", "second_moment"):
     assert fsdp[tree] == {"w1": "P('fsdp', None)", "w2": "P('fsdp', None)", "b1": "P('fsdp',)"}
   assert fsdp["momentum_shard_shapes"] == {"w1": [16, 256], "w2": [32, 128], "b1": [32]}
+  # The CAM memory (8 streams: 5 meta-tokens padded to stream_multiple=8) is split over the 8
+  # devices along its stream axis: each device holds 1/8 of it.
+  assert fsdp["memory_specs"] == ["P('fsdp',)", "P('fsdp',)"]
+  assert fsdp["memory_bytes_per_device"] * 8 == fsdp["memory_bytes_total"] == 8 * 64 * 17 * 4
   # Neither the weights nor the 256-element bias (one chunk spread over all 8 devices: its
   # statistics are partial sums and an all-reduce) are gathered.
   assert not fsdp["full_param_all_gathers"], fsdp["collectives"]
@@ -48,6 +52,9 @@ def test_tiny_vit_trains_tensor_parallel_like_one_device(report):
   assert vit["momentum_specs"]["mlp_in"] == "P(None, 'model')"
   assert vit["momentum_specs"]["out"] == "P('model', None)"
   assert vit["mlp_in_momentum_shard_shape"] == [64, 64]
+  # On the 2x4 mesh the memory's 8 streams split over both axes: one stream per device.
+  assert vit["memory_specs"] == ["P(('data', 'model'),)"] * 2
+  assert vit["memory_shard_shapes"] == [[1, 64, 16], [1, 64]]
   # Row-split (Megatron "row-parallel") weights out [64, 64] and mlp_out [256, 64] are never gathered.
   assert not [g for g in vit["full_param_all_gathers"] if "(64, 64)" in g or "(256, 64)" in g]
 
@@ -75,9 +82,47 @@ def test_state_shardings_of_an_optax_chain_follow_the_params():
   sh = msharding.state_shardings(state, p_sh)
   inner = sh[1].inner
   assert inner.momentum == p_sh and inner.second_moment == p_sh and inner.params is None
-  assert all(s.spec == P() for s in jax.tree_util.tree_leaves((inner.memory, inner.iteration)))
+  assert inner.iteration.spec == P()
+  # 2 streams (one per tensor) over a 1-device mesh: nothing to split.
+  assert inner.memory.memory.spec == inner.memory.normaliser.spec == P(None)
   placed = msharding.shard_like_params(state, p_sh)
   assert placed[1].inner.momentum["w"].sharding == p_sh["w"]
   # optax's own Adam state: mu and nu are shaped like the params, count is replicated.
   adam_sh = msharding.state_shardings(optax.adam(1e-3).init(params), p_sh)
   assert adam_sh[0].mu == p_sh and adam_sh[0].nu == p_sh and adam_sh[0].count.spec == P()
+
+
+def test_stream_axes_take_the_largest_dividing_set_of_mesh_axes():
+  assert msharding.stream_axes(1024, {"data": 16, "model": 16}) == ("data", "model")
+  assert msharding.stream_axes(40, {"data": 16, "model": 4}) == ("model",)
+  assert msharding.stream_axes(48, {"data": 16, "model": 3}) == ("data", "model")
+  assert msharding.stream_axes(7, {"data": 8}) == ()
+  assert msharding.stream_axes(64, {"pipe": 1, "data": 8}) == ("data",)
+
+
+def test_memory_streams_are_padded_to_the_documented_multiple():
+  lopt = mnemosyne_lopt.MnemosyneLOpt()
+  # 4096 x 4096: 16,384 chunks of 1024, 1,024 meta-tokens of 16 chunks; multiple min(1024/8, 1024).
+  assert lopt.num_memory_streams([(4096, 4096)]) == 1024
+  # 1000 x 1000: one row per chunk, ceil(1000 / 16) = 63 streams, + 1 for the bias = 64 (multiple 8).
+  assert lopt.num_memory_streams([(1000, 1000), (7,)]) == 64
+  assert lopt.num_memory_streams([(1000, 1000), (7,), (3,)]) == 72
+  assert mnemosyne_lopt.MnemosyneLOpt(stream_multiple=256).num_memory_streams([(7,)]) == 256
+  assert lopt.stream_slices([(1000, 1000), (7,), (3,)]) == [slice(0, 63), slice(63, 64),
+                                                            slice(64, 65)]
+  with pytest.raises(ValueError, match="stream_multiple"):
+    mnemosyne_lopt.MnemosyneLOpt(stream_multiple=0)
+
+
+def test_per_coordinate_memory_is_sharded_like_its_parameter():
+  mesh = Mesh(np.array(jax.devices()[:1]), ("model",))
+  p_sh = {"w": NamedSharding(mesh, P(None, "model")), "b": NamedSharding(mesh, P())}
+  params = {"w": np.zeros((4, 8), np.float32), "b": np.zeros((8,), np.float32)}
+  lopt = mnemosyne_lopt.MnemosyneLOpt(mode="per_coordinate", chunk_length=8)
+  state = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0))).init(params, num_steps=10)
+  sh = msharding.state_shardings(state, p_sh)
+  assert sh.memory["w"].memory.spec == P(None, "model", None, None)
+  assert sh.memory["w"].normaliser.spec == P(None, "model", None)
+  assert sh.memory["b"].memory.spec == P(None, None, None)
+  placed = msharding.shard_like_params(state, p_sh)
+  assert placed.memory["w"].memory.shape == (4, 8, 4, 1)

@@ -64,12 +64,14 @@ def test_memory_against_hand_computation(capsys):
   p8 = (64 * 32 * 4) // 8 + (32 * 4) // 8 + (32 * 10 * 4) // 8 + 10 * 4
   # Mesh 4x2: w0 split 4 x 2, b0 by 4, w1 [32, 10] 4 x 2, b1 by 2 over the model axis.
   p42 = (64 * 32 * 4) // 8 + (32 * 4) // 4 + (32 * 10 * 4) // 8 + (10 * 4) // 2
-  # Mnemosyne's CAM memory per tensor (each under 1 meta-token): N [1, r, d] and Psi [1, r].
+  # Mnemosyne's CAM memory: each tensor is under 1 meta-token, so the tree's memory has S = 4
+  # streams, N [4, r, d] and Psi [4, r] (too few streams to be padded); split along S over the
+  # mesh axes whose sizes divide 4: none of mesh 8 (replicated), the data axis of mesh 4x2.
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   lopt = mnemosyne_lopt.MnemosyneLOpt()
   r, d = lopt.cam_features, lopt.model_dim
-  cam8 = 4 * ((r * d * 4) // 8 + (r * 4) // 8)
-  cam42 = 4 * ((r * d * 4) // 8 + (r * 4) // 4)  # N: r over data, d over model; Psi: r over data
+  cam8 = 4 * (r * d + r) * 4
+  cam42 = 4 * (r * d + r) * 4 // 4
   for mesh, p, cam in (("8", p8, cam8), ("4x2", p42, cam42)):
     rep = memory.memory_report(trainable, mesh)
     assert rep.params == rep.grads == p
@@ -98,3 +100,18 @@ def test_paper_scale_bert_counts(name, h, layers, i, published):
   # Encoder without pooler (closed form) + masked-LM head: transform H^2 + H, LayerNorm 2H, bias V.
   expected = bert.param_count(30522, h, layers, i, 512, 2, pooler=False) + h * h + 3 * h + 30522
   assert n == expected and abs(n - published) / published < 0.01
+
+
+def test_vit_h_cam_memory_splits_over_256_devices():
+  # ViT-H/14's memory has thousands of streams, padded to a multiple of 1024: at 256 devices each
+  # holds 1/256 of it, like its 1/256 of m and v.
+  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  lopt = mnemosyne_lopt.MnemosyneLOpt()
+  trainable, _ = registry.param_shapes("vit_h14")
+  shapes = [tuple(l.shape) for l in jax.tree_util.tree_leaves(trainable)]
+  streams = lopt.num_memory_streams(shapes)
+  assert streams % 1024 == 0 and streams < 1.2 * sum(lopt.num_streams(s) for s in shapes)
+  rep = memory.memory_report(trainable, "256")
+  cam_bytes = streams * (lopt.cam_features * lopt.model_dim + lopt.cam_features) * 4
+  assert rep.mnemosyne_state == 2 * rep.params + cam_bytes // 256 + 3 * 4
+  assert rep.mnemosyne_state < 1.1 * rep.adam_state
