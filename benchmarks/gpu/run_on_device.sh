@@ -101,6 +101,13 @@ for name in ("mnemosyne", "adafac_mlp", "rnn_mlp"):
         f"final meta-loss {r['final_meta_loss']:.3f}, finite {r['meta_losses_finite']}")
 EOF
   fi
+  if [ "${BENCH_QUICK:-0}" != 1 ]; then
+    echo "== 3. step_overhead on many small tensors: 64 x 256x256 (4M), adam vs mnemosyne (timeout 90 s)"
+    timeout 90 "$PY" benchmarks/step_overhead.py --params 4M --tensor_shape 256,256 \
+      --optimizers adam,mnemosyne --rounds "$ROUNDS" --max_steps_per_round "$MAXSTEPS" \
+      --json "$OUT/step_overhead_gpu_256.json" | tee "$OUT/step_overhead_gpu_256.md" \
+      || { rc=1; echo "step_overhead 256x256 FAILED"; }
+  fi
   echo "== done in ${SECONDS} s, rc $rc"
   return $rc
 }
