@@ -22,6 +22,7 @@ Command line (console script ``mnemosyne-data``)::
 
   mnemosyne-data fetch [--data_dir D] [--only NAME ...]
   mnemosyne-data list [--data_dir D]
+  mnemosyne-data prepare-tfds [--data_dir TFDS_DIR] [--cache_dir D]   (see tasks/tfds_prepare.py)
 
 8x8 variants of the 28x28 sets use exact area averaging (``downsample_area``): output pixel (i, j)
 is the mean of the input over the square [3.5 i, 3.5 (i + 1))^2, boundary pixels weighted by the
@@ -421,10 +422,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                        "used instead of the Debian package")
   p_list = sub.add_parser("list", help="show the sources and whether each is cached")
   p_list.add_argument("--data_dir", default=None)
+  from mnemosyne_lopt.tasks import tfds_prepare  # pylint: disable=g-import-not-at-top
+  tfds_prepare.add_subcommand(sub)
   args = parser.parse_args(argv)
   if args.command == "list":
     _list(args.data_dir)
     return 0
+  if args.command == "prepare-tfds":
+    return tfds_prepare.run_subcommand(args)
   try:
     only = args.only
     fetch(None if only is None else [n for n in only if n in NAMES], args.data_dir,
