@@ -28,7 +28,9 @@ Optimizers (comma-separated names):
   An untrained Mnemosyne (or ablation) is Adam(1e-3) up to its head's small initial perturbation.
 
 Suites (``SUITES``): ``smoke`` (two tiny tasks, 30 steps, for tests), ``in_distribution`` (MLPs
-on real images like the meta-training families, 1,000 steps), ``held_out`` (the task registry's
+on real images like the meta-training families, 1,000 steps; with a prepared TFDS data dir
+(``mnemosyne-data prepare-tfds``) also learned_optimization's ``ImageMLP_FashionMnist8_Relu32``),
+``held_out`` (the task registry's
 Transformer LM, ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
 prompt-tuning, MLPs at 10,000 steps = 10x the meta-training evaluation horizon, and
 learned_optimization's own quadratic family and, when a prepared TFDS data dir is found, its
@@ -281,9 +283,10 @@ def _lo_quadratic(seed):
 
 
 def lo_tfds_ready() -> Optional[str]:
-  """The TFDS data dir holding a prepared fashion_mnist, or None."""
-  data_dir = os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
-  return data_dir if os.path.isdir(os.path.join(data_dir, "fashion_mnist")) else None
+  """The TFDS data dir ``tfds.load`` reads ($TFDS_DATA_DIR or ~/tensorflow_datasets) if
+  ``mnemosyne-data prepare-tfds`` (or TFDS) prepared fashion_mnist there, else None."""
+  from mnemosyne_lopt.tasks import tfds_prepare  # pylint: disable=g-import-not-at-top
+  return tfds_prepare.tfds_data_dir() if tfds_prepare.prepared_path("fashion_mnist") else None
 
 
 def _lo_image_mlp(seed):
@@ -300,10 +303,14 @@ def suite(name: str) -> List[TaskSpec]:
             TaskSpec("lo_quadratic10", _lo_quadratic, 30, "lo",
                      "learned_optimization FixedDimQuadraticFamily(10) task, its eval_training")]
   if name == "in_distribution":
-    return [TaskSpec("fmnist8_mlp32_relu", _image_mlp("fashion_mnist", 8, (32,), batch_size=64), 1000),
-            TaskSpec("digits_mlp32x32_relu", _image_mlp("digits", None, (32, 32), batch_size=64), 1000),
-            TaskSpec("fmnist28_mlp128_relu", _image_mlp("fashion_mnist", 28, (128,)), 1000),
-            TaskSpec("fmnist28_mlp32_tanh", _image_mlp("fashion_mnist", 28, (32,), "tanh", 64), 1000)]
+    specs = [TaskSpec("fmnist8_mlp32_relu", _image_mlp("fashion_mnist", 8, (32,), batch_size=64), 1000),
+             TaskSpec("digits_mlp32x32_relu", _image_mlp("digits", None, (32, 32), batch_size=64), 1000),
+             TaskSpec("fmnist28_mlp128_relu", _image_mlp("fashion_mnist", 28, (128,)), 1000),
+             TaskSpec("fmnist28_mlp32_tanh", _image_mlp("fashion_mnist", 28, (32,), "tanh", 64), 1000)]
+    if lo_tfds_ready():   # learned_optimization's own 8x8 Fashion-MNIST MLP, through its tfds.load
+      specs.append(TaskSpec("lo_ImageMLP_FashionMnist8_Relu32", _lo_image_mlp, 1000, "lo",
+                            "learned_optimization's fixed task, TFDS data prepared offline"))
+    return specs
   if name == "held_out":
     specs = [TaskSpec(n, _registry_task(n), steps, description=f"registry task {n}")
              for n, steps in (("transformer_lm_kjv_tiny", 1000), ("vit_tiny_finetune", 1000),
