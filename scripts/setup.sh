@@ -14,8 +14,17 @@ fetch_data() {
     [ -f "$data_dir/$path" ] || { .venv/bin/mnemosyne-data fetch || echo "[setup] WARNING: mnemosyne-data fetch failed; tasks on the missing data sets will say so (rerun: .venv/bin/mnemosyne-data fetch)"; return 0; }
   done
 }
+prepare_tfds() {
+  # learned_optimization's own Fashion-MNIST tasks read a prepared TFDS data dir (tfds.load, no
+  # network): made once from the cached Fashion-MNIST (20-40 s); idempotent, never fails set-up.
+  tfds_dir="${TFDS_DATA_DIR:-$HOME/tensorflow_datasets}"
+  if [ -f "$data_dir/fashion_mnist.npz" ] && ! compgen -G "$tfds_dir/fashion_mnist/*/dataset_info.json" >/dev/null; then
+    .venv/bin/mnemosyne-data prepare-tfds || echo "[setup] WARNING: mnemosyne-data prepare-tfds failed; learned_optimization's Fashion-MNIST tasks stay out of the suites (rerun: .venv/bin/mnemosyne-data prepare-tfds)"
+  fi
+}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "import mnemosyne_lopt" 2>/dev/null; then
   fetch_data
+  prepare_tfds
   exit 0
 fi
 echo "[setup] creating .venv and installing pinned dependencies (a few minutes the first time)"
@@ -26,4 +35,5 @@ echo "[setup] creating .venv and installing pinned dependencies (a few minutes t
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 fetch_data
+prepare_tfds
 echo "[setup] done: $(.venv/bin/python -c 'import jax, mnemosyne_lopt; print("jax", jax.__version__, "mnemosyne_lopt", mnemosyne_lopt.__version__)' 2>/dev/null)"
