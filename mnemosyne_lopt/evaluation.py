@@ -2,6 +2,7 @@
 
     mnemosyne-eval --suite smoke --optimizers adam,adam_tuned,lstm:runs/lstm [--seeds 3]
         [--num_steps N] [--out DIR]
+    mnemosyne-eval --merge DIR [DIR ...] --out DIR    (sweeps of one suite with other optimizers)
 
 Optimizers (comma-separated names):
 
@@ -481,6 +482,52 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
   return results
 
 
+def merge_results(parts: Sequence[dict]) -> dict:
+  """One results dict from sweeps of the same suite, seeds and steps with different optimizers.
+
+  Tasks that some part did not finish are left out (listed in ``merge_notes``).  An optimizer run
+  in several parts (e.g. the reference Adam) keeps the first part's runs; when another part's
+  final test loss differs from it by more than 1e-6 (relative), the difference is recorded in
+  ``merge_notes`` rather than hidden.
+  """
+  if not parts:
+    raise ValueError("Give at least one results folder to merge.")
+  first = parts[0]
+  for key in ("suite", "seeds", "num_steps_override"):
+    values = {json.dumps(p.get(key)) for p in parts}
+    if len(values) > 1:
+      raise ValueError(f"Only sweeps with the same {key} can be merged, got {sorted(values)}.")
+  optimizers = {}
+  for part in parts:
+    for name, source in part["optimizers"].items():
+      optimizers.setdefault(name, source)
+  common = [t for t in first["tasks"] if all(t in p["tasks"] for p in parts)]
+  notes = [f"task {t} left out: not in every merged sweep"
+           for t in dict.fromkeys(t for p in parts for t in p["tasks"]) if t not in common]
+  tasks = {}
+  for t in common:
+    entry = dict(first["tasks"][t], results={})
+    for part in parts:
+      other = part["tasks"][t]
+      if other["num_steps"] != entry["num_steps"]:
+        raise ValueError(f"Task {t} ran {entry['num_steps']} steps in one sweep and "
+                         f"{other['num_steps']} in another; merge sweeps of the same length.")
+      for name, res in other["results"].items():
+        if name not in entry["results"]:
+          entry["results"][name] = dict(res)
+        else:
+          a, b = entry["results"][name]["final_test"], res["final_test"]
+          if abs(a - b) > 1e-6 * max(abs(a), abs(b), 1e-12):
+            notes.append(f"{t} / {name}: final test loss {a:.6g} kept, another sweep had {b:.6g}")
+    ref = entry["results"][REFERENCE]["final_test"]
+    for res in entry["results"].values():
+      res["test_relative_to_adam"] = res["final_test"] / ref
+    tasks[t] = entry
+  return {"suite": first["suite"], "seeds": first["seeds"],
+          "num_steps_override": first.get("num_steps_override"), "optimizers": optimizers,
+          "tasks": tasks, "merge_notes": notes}
+
+
 # --- outputs -------------------------------------------------------------------------------------
 def _fmt(x: float) -> str:
   return f"{x:.4f}"
@@ -497,6 +544,7 @@ def markdown_table(results: dict) -> str:
     cells = [f"{_fmt(entry['results'][n]['final_train'])} / {_fmt(entry['results'][n]['final_test'])}"
              for n in names]
     lines.append(f"| {task} | {entry['num_steps']} | " + " | ".join(cells) + " |")
+  lines += [f"", "Merged sweeps: " + "; ".join(results["merge_notes"])] if results.get("merge_notes") else []
   lines += ["", "| optimizer | source | test loss below Adam's | within 2% of tuned Adam's or better |",
             "|---|---|---:|---:|"]
   tasks = list(results["tasks"].values())
@@ -571,13 +619,36 @@ def write_outputs(results: dict, out: str) -> Dict[str, Any]:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--suite", required=True, choices=SUITES)
-  parser.add_argument("--optimizers", required=True,
+  parser.add_argument("--suite", choices=SUITES)
+  parser.add_argument("--optimizers",
                       help="comma-separated names, e.g. adam,adam_tuned,lstm:runs/lstm")
+  parser.add_argument("--merge", nargs="+", metavar="DIR", default=None,
+                      help="instead of running: merge the results.json of these output folders "
+                           "(same suite, seeds and steps) into --out")
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--num_steps", type=int, default=None, help="override every task's steps")
   parser.add_argument("--out", default=None, help="output folder (default runs/eval/<suite>)")
   args = parser.parse_args(argv)
+  if args.merge:
+    if not args.out:
+      parser.error("--merge needs --out, the folder for the merged results.")
+    parts = []
+    for folder in args.merge:
+      path = os.path.join(folder, "results.json")
+      if not os.path.exists(path):
+        parser.error(f"{path} does not exist; give output folders of mnemosyne-eval runs.")
+      with open(path) as f:
+        parts.append(json.load(f))
+    try:
+      results = merge_results(parts)
+    except ValueError as e:
+      parser.error(str(e))
+    write_outputs(results, args.out)
+    print(markdown_table(results))
+    print(f"merged results in {args.out}/")
+    return 0
+  if not args.suite or not args.optimizers:
+    parser.error("--suite and --optimizers are required (or --merge DIR ... --out OUT).")
   if args.seeds <= 0 or (args.num_steps is not None and args.num_steps <= 0):
     parser.error("--seeds and --num_steps must be positive.")
   out = args.out or os.path.join("runs", "eval", args.suite)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from learned_optimization.learned_optimizers import rnn_mlp_lopt
 import numpy as np
+import pytest
 
 from mnemosyne_lopt import evaluation
 from mnemosyne_lopt import lo_baselines
@@ -126,3 +127,44 @@ def test_stochastic_losses_get_a_key_per_step_and_fixed_evaluation_keys():
   a = evaluation.run_one(opt, None, spec, 0, STEPS)
   b = evaluation.run_one(opt, None, spec, 0, STEPS)
   assert a["train_curve"] == b["train_curve"] and a["test_curve"] == b["test_curve"]
+
+
+def _fake_sweep(finals, seeds=2):
+  """A results dict as evaluate() writes it, final test losses given per task and optimizer."""
+  run = lambda x: {"train_curve": [2.0, x], "eval_steps": [0, 2], "test_curve": [2.0, x],
+                   "final_train": x, "final_valid": x, "final_test": x}
+  tasks = {t: {"num_steps": 2, "runner": "scan", "description": "",
+               "results": {n: {"runs": [run(x)] * seeds, "final_train": x, "final_valid": x,
+                               "final_test": x} for n, x in per.items()}}
+           for t, per in finals.items()}
+  names = list(dict.fromkeys(n for per in finals.values() for n in per))
+  return {"suite": "held_out", "seeds": seeds, "num_steps_override": None,
+          "optimizers": {n: f"source of {n}" for n in names}, "tasks": tasks}
+
+
+def test_merge_of_sweeps_with_different_optimizers(tmp_path):
+  a = _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.8}, "t2": {"adam": 2.0, "adam_tuned": 1.0}})
+  b = _fake_sweep({"t1": {"adam": 1.0 + 1e-3, "mnemosyne:pretrained": 0.5}})
+  merged = evaluation.merge_results([a, b])
+  assert list(merged["tasks"]) == ["t1"]                        # t2 is not in sweep b
+  assert list(merged["optimizers"]) == ["adam", "adam_tuned", "mnemosyne:pretrained"]
+  res = merged["tasks"]["t1"]["results"]
+  assert res["adam"]["final_test"] == 1.0                      # the first sweep's Adam is kept
+  assert res["mnemosyne:pretrained"]["test_relative_to_adam"] == 0.5
+  assert res["adam_tuned"]["test_relative_to_adam"] == 0.8
+  notes = " ".join(merged["merge_notes"])
+  assert "t2 left out" in notes and "t1 / adam" in notes and "1.001" in notes
+  # Command line: folders in, the usual outputs out; the table says what was merged.
+  for name, part in (("a", a), ("b", b)):
+    os.makedirs(tmp_path / name)
+    with open(tmp_path / name / "results.json", "w") as f:
+      json.dump(part, f)
+  out = str(tmp_path / "merged")
+  assert evaluation.main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", out]) == 0
+  with open(os.path.join(out, "results.md")) as f:
+    table = f.read()
+  assert "| t1 | 2 | 1.0000 / 1.0000 | 0.8000 / 0.8000 | 0.5000 / 0.5000 |" in table
+  assert "| mnemosyne:pretrained | source of mnemosyne:pretrained | 1 of 1 | 1 of 1 |" in table
+  assert "Merged sweeps" in table
+  with pytest.raises(ValueError, match="same seeds"):
+    evaluation.merge_results([a, _fake_sweep({"t1": {"adam": 1.0}}, seeds=3)])
