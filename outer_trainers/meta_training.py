@@ -436,7 +436,8 @@ def meta_train(train_log_dir: str,
                tensorboard: bool = True,
                step_callback: Optional[Callable[[int], None]] = None,
                init_theta: Optional[str] = None,
-               snapshot_every: int = 0):
+               snapshot_every: int = 0,
+               max_seconds: Optional[float] = None):
   """Meta-trains ``learned_opt`` on ``task_families``; resumes from ``train_log_dir`` if possible.
 
   Returns (theta, history).  ``step_callback(step)`` runs after each completed outer step (tests
@@ -445,6 +446,10 @@ def meta_train(train_log_dir: str,
   of a pretrained folder) or ``"pretrained:NAME"``; the outer optimizer's state starts fresh.
   ``snapshot_every`` > 0 also keeps the meta-parameters of every such step as
   ``snapshots/theta_<step>.msgpack`` (candidates for ``scripts/select_checkpoint.py``).
+  ``max_seconds`` is a wall-clock budget: the run stops after the first outer step that ends
+  past it (evaluated, if ``eval_tasks`` are given, and checkpointed like a last step), whatever
+  ``num_outer_steps`` says; time spent before a resume counts (history's "time" is cumulative),
+  so equal budgets compare optimizers whose outer steps cost differently.
   """
   os.makedirs(train_log_dir, exist_ok=True)
   learner = make_meta_learner(learned_opt, task_families)
@@ -473,7 +478,7 @@ def meta_train(train_log_dir: str,
     bar = tqdm.tqdm(total=num_outer_steps, initial=step, desc="meta-train", unit="outer step")
   last_saved = step
   skipped = history[-1].get("skipped_meta_updates", 0) if history else 0
-  t0 = time.time()
+  t0 = time.time() - (history[-1]["time"] if history else 0.0)   # cumulative over resumes
   with _Interrupt() as interrupt:
     while step < num_outer_steps:
       key = jax.random.fold_in(base_key, step)
@@ -486,11 +491,13 @@ def meta_train(train_log_dir: str,
       step += 1
       entry = {"step": step, "meta_loss": meta_loss, "time": time.time() - t0,
                "skipped_meta_updates": skipped}
+      out_of_time = max_seconds is not None and entry["time"] >= max_seconds
+      last = step == num_outer_steps or out_of_time
       grad_norm = metrics.get("none||theta_grad_norm") if isinstance(metrics, dict) else None
       if grad_norm is not None:
         entry["theta_grad_norm"] = float(grad_norm)
       theta = learner.get_lopt_params(state)
-      if eval_tasks and eval_every and (step % eval_every == 0 or step == num_outer_steps):
+      if eval_tasks and eval_every and (step % eval_every == 0 or last):
         res = evaluate_against_adam(learned_opt, theta, eval_tasks, num_steps=eval_steps, seed=seed)
         entry["eval"] = res
         entry["eval_ratio"] = float(np.mean([r["mnemosyne"] / r["adam"] for r in res.values()]))
@@ -519,7 +526,7 @@ def meta_train(train_log_dir: str,
         os.makedirs(os.path.join(train_log_dir, "snapshots"), exist_ok=True)
         _atomic_write(os.path.join(train_log_dir, "snapshots", f"theta_{step}.msgpack"),
                       flax.serialization.to_bytes(theta))
-      if step % checkpoint_every == 0 or step == num_outer_steps or stop:
+      if step % checkpoint_every == 0 or last or stop:
         save_checkpoint(train_log_dir, step, state, learner, fingerprint, history, theta)
         _save_curve(train_log_dir, history)
         last_saved = step
@@ -528,6 +535,10 @@ def meta_train(train_log_dir: str,
       if stop:
         print(f"[meta-train] signal {interrupt.signal}: checkpoint saved at outer step {step}; "
               "rerun the same command to resume.")
+        break
+      if out_of_time:
+        print(f"[meta-train] wall-clock budget of {max_seconds:g} s spent after outer step {step} "
+              f"({entry['time']:.0f} s); stopped with a checkpoint.")
         break
   if bar is not None:
     bar.close()

@@ -32,7 +32,7 @@ def test_curriculum_schedule_is_log_uniform_with_growing_upper_end():
     np.testing.assert_allclose(np.median(lengths), np.sqrt(10 * upper), rtol=0.1)
 
 
-def _run(log_dir, steps, callback=None, model_dim=16):
+def _run(log_dir, steps, callback=None, model_dim=16, **kwargs):
   learner_kwargs = dict(num_tasks=2, trunc_length=10, steps_per_jit=10,
                         schedule=mt.CurriculumLogUniformSchedule(10, 20, 30, 5))
   original = mt.make_meta_learner
@@ -42,7 +42,7 @@ def _run(log_dir, steps, callback=None, model_dim=16):
                          learned_opt=MnemosyneLOpt(chunk_length=16, model_dim=model_dim),
                          task_families=[digits.DigitsMLPFamily((8,), batch_size=16)],
                          checkpoint_every=2, progress=False, tensorboard=False,
-                         step_callback=callback)
+                         step_callback=callback, **kwargs)
   finally:
     mt.make_meta_learner = original
 
@@ -73,6 +73,20 @@ def test_resume_after_crash_is_bitwise_identical(tmp_path):
   # a checkpoint from another configuration is refused with a clear error naming the file
   with pytest.raises(mt.CheckpointError, match=r"checkpoint\.pkl.*different configuration"):
     _run(str(tmp_path / "b"), 6, model_dim=8)
+
+
+def test_wall_clock_budget_stops_with_a_checkpoint_and_resume_counts_the_time(tmp_path, capsys):
+  # A budget of 0 s is spent by the first outer step: the run stops there (not at step 5), saved.
+  _, hist = _run(str(tmp_path / "b"), 5, max_seconds=0.0)
+  assert [h["step"] for h in hist] == [1]
+  assert "wall-clock budget of 0 s spent after outer step 1" in capsys.readouterr().out
+  # Resumed without a budget: steps 2 and 3 continue the same run (the meta-losses of an
+  # uninterrupted run), and the time is counted from the first session on.
+  _, resumed = _run(str(tmp_path / "b"), 3)
+  _, straight = _run(str(tmp_path / "a"), 3)
+  assert [h["meta_loss"] for h in resumed] == [h["meta_loss"] for h in straight]
+  assert [h["step"] for h in resumed] == [1, 2, 3]
+  assert resumed[1]["time"] >= resumed[0]["time"] == hist[0]["time"]
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
