@@ -475,9 +475,9 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
     for res in entry["results"].values():
       res["test_relative_to_adam"] = res["final_test"] / ref
     results["tasks"][spec.name] = entry
-    if out:
-      write_outputs(results, out)    # after every task: a long sweep keeps what it has measured
-  if out and not results["tasks"]:
+    if out:    # after every task, a long sweep keeps what it has measured (plots at the end)
+      write_outputs(results, out, plots=False)
+  if out:
     write_outputs(results, out)
   return results
 
@@ -544,7 +544,7 @@ def markdown_table(results: dict) -> str:
     cells = [f"{_fmt(entry['results'][n]['final_train'])} / {_fmt(entry['results'][n]['final_test'])}"
              for n in names]
     lines.append(f"| {task} | {entry['num_steps']} | " + " | ".join(cells) + " |")
-  lines += [f"", "Merged sweeps: " + "; ".join(results["merge_notes"])] if results.get("merge_notes") else []
+  lines += ["", "Merged sweeps: " + "; ".join(results["merge_notes"])] if results.get("merge_notes") else []
   lines += ["", "| optimizer | source | test loss below Adam's | within 2% of tuned Adam's or better |",
             "|---|---|---:|---:|"]
   tasks = list(results["tasks"].values())
@@ -605,15 +605,15 @@ def _plots(results: dict, out: str) -> List[str]:
   return written + [path]
 
 
-def write_outputs(results: dict, out: str) -> Dict[str, Any]:
-  """results.json, results.md, curves_<task>.png and summary.png in ``out``."""
+def write_outputs(results: dict, out: str, plots: bool = True) -> Dict[str, Any]:
+  """results.json, results.md and (``plots``) curves_<task>.png and summary.png in ``out``."""
   os.makedirs(out, exist_ok=True)
   paths = {"json": os.path.join(out, "results.json"), "markdown": os.path.join(out, "results.md")}
   with open(paths["json"], "w") as f:
     json.dump(results, f, indent=1, allow_nan=True)
   with open(paths["markdown"], "w") as f:
     f.write(markdown_table(results))
-  paths["plots"] = _plots(results, out)
+  paths["plots"] = _plots(results, out) if plots else []
   return paths
 
 

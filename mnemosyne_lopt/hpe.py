@@ -145,14 +145,6 @@ def num_pooled(length: int, factor: int) -> int:
   return max(1, -(-int(length) // factor))
 
 
-def num_meta_tokens(shape, chunk_length: int, pool_factors: Sequence[int]) -> int:
-  """Meta-tokens of a tensor of ``shape``: its chunks pooled by each of ``pool_factors``."""
-  n = ChunkLayout(shape, chunk_length).num_chunks
-  for f in pool_factors:
-    n = num_pooled(n, f)
-  return n
-
-
 def performer_init(key, dim: int, key_dim: int, hidden: int):
   kq, kk, kv, ko, km = jax.random.split(key, 5)
   return {"ln": nn.layer_norm_init(dim),

@@ -281,14 +281,6 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     ends = np.cumsum([0] + [self.num_streams(s) for s in shapes])
     return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
 
-  def memory_shape(self, shape):
-    """Shape of the CAM memory a tensor of ``shape`` adds: (streams, r, d) in meta_token mode (its
-    rows of the tree's [S, r, d] memory), shape + (r, d_coord) in per_coordinate mode."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if self.mode == "meta_token":
-      return (self.num_streams(shape), self.cam_features, self.model_dim)
-    return shape + (self.coord_features, self.coord_value_dim)
-
   # --- one tensor ------------------------------------------------------------------------------
   def _chunk_sums(self, layout: hpe.ChunkLayout, p, g, m, v):
     """Per-chunk sums of g^2, m^2, g m, v and p^2 over the OLD accumulators: one read of p, g, m, v.

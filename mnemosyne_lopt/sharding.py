@@ -115,9 +115,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
     # per_coordinate mode: a CAMState per parameter (a tree like the parameters, or the optax
     # adapter's flat list of them), laid out like its parameter.
     ndims = [_ndim(m) for m in params_def.flatten_up_to(momentum)]
-    mems = memory if isinstance(memory, list) else params_def.flatten_up_to(memory)
     out = [cam.CAMState(memory=_padded_spec(s, n, 2), normaliser=_padded_spec(s, n, 1))
-           for s, n, _ in zip(flat_shardings, ndims, mems)]
+           for s, n in zip(flat_shardings, ndims)]
     return out if isinstance(memory, list) else params_def.unflatten(out)
 
   def visit(node):

@@ -99,14 +99,12 @@ def _png(image: np.ndarray) -> bytes:
           + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _png_chunk(b"IEND", b""))
 
 
-def _offline_builder(name: str, checksums_file: str, data_dir: str):
-  """TFDS's registered builder of ``name``, subclassed (unregistered, same name and version) to read
-  its checksums from ``checksums_file`` and to yield PNG bytes (see the module docstring)."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+def _offline_builder(registered, checksums_file: str, data_dir: str):
+  """TFDS's registered builder class ``registered``, subclassed (unregistered, same name and
+  version) to read its checksums from ``checksums_file`` and to yield PNG bytes (see the module
+  docstring)."""
   from etils import epath  # pylint: disable=g-import-not-at-top
   from tensorflow_datasets.core import utils as tfds_utils  # pylint: disable=g-import-not-at-top
-
-  registered = tfds.builder_cls(name)
 
   class Offline(registered, skip_registration=True):
     """The registered builder with a local checksums file and a faster PNG encoder."""
@@ -184,7 +182,7 @@ def prepare(names: Optional[Sequence[str]] = None, data_dir: Optional[str] = Non
                for f in _IDX_FILES.values()}
       checksums_file = os.path.join(tmp, "checksums.tsv")
       checksums.save_url_infos(epath.Path(checksums_file), infos)
-      builder = _offline_builder(name, checksums_file, root)
+      builder = _offline_builder(registered, checksums_file, root)
       if str(builder.version) != TFDS_VERSIONS[name]:
         raise RuntimeError(f"TFDS's {name} builder is version {builder.version}, this module "
                            f"prepares {TFDS_VERSIONS[name]}: install the pinned "
