@@ -438,10 +438,25 @@ def select_learning_rate(grid_valid: Dict[float, Sequence[float]]) -> float:
   return min(score, key=lambda lr: (score[lr], lr))
 
 
+def select_tasks(specs: Sequence[TaskSpec], suite_name: str,
+                 tasks: Optional[Sequence[str]]) -> List[TaskSpec]:
+  """The specs named in ``tasks`` (all when None), in the suite's order; unknown names raise."""
+  if tasks is None:
+    return list(specs)
+  known = [s.name for s in specs]
+  unknown = [t for t in tasks if t not in known]
+  if unknown or not tasks:
+    raise ValueError(f"Suite {suite_name!r} has no task {', '.join(map(repr, unknown)) or '(none given)'}; "
+                     f"choose among {', '.join(known)}.")
+  return [s for s in specs if s.name in tasks]
+
+
 def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 3,
              num_steps: Optional[int] = None, out: Optional[str] = None,
-             log: Callable[[str], None] = print) -> dict:
-  """Runs every optimizer on every task of the suite; writes the outputs to ``out`` if given."""
+             log: Callable[[str], None] = print, tasks: Optional[Sequence[str]] = None) -> dict:
+  """Runs every optimizer on every task of the suite (or on the named ``tasks`` of it); writes
+  the outputs to ``out`` if given."""
+  specs = select_tasks(suite(suite_name), suite_name, tasks)
   names = list(dict.fromkeys(optimizers))
   if REFERENCE not in names:
     names.insert(0, REFERENCE)     # the reference of the relative summary
@@ -449,7 +464,7 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
   results = {"suite": suite_name, "seeds": seeds, "num_steps_override": num_steps,
              "optimizers": {o.name: o.source for o in opts}, "tasks": {}}
   task_cache = {}
-  for spec in suite(suite_name):
+  for spec in specs:
     steps = num_steps or spec.num_steps
     entry = {"num_steps": steps, "runner": spec.runner, "description": spec.description,
              "results": {}}
@@ -483,12 +498,14 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
 
 
 def merge_results(parts: Sequence[dict]) -> dict:
-  """One results dict from sweeps of the same suite, seeds and steps with different optimizers.
+  """One results dict from sweeps of the same suite, seeds and steps: different optimizers, or
+  different tasks (``--tasks``), or both.
 
-  Tasks that some part did not finish are left out (listed in ``merge_notes``).  An optimizer run
-  in several parts (e.g. the reference Adam) keeps the first part's runs; when another part's
-  final test loss differs from it by more than 1e-6 (relative), the difference is recorded in
-  ``merge_notes`` rather than hidden.
+  Every task of any part is kept (in order of first appearance); an optimizer that no part ran on
+  a task has no entry there (an empty cell in the table, listed in ``merge_notes``).  An optimizer
+  run on a task in several parts (e.g. the reference Adam) keeps the first part's runs; when
+  another part's final test loss differs from it by more than 1e-6 (relative), the difference is
+  recorded in ``merge_notes`` rather than hidden.
   """
   if not parts:
     raise ValueError("Give at least one results folder to merge.")
@@ -501,14 +518,12 @@ def merge_results(parts: Sequence[dict]) -> dict:
   for part in parts:
     for name, source in part["optimizers"].items():
       optimizers.setdefault(name, source)
-  common = [t for t in first["tasks"] if all(t in p["tasks"] for p in parts)]
-  notes = [f"task {t} left out: not in every merged sweep"
-           for t in dict.fromkeys(t for p in parts for t in p["tasks"]) if t not in common]
-  tasks = {}
-  for t in common:
-    entry = dict(first["tasks"][t], results={})
-    for part in parts:
-      other = part["tasks"][t]
+  notes, tasks = [], {}
+  for part in parts:
+    for t, other in part["tasks"].items():
+      if t not in tasks:
+        tasks[t] = dict(other, results={})
+      entry = tasks[t]
       if other["num_steps"] != entry["num_steps"]:
         raise ValueError(f"Task {t} ran {entry['num_steps']} steps in one sweep and "
                          f"{other['num_steps']} in another; merge sweeps of the same length.")
@@ -519,10 +534,16 @@ def merge_results(parts: Sequence[dict]) -> dict:
           a, b = entry["results"][name]["final_test"], res["final_test"]
           if abs(a - b) > 1e-6 * max(abs(a), abs(b), 1e-12):
             notes.append(f"{t} / {name}: final test loss {a:.6g} kept, another sweep had {b:.6g}")
+  for t, entry in tasks.items():
+    missing = [n for n in optimizers if n not in entry["results"]]
+    if missing:
+      notes.append(f"task {t}: no run of {', '.join(missing)}")
+    if REFERENCE not in entry["results"]:
+      raise ValueError(f"Task {t} has no {REFERENCE} run in any merged sweep; merge sweeps made by "
+                       "mnemosyne-eval, which always runs the reference Adam.")
     ref = entry["results"][REFERENCE]["final_test"]
     for res in entry["results"].values():
       res["test_relative_to_adam"] = res["final_test"] / ref
-    tasks[t] = entry
   return {"suite": first["suite"], "seeds": first["seeds"],
           "num_steps_override": first.get("num_steps_override"), "optimizers": optimizers,
           "tasks": tasks, "merge_notes": notes}
@@ -534,28 +555,31 @@ def _fmt(x: float) -> str:
 
 
 def markdown_table(results: dict) -> str:
-  """Per task: final train loss / final test loss of each optimizer (means over seeds), then the
-  count of tasks where each optimizer's test loss is below Adam's and within 2% of tuned Adam's."""
+  """Per task: final train loss / final test loss of each optimizer (means over seeds; "-" where
+  a merged sweep did not run it), then per optimizer the count of the tasks it ran where its test
+  loss is below Adam's and where it is within 2% of tuned Adam's (or better)."""
   names = list(results["optimizers"])
   lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds; cells: final train loss (mean "
            "of the last 10% of steps) / test loss after training, means over seeds.", "",
            "| task | steps | " + " | ".join(names) + " |", "|---|---:|" + "---|" * len(names)]
+  cell = lambda r: f"{_fmt(r['final_train'])} / {_fmt(r['final_test'])}" if r else "-"
   for task, entry in results["tasks"].items():
-    cells = [f"{_fmt(entry['results'][n]['final_train'])} / {_fmt(entry['results'][n]['final_test'])}"
-             for n in names]
+    cells = [cell(entry["results"].get(n)) for n in names]
     lines.append(f"| {task} | {entry['num_steps']} | " + " | ".join(cells) + " |")
   lines += ["", "Merged sweeps: " + "; ".join(results["merge_notes"])] if results.get("merge_notes") else []
   lines += ["", "| optimizer | source | test loss below Adam's | within 2% of tuned Adam's or better |",
             "|---|---|---:|---:|"]
   tasks = list(results["tasks"].values())
   for n in names:
-    below = sum(e["results"][n]["final_test"] < e["results"][REFERENCE]["final_test"] for e in tasks)
+    ran = [e["results"] for e in tasks if n in e["results"]]
+    below = sum(r[n]["final_test"] < r[REFERENCE]["final_test"] for r in ran)
     if "adam_tuned" in names:
-      within = str(sum(e["results"][n]["final_test"] <= 1.02 * e["results"]["adam_tuned"]["final_test"]
-                       for e in tasks)) + f" of {len(tasks)}"
+      both = [r for r in ran if "adam_tuned" in r]
+      within = (f"{sum(r[n]['final_test'] <= 1.02 * r['adam_tuned']['final_test'] for r in both)}"
+                f" of {len(both)}")
     else:
       within = "(adam_tuned not run)"
-    lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(tasks)} | {within} |")
+    lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(ran)} | {within} |")
   return "\n".join(lines) + "\n"
 
 
@@ -567,7 +591,7 @@ def _plots(results: dict, out: str) -> List[str]:
   names = list(results["optimizers"])
   for task, entry in results["tasks"].items():
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for n in names:
+    for n in (n for n in names if n in entry["results"]):
       runs = entry["results"][n]["runs"]
       train = np.mean([r["train_curve"] for r in runs], axis=0)
       w = max(len(train) // 50, 1)
@@ -589,7 +613,8 @@ def _plots(results: dict, out: str) -> List[str]:
   fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(tasks) * max(len(names), 1) / 3), 4.5))
   width = 0.8 / max(len(names), 1)
   for i, n in enumerate(names):
-    ratios = [results["tasks"][t]["results"][n]["test_relative_to_adam"] for t in tasks]
+    ratios = [results["tasks"][t]["results"].get(n, {}).get("test_relative_to_adam", np.nan)
+              for t in tasks]
     ax.bar(np.arange(len(tasks)) + i * width, ratios, width, label=n)
   ax.axhline(1.0, color="k", lw=0.8, ls=":")
   ax.set_yscale("log")
@@ -625,6 +650,8 @@ def main(argv=None) -> int:
   parser.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                       help="instead of running: merge the results.json of these output folders "
                            "(same suite, seeds and steps) into --out")
+  parser.add_argument("--tasks", default=None,
+                      help="comma-separated task names of the suite to run (default: all of them)")
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--num_steps", type=int, default=None, help="override every task's steps")
   parser.add_argument("--out", default=None, help="output folder (default runs/eval/<suite>)")
@@ -654,7 +681,9 @@ def main(argv=None) -> int:
   out = args.out or os.path.join("runs", "eval", args.suite)
   try:
     results = evaluate([s.strip() for s in args.optimizers.split(",") if s.strip()], args.suite,
-                       args.seeds, args.num_steps, out)
+                       args.seeds, args.num_steps, out,
+                       tasks=None if args.tasks is None else
+                       [t.strip() for t in args.tasks.split(",") if t.strip()])
   except (ValueError, FileNotFoundError) as e:
     parser.error(str(e))
   print()

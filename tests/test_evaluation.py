@@ -146,14 +146,14 @@ def test_merge_of_sweeps_with_different_optimizers(tmp_path):
   a = _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.8}, "t2": {"adam": 2.0, "adam_tuned": 1.0}})
   b = _fake_sweep({"t1": {"adam": 1.0 + 1e-3, "mnemosyne:pretrained": 0.5}})
   merged = evaluation.merge_results([a, b])
-  assert list(merged["tasks"]) == ["t1"]                        # t2 is not in sweep b
+  assert list(merged["tasks"]) == ["t1", "t2"]                  # t2 is only in sweep a
   assert list(merged["optimizers"]) == ["adam", "adam_tuned", "mnemosyne:pretrained"]
   res = merged["tasks"]["t1"]["results"]
   assert res["adam"]["final_test"] == 1.0                      # the first sweep's Adam is kept
   assert res["mnemosyne:pretrained"]["test_relative_to_adam"] == 0.5
   assert res["adam_tuned"]["test_relative_to_adam"] == 0.8
   notes = " ".join(merged["merge_notes"])
-  assert "t2 left out" in notes and "t1 / adam" in notes and "1.001" in notes
+  assert "task t2: no run of mnemosyne:pretrained" in notes and "t1 / adam" in notes and "1.001" in notes
   # Command line: folders in, the usual outputs out; the table says what was merged.
   for name, part in (("a", a), ("b", b)):
     os.makedirs(tmp_path / name)
@@ -164,7 +164,27 @@ def test_merge_of_sweeps_with_different_optimizers(tmp_path):
   with open(os.path.join(out, "results.md")) as f:
     table = f.read()
   assert "| t1 | 2 | 1.0000 / 1.0000 | 0.8000 / 0.8000 | 0.5000 / 0.5000 |" in table
+  assert "| t2 | 2 | 2.0000 / 2.0000 | 1.0000 / 1.0000 | - |" in table
+  # Counts over the tasks each optimizer ran: adam_tuned 2 of 2, the pretrained one 1 of 1.
+  assert "| adam_tuned | source of adam_tuned | 2 of 2 | 2 of 2 |" in table
   assert "| mnemosyne:pretrained | source of mnemosyne:pretrained | 1 of 1 | 1 of 1 |" in table
-  assert "Merged sweeps" in table
+  assert "Merged sweeps" in table and os.path.exists(os.path.join(out, "summary.png"))
   with pytest.raises(ValueError, match="same seeds"):
     evaluation.merge_results([a, _fake_sweep({"t1": {"adam": 1.0}}, seeds=3)])
+  # Disjoint task subsets (``--tasks``) merge into one table of all tasks.
+  c = _fake_sweep({"t3": {"adam": 3.0, "adam_tuned": 3.3}})
+  both = evaluation.merge_results([a, c])
+  assert list(both["tasks"]) == ["t1", "t2", "t3"] and not both["merge_notes"]
+  assert "| adam_tuned | source of adam_tuned | 2 of 3 | 3 of 3 |" in evaluation.markdown_table(both)
+  with pytest.raises(ValueError, match="no adam run"):
+    evaluation.merge_results([a, _fake_sweep({"t4": {"adam_tuned": 1.0}})])
+
+
+def test_task_selection():
+  specs = evaluation.suite("smoke")
+  assert [s.name for s in evaluation.select_tasks(specs, "smoke", ["lo_quadratic10"])] == ["lo_quadratic10"]
+  assert evaluation.select_tasks(specs, "smoke", None) == specs
+  with pytest.raises(ValueError, match="has no task 'nope'; choose among digits_mlp8, lo_quadratic10"):
+    evaluation.select_tasks(specs, "smoke", ["nope"])
+  with pytest.raises(SystemExit):     # the command line turns it into a usage error
+    evaluation.main(["--suite", "smoke", "--optimizers", "adam", "--tasks", "nope"])

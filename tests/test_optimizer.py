@@ -156,6 +156,19 @@ def test_non_finite_gradient_leaves_state_untouched_and_is_counted(bad):
   assert int(resumed.iteration) == 2 and bool(jnp.all(jnp.isfinite(resumed.params["a"])))
 
 
+def test_non_finite_parameter_is_skipped_and_keeps_the_cam_memory_finite():
+  # Without the check, the Inf parameter's chunk statistics (log-RMS of p) would make the
+  # network's output, and so the CAM memory of every tensor, NaN from this step on.
+  lopt = MnemosyneLOpt(chunk_length=8)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  params = {"a": jnp.ones((5, 3)).at[0, 0].set(jnp.inf), "b": jnp.ones((4,))}
+  state = opt.init(params, num_steps=10)
+  after = jax.jit(opt.update)(state, {"a": jnp.ones((5, 3)), "b": jnp.ones((4,))})
+  assert int(after.skipped_updates) == 1 and int(after.iteration) == 0
+  assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(after.memory))
+  np.testing.assert_array_equal(after.params["b"], params["b"])
+
+
 def test_clear_errors():
   lopt = MnemosyneLOpt()
   opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
