@@ -3,7 +3,8 @@
 One update of a parameter tensor p with gradient g at step t (of T), all per-coordinate work being a
 few elementwise operations (PAPER.md, section 3b):
 
-1. Adam-like accumulators, the only per-coordinate state (2 floats per parameter):
+1. Adam-like accumulators, the only per-coordinate state (2 floats per parameter; the per-chunk
+   sums of m^2 and v are carried along as ``chunk_moments``, 2 floats per chunk):
        m <- b1 m + (1 - b1) g,    v <- b2 v + (1 - b2) g^2,
        m_hat = m / (1 - b1^t),    v_hat = v / (1 - b2^t),    rs = 1 / (sqrt(v_hat) + eps).
 2. Per-coordinate direction features F = [m_hat rs, g rs, sign(m), p]
@@ -65,6 +66,11 @@ class MnemosyneState:
     state: the model state (e.g. batch-norm statistics), passed through.
     momentum: m, float32 tree like ``params``.
     second_moment: v, float32 tree like ``params``.
+    chunk_moments: float32 [C, 2], per HPE chunk the sums of m^2 and of v over its coordinates, in
+      the network's chunk order (each tensor's chunks padded to a multiple of prod(pool_factors)),
+      C = ``num_moment_rows(shapes)``.  Carried from step to step by the exact recurrences in
+      ``_chunk_network`` instead of being re-read from m and v, which spares the update two of
+      the six reads of its statistics pass.
     memory: in meta_token mode ONE CAMState for the whole tree, memory [S, r, d] and normaliser
       [S, r]: the CAM streams (meta-tokens) of all tensors in tree order, padded with empty streams
       to S = ``num_memory_streams(shapes)`` (a multiple of ``stream_multiple``, so that the stream
@@ -79,6 +85,7 @@ class MnemosyneState:
   state: Any
   momentum: Any
   second_moment: Any
+  chunk_moments: jax.Array
   memory: Any
   iteration: jax.Array
   num_steps: jax.Array
@@ -276,6 +283,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
         multiple *= 2
     return -(-real // multiple) * multiple
 
+  def num_moment_rows(self, shapes) -> int:
+    """C, the rows of ``MnemosyneState.chunk_moments``: prod(pool_factors) chunks per memory
+    stream (S x F, so they shard over a mesh wherever the memory does)."""
+    return self.num_memory_streams(shapes) * self.chunks_per_stream
+
   def stream_slices(self, shapes):
     """Per tensor (in tree-leaf order), the slice of the tree's memory streams that holds its
     meta-tokens: ``state.memory.memory[lopt.stream_slices(shapes)[i]]``."""
@@ -283,19 +295,21 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
 
   # --- one tensor ------------------------------------------------------------------------------
-  def _chunk_sums(self, layout: hpe.ChunkLayout, p, g, m, v):
-    """Per-chunk sums of g^2, m^2, g m, v and p^2 over the OLD accumulators (``hpe.ChunkLayout.sums``).
+  def _chunk_sums(self, layout: hpe.ChunkLayout, p, g, m):
+    """Per-chunk sums of g^2, g m (OLD m) and p^2 (``hpe.ChunkLayout.sums``); the sums of m^2 and
+    v need no pass, they are carried in ``chunk_moments``.
 
     They are also the non-finite check at no extra pass: sum(g^2) is finite exactly when all the
     chunk's g are, or when it overflows float32 (|g| beyond about sqrt(3.4e38 / chunk_length),
-    6e17 at the default 1024: no usable gradient); the other sums stay finite while p, m, v do.
+    6e17 at the default 1024: no usable gradient); the other sums stay finite while p and m do.
     """
     f32 = jnp.float32
-    pc, gc, mc, vc = (layout.view(jnp.asarray(x).astype(f32)) for x in (p, g, m, v))
-    return layout.sums((gc * gc, mc * mc, gc * mc, vc, pc * pc))
+    pc, gc, mc = (layout.view(jnp.asarray(x).astype(f32)) for x in (p, g, m))
+    return layout.sums((gc * gc, gc * mc, pc * pc))
 
-  def _chunk_network(self, theta, layouts, sums, memory, iteration, num_steps, finite):
-    """Per-chunk coefficients [n_i, num_directions + 1] of every tensor, and the new CAM memory.
+  def _chunk_network(self, theta, layouts, sums, moments, memory, iteration, num_steps, finite):
+    """Per-chunk coefficients [n_i, num_directions + 1] of every tensor, the new CAM memory and the
+    new ``chunk_moments``.
 
     All tensors' chunk tokens go through the network together (one HPE, one CAM step, one head
     for the whole tree, so the update costs a few dozen small ops however many tensors there
@@ -307,9 +321,12 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     so a memory sharded on its stream axis is updated where it lies.
 
     The chunk statistics of the NEW accumulators m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2
-    follow exactly from the sums over the old ones (``_chunk_sums``):
+    follow exactly from sums over the old ones, sum g^2 and sum g m (``_chunk_sums``) and the
+    carried sum m^2 and sum v (``moments``, zero at init like m and v):
         sum m'^2 = b1^2 sum m^2 + 2 b1 (1 - b1) sum g m + (1 - b1)^2 sum g^2,
-        sum g m' = b1 sum g m + (1 - b1) sum g^2,       sum v' = b2 sum v + (1 - b2) sum g^2.
+        sum g m' = b1 sum g m + (1 - b1) sum g^2,       sum v' = b2 sum v + (1 - b2) sum g^2;
+    sum m'^2 and sum v' are the next step's carried moments (kept where not ``finite``, as m, v).
+    Rounding errors of the carried sums decay like b1^2t and b2^t, they do not accumulate.
     """
     b1, b2, L = self.beta1, self.beta2, self.chunk_length
     f32 = jnp.float32
@@ -322,7 +339,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     # Keeps XLA from merging the big per-coordinate reductions into the network's first matmul
     # (a fusion measured 10x slower than the two apart on tensors whose rows span chunks).
     raw = jax.lax.optimization_barrier(raw)
-    gg, mm_old, gm_old, vs_old, pp = (raw[:, j] for j in range(5))
+    gg, gm_old, pp = (raw[:, j] for j in range(3))
+    mm_old, vs_old = moments[:total, 0], moments[:total, 1]
     # Rounding can leave a tiny negative sum m'^2 where m' nearly cancels over a whole chunk.
     mm = jnp.maximum(b1 * b1 * mm_old + 2.0 * b1 * (1.0 - b1) * gm_old + (1.0 - b1) ** 2 * gg, 0.0)
     gm = b1 * gm_old + (1.0 - b1) * gg
@@ -379,7 +397,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
     coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
     per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
-    return per_tensor, memory
+    new_moments = jnp.pad(jnp.stack([mm, vs], axis=-1), [(0, moments.shape[0] - total), (0, 0)])
+    return per_tensor, memory, jnp.where(finite, new_moments, moments)
 
   def _cam_step(self, c, xi, projection, memory: cam.CAMState, keep):
     """One CAM write-then-read of inputs xi [..., n_in] with projections ``c`` (q, k, v); the new
@@ -441,8 +460,8 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
       raise ValueError(f"num_steps must be a positive number of training steps, got {num_steps}.")
     zeros = lambda p: jnp.zeros(jnp.shape(p), jnp.float32)
     lopt = self.lopt
+    shapes = [jnp.shape(p) for p in jax.tree_util.tree_leaves(params)]
     if lopt.mode == "meta_token":
-      shapes = [jnp.shape(p) for p in jax.tree_util.tree_leaves(params)]
       memory = cam.cam_init((lopt.num_memory_streams(shapes),), lopt.cam_features, lopt.model_dim)
     else:
       memory = jax.tree_util.tree_map(
@@ -451,6 +470,7 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
         params=params, state=model_state,
         momentum=jax.tree_util.tree_map(zeros, params),
         second_moment=jax.tree_util.tree_map(zeros, params),
+        chunk_moments=jnp.zeros((lopt.num_moment_rows(shapes), 2), jnp.float32),
         memory=memory,
         iteration=jnp.asarray(0, jnp.int32),
         num_steps=jnp.asarray(num_steps, jnp.int32),
@@ -477,18 +497,19 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     memory = opt_state.memory
     # pylint: disable=protected-access
     layouts = [hpe.ChunkLayout(jnp.shape(p), lopt.chunk_length) for p in ps]
-    sums = [lopt._chunk_sums(lay, p, g, m, v) for lay, p, g, m, v in zip(layouts, ps, gs, ms, vs)]
+    sums = [lopt._chunk_sums(lay, p, g, m) for lay, p, g, m in zip(layouts, ps, gs, ms)]
     if lopt.skip_nonfinite:
       # Every chunk statistic, not only sum g^2: no non-finite input reaches the network and the
-      # CAM memory, and the in-place writes of m and v then depend on the sums that read them (so
-      # XLA need not copy m and v before the update; 2 ms of 13 at 4M parameters).
+      # CAM memory, and the in-place write of m then depends on the sums that read it (so XLA
+      # need not copy m before the update).
       finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
     else:
       finite = jnp.asarray(True)
-    coeffs = []
+    coeffs, moments = [], opt_state.chunk_moments
     if ps:
-      coeffs, memory = lopt._chunk_network(self.theta, layouts, sums, memory, opt_state.iteration,
-                                           opt_state.num_steps, finite)
+      coeffs, memory, moments = lopt._chunk_network(
+          self.theta, layouts, sums, moments, memory, opt_state.iteration, opt_state.num_steps,
+          finite)
     mems = leaves(memory) if per_coordinate else [None] * len(ps)
     outs = [lopt._apply(self.theta, lay, p, g, m, v, c, mem, opt_state.iteration, finite)
             for lay, p, g, m, v, c, mem in zip(layouts, ps, gs, ms, vs, coeffs, mems)]
@@ -498,5 +519,5 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     skipped = jnp.logical_not(finite).astype(jnp.int32)
     return MnemosyneState(
         params=unflat(0), state=model_state, momentum=unflat(1), second_moment=unflat(2),
-        memory=memory, iteration=opt_state.iteration + 1 - skipped,
+        chunk_moments=moments, memory=memory, iteration=opt_state.iteration + 1 - skipped,
         num_steps=opt_state.num_steps, skipped_updates=opt_state.skipped_updates + skipped)

@@ -11,6 +11,8 @@ Mnemosyne's state is laid out so that every part of it divides over the mesh lik
   optimizer pads S to a multiple of ``MnemosyneLOpt.stream_multiple``, by default a power of two
   up to 1024, so a large model's memory divides over any power-of-two mesh); the CAM step is
   elementwise over streams, so each device updates its own streams;
+* ``chunk_moments`` [C, 2] (per-chunk sums of m^2 and v, C a multiple of S) is split along C
+  the same way (``stream_axes(C)``);
 * the int32 counters are replicated.
 
 ``state_shardings`` builds that tree of ``NamedSharding`` for a state of ``MnemosyneLOpt``'s inner
@@ -90,8 +92,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
 
   Returns:
     momentum / second_moment (and ``params`` where the state holds them, and any other sub-tree
-    with the parameters' structure) sharded like the parameters; the CAM memory as the module
-    docstring says; counters and every other leaf replicated over the parameters' mesh.
+    with the parameters' structure) sharded like the parameters; the CAM memory and the chunk
+    moments as the module docstring says; counters and every other leaf replicated over the parameters' mesh.
   """
   replicated = _replicated_like(param_shardings)
   params_def = jax.tree_util.tree_structure(param_shardings, is_leaf=_is_sharding)
@@ -123,9 +125,11 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
     if isinstance(node, MnemosyneOptaxState):
       return node.replace(inner=visit(node.inner))
     if isinstance(node, MnemosyneState):
+      moment_axes = stream_axes(node.chunk_moments.shape[0], dict(mesh.shape))
       return MnemosyneState(
           params=None if node.params is None else param_shardings, state=rep(node.state),
           momentum=param_shardings, second_moment=param_shardings,
+          chunk_moments=NamedSharding(mesh, P(moment_axes if moment_axes else None)),
           memory=memory_shardings(node.memory, node.momentum),
           iteration=replicated, num_steps=replicated, skipped_updates=replicated)
     if like_params(node):

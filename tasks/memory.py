@@ -17,8 +17,8 @@ Sharding rule (FSDP with optional tensor parallelism), one place for the whole p
 A tensor's optimizer state (Adam's mu and nu, Mnemosyne's momentum and second moment) has the
 tensor's shape and is sharded the same way.  Mnemosyne's meta-token CAM memory, one [S, r, d]
 array for the tree, is split along S as ``mnemosyne_lopt.sharding.stream_axes`` says (over the
-mesh axes whose sizes divide S); in per_coordinate mode each tensor's CAM memory is split like
-the tensor.  Meta-parameters theta are replicated.  Per-device bytes of a tensor = size *
+mesh axes whose sizes divide S), and so are its per-chunk moment sums [C, 2] along C; in
+per_coordinate mode each tensor's CAM memory is split like the tensor.  Meta-parameters theta are replicated.  Per-device bytes of a tensor = size *
 itemsize / (data factor * model factor), summed over the tree.
 """
 
@@ -97,12 +97,13 @@ def mnemosyne_state_bytes(state, params, mesh) -> int:
   from mnemosyne_lopt import cam  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt import sharding  # pylint: disable=g-import-not-at-top
   data, model = parse_mesh(mesh)
-  rest = dataclasses.replace(state, memory=None)
-  total = per_device_bytes(rest, mesh)
+  rest = dataclasses.replace(state, memory=None, chunk_moments=None)
+  sizes = {"data": data, "model": model}
+  split = lambda rows: math.prod(sizes[a] for a in sharding.stream_axes(rows, sizes))
+  moments = state.chunk_moments
+  total = per_device_bytes(rest, mesh) + total_bytes(moments) // split(moments.shape[0])
   if isinstance(state.memory, cam.CAMState):
-    sizes = {"data": data, "model": model}
-    split = math.prod(sizes[a] for a in sharding.stream_axes(state.memory.memory.shape[0], sizes))
-    return total + total_bytes(state.memory) // split
+    return total + total_bytes(state.memory) // split(state.memory.memory.shape[0])
   treedef = jax.tree_util.tree_structure(params)
   for p, mem in zip(jax.tree_util.tree_leaves(params), treedef.flatten_up_to(state.memory)):
     total += total_bytes(mem) // shard_factor(tuple(p.shape), mesh)

@@ -11,6 +11,7 @@ import pytest
 import mnemosyne_lopt
 from mnemosyne_lopt import cam
 from mnemosyne_lopt import gin_configs
+from mnemosyne_lopt import hpe
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
 
 MODES = ("meta_token", "per_coordinate")
@@ -268,3 +269,33 @@ def test_no_hpe_ablation_has_no_mixing_across_chunks(use_hpe):
     assert changed > 1e-7
   else:
     assert changed == 0.0
+
+
+@pytest.mark.parametrize("mode", ["meta_token", "per_coordinate"])
+def test_carried_chunk_moments_equal_sums_of_m_squared_and_v(mode):
+  # chunk_moments is carried by recurrences; it must equal the per-chunk sums of m^2 and v
+  # computed directly from the state, in the network's padded chunk order (each tensor's chunks
+  # padded to a multiple of prod(pool_factors) = 4), after random steps and a skipped NaN step.
+  lopt = MnemosyneLOpt(mode=mode, chunk_length=8, pool_factors=(2, 2))
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0)))
+  shapes = {"a": (5, 3), "b": (4,), "c": (3, 20), "d": ()}
+  key = jax.random.PRNGKey(1)
+  params = {k: jax.random.normal(jax.random.fold_in(key, i), s) for i, (k, s) in enumerate(shapes.items())}
+  state = opt.init(params, num_steps=50)
+  update = jax.jit(opt.update)
+  for t in range(12):
+    g = {k: jax.random.normal(jax.random.fold_in(key, 100 * t + i), s) * (1 + t)
+         for i, (k, s) in enumerate(shapes.items())}
+    if t == 5:
+      g["c"] = g["c"].at[1, 2].set(jnp.nan)
+    state = update(state, g)
+  assert int(state.skipped_updates) == 1
+  leaves = jax.tree_util.tree_leaves
+  want, row = np.zeros((lopt.num_moment_rows([jnp.shape(p) for p in leaves(params)]), 2)), 0
+  for m, v in zip(leaves(state.momentum), leaves(state.second_moment)):
+    lay = hpe.ChunkLayout(m.shape, 8)
+    view = lambda x: np.asarray(lay.view(jnp.asarray(x)), np.float64).reshape(lay.num_chunks, -1)
+    want[row:row + lay.num_chunks, 0] = np.sum(view(m) ** 2, axis=1)
+    want[row:row + lay.num_chunks, 1] = np.sum(view(v), axis=1)
+    row += -(-lay.num_chunks // 4) * 4
+  np.testing.assert_allclose(np.asarray(state.chunk_moments), want, rtol=2e-5, atol=1e-30)

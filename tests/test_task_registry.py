@@ -72,11 +72,14 @@ def test_memory_against_hand_computation(capsys):
   r, d = lopt.cam_features, lopt.model_dim
   cam8 = 4 * (r * d + r) * 4
   cam42 = 4 * (r * d + r) * 4 // 4
+  # Its per-chunk moment sums: S x prod(pool_factors) = 64 rows of 2 floats, split along the rows
+  # over every mesh axis whose size divides 64: all 8 devices of both meshes.
+  moments = 4 * 16 * 2 * 4 // 8
   for mesh, p, cam in (("8", p8, cam8), ("4x2", p42, cam42)):
     rep = memory.memory_report(trainable, mesh)
     assert rep.params == rep.grads == p
     assert rep.adam_state == 2 * p + 4  # mu, nu and an int32 count
-    assert rep.mnemosyne_state == 2 * p + cam + 3 * 4  # m, v, CAM, three int32 counters
+    assert rep.mnemosyne_state == 2 * p + cam + moments + 3 * 4  # m, v, CAM, moments, 3 counters
   assert cli.main(["memory", "--task", "image_mlp_fashion_mnist8_32", "--mesh", "8"]) == 0
   out = capsys.readouterr().out
   assert f"params: {memory.human(p8)}" in out and f"Adam state: {memory.human(2 * p8 + 4)}" in out
@@ -113,5 +116,6 @@ def test_vit_h_cam_memory_splits_over_256_devices():
   assert streams % 1024 == 0 and streams < 1.2 * sum(lopt.num_streams(s) for s in shapes)
   rep = memory.memory_report(trainable, "256")
   cam_bytes = streams * (lopt.cam_features * lopt.model_dim + lopt.cam_features) * 4
-  assert rep.mnemosyne_state == 2 * rep.params + cam_bytes // 256 + 3 * 4
+  moment_bytes = streams * 16 * 2 * 4        # per-chunk sums of m^2 and v, split like the memory
+  assert rep.mnemosyne_state == 2 * rep.params + (cam_bytes + moment_bytes) // 256 + 3 * 4
   assert rep.mnemosyne_state < 1.1 * rep.adam_state
