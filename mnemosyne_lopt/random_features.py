@@ -16,6 +16,8 @@ and rescaled by chi(n)-distributed norms (FAVOR+ "ORF"), which keeps each row ma
 import jax
 import jax.numpy as jnp
 
+from mnemosyne_lopt import nn
+
 
 def draw_projection(key: jax.Array, num_features: int, dim: int, orthogonal: bool = True) -> jax.Array:
   """Draws the fixed projection w (shape [num_features // 2, dim]) of the hyperbolic features.
@@ -54,7 +56,7 @@ def hyperbolic_features(z: jax.Array, projection: jax.Array, log_shift: float = 
   z = z.astype(jnp.float32)
   wz = z @ projection.T
   r = 2 * projection.shape[0]
-  base = -0.5 * jnp.sum(z * z, axis=-1, keepdims=True) - log_shift - 0.5 * jnp.log(float(r))
+  base = -0.5 * nn.sum_last(z * z, keepdims=True) - log_shift - 0.5 * jnp.log(float(r))
   return jnp.concatenate([jnp.exp(base + wz), jnp.exp(base - wz)], axis=-1)
 
 
@@ -65,4 +67,4 @@ def bounded(z: jax.Array, radius: float, eps: float = 1e-6) -> jax.Array:
   what keeps a memory accumulated over 10^5 steps finite in float32.
   """
   z = z.astype(jnp.float32)
-  return z * (radius * jax.lax.rsqrt(jnp.sum(z * z, axis=-1, keepdims=True) + eps))
+  return z * (radius * jax.lax.rsqrt(nn.sum_last(z * z, keepdims=True) + eps))
