@@ -240,8 +240,26 @@ def hpe_init(key, input_dim: int, dim: int, key_dim: int, hidden: int, num_pool_
           "pool": [pool_init(k, dim, hidden) for k in kpool]}
 
 
+def embed(params, chunk_inputs, shared_inputs=None, shared_columns: Sequence[int] = ()):
+  """The dense embedding x W + b of each chunk's input row x.
+
+  With ``shared_inputs`` ([k], the same for every chunk, e.g. time features), x is ``chunk_inputs``
+  (the chunk's own columns, in order) with ``shared_inputs`` inserted at the static
+  ``shared_columns`` of W's rows, and the shared part is computed once:
+      x W + b = x_own W[own rows] + (shared_inputs W[shared rows] + b),
+  rather than broadcast to every chunk and multiplied there.
+  """
+  if shared_inputs is None:
+    return nn.dense(params, chunk_inputs)
+  w = params["w"]
+  shared = np.asarray(shared_columns, int)
+  own = np.setdiff1d(np.arange(w.shape[0]), shared)
+  return chunk_inputs @ w[own] + (shared_inputs @ w[shared] + params["b"])
+
+
 def hpe_encode(params, chunk_inputs, chunk_mask, projection, pool_factors: Sequence[int],
-               qk_radius: float, segment_ids=None, num_segments: int = 1):
+               qk_radius: float, segment_ids=None, num_segments: int = 1, shared_inputs=None,
+               shared_columns: Sequence[int] = ()):
   """Encodes one tensor's chunks, or several tensors' at once.
 
   Several tensors: their chunk tokens concatenated, each tensor's padded (masked) to a multiple
@@ -255,11 +273,13 @@ def hpe_encode(params, chunk_inputs, chunk_mask, projection, pool_factors: Seque
     projection: random-feature projection of the Performer layer.
     pool_factors: group sizes of the pooling layers.
     qk_radius: |q| = |k| = qk_radius in the Performer.
+    shared_inputs, shared_columns: inputs common to all chunks and where they sit among the
+      embedding's input rows (``embed``); ``chunk_inputs`` then holds the other columns only.
 
   Returns:
     (chunk tokens [S, D] after the Performer, meta-tokens [M, D], meta-token mask [M]).
   """
-  tokens = nn.dense(params["embed"], chunk_inputs)
+  tokens = embed(params["embed"], chunk_inputs, shared_inputs, shared_columns)
   tokens = performer_layer(params["performer"], tokens, chunk_mask, projection, qk_radius,
                            segment_ids, num_segments, math.prod(pool_factors))
   meta, mask = tokens, chunk_mask

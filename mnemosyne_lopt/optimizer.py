@@ -359,23 +359,26 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     n = jnp.asarray(np.maximum(count, 1.0))
     log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
     time_feats = _time_features(iteration, num_steps)
-    tokens_in = jnp.concatenate([jnp.stack([
+    # A chunk token's inputs: its 7 statistics, the time features (the same for every chunk, at
+    # input rows 7..11 of the embedding, embedded once: ``hpe.embed``) and its fill.
+    tokens_in = jnp.stack([
         log_rms(gg / n), log_rms(mm / n / bc1 ** 2), log_rms(vs / n / bc2), log_rms(pp / n),
         (mm / bc1 ** 2) / (vs / bc2 + _TINY),          # signal-to-noise of the chunk's Adam direction
         gm * jax.lax.rsqrt(gg * mm + _TINY),           # gradient/momentum correlation
-        jnp.asarray(log_size)], axis=-1),
-        jnp.broadcast_to(time_feats, (total, time_feats.shape[0])),
-        jnp.asarray(count / L)[:, None]], axis=-1)
+        jnp.asarray(log_size), jnp.asarray(count / L)], axis=-1)
+    time_columns = list(range(_NUM_CHUNK_STATS, _NUM_CHUNK_STATS + time_feats.shape[0]))
 
     # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
     net = lambda tree: jax.tree_util.tree_map(lambda x: x.astype(self.compute_dtype), tree)
+    cd = lambda x: x.astype(self.compute_dtype)
     if self.use_hpe:
       chunk_tokens, meta, _ = hpe.hpe_encode(
-          net(theta["hpe"]), tokens_in.astype(self.compute_dtype), jnp.asarray(count > 0),
+          net(theta["hpe"]), cd(tokens_in), jnp.asarray(count > 0),
           self.hpe_projection, self.pool_factors, self.qk_radius,
-          segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts))
+          segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts),
+          shared_inputs=cd(time_feats), shared_columns=time_columns)
     else:   # ablation: chunk embeddings, no Performer across chunks, no pooling
-      chunk_tokens = nn.dense(net(theta["hpe"])["embed"], tokens_in.astype(self.compute_dtype))
+      chunk_tokens = hpe.embed(net(theta["hpe"])["embed"], cd(tokens_in), cd(time_feats), time_columns)
       meta = chunk_tokens
 
     if self.mode == "meta_token":

@@ -182,3 +182,22 @@ def test_encoding_several_tensors_together_equals_encoding_each_alone():
     np.testing.assert_allclose(meta[mstart:mstart + m1.shape[0]], m1, rtol=1e-5, atol=1e-5)
     assert bool(jnp.all(meta_mask[mstart:mstart + m1.shape[0]]))
     start, mstart = start + p, mstart + p // 4
+
+
+def test_embedding_with_shared_inputs_equals_dense_on_the_full_rows():
+  # Columns 2..4 of every row hold the same values (time features): embedding them once and
+  # adding must equal the dense layer on the full, broadcast rows, and so must hpe_encode.
+  key = jax.random.PRNGKey(3)
+  params = hpe.hpe_init(key, 7, 16, 8, 32)
+  own = jax.random.normal(jax.random.fold_in(key, 1), (48, 4))
+  shared = jax.random.normal(jax.random.fold_in(key, 2), (3,))
+  full = jnp.concatenate([own[:, :2], jnp.broadcast_to(shared, (48, 3)), own[:, 2:]], axis=-1)
+  dense = full @ params["embed"]["w"] + params["embed"]["b"]
+  np.testing.assert_allclose(hpe.embed(params["embed"], own, shared, [2, 3, 4]), dense, rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(hpe.embed(params["embed"], full), dense)
+  proj = rf.draw_projection(jax.random.fold_in(key, 4), 16, 8)
+  mask = jnp.arange(48) < 45
+  a = hpe.hpe_encode(params, full, mask, proj, (4, 4), 1.0)
+  b = hpe.hpe_encode(params, own, mask, proj, (4, 4), 1.0, shared_inputs=shared, shared_columns=[2, 3, 4])
+  for x, y in zip(a, b):
+    np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
