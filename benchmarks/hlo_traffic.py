@@ -51,9 +51,11 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("optimizers", nargs="+")
   parser.add_argument("--params", default="4M")
+  parser.add_argument("--tensor_shape", default="1024,1024", help="shape of the tree's tensors")
   args = parser.parse_args(argv)
   key = jax.random.PRNGKey(0)
-  tree = step_overhead.make_tree(key, step_overhead.parse_size(args.params), (1024, 1024))
+  shape = tuple(int(x) for x in args.tensor_shape.split(","))
+  tree = step_overhead.make_tree(key, step_overhead.parse_size(args.params), shape)
   grads = jax.tree_util.tree_map(lambda p: 1e-3 * p, tree)
   for name in args.optimizers:
     state, step, theta, _ = step_overhead.build(name, step_overhead.fresh_copy(tree), key)

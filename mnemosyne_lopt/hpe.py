@@ -74,6 +74,12 @@ class ChunkLayout:
       self.counts = np.full((self.num_chunks,), k * c, np.float32)
       self.counts[-1] = (self.rows - (self.num_chunks - 1) * k) * c
 
+  @property
+  def view_inserts_axis_only(self) -> bool:
+    """True when ``view`` only inserts a length-1 axis (one unpadded piece per row: C == L), so the
+    view of a tensor is the tensor itself as far as XLA's fusions go."""
+    return self.kind == "pieces" and self.pieces == 1 and self.row_length == self.chunk_length
+
   def view(self, x: jax.Array) -> jax.Array:
     """x (of ``shape``) as [*shape[:-1], q, L] ("pieces") or [n, k, C] ("rows"), zero-padded."""
     if self.kind == "empty":

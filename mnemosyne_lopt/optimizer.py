@@ -305,6 +305,12 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     """
     f32 = jnp.float32
     pc, gc, mc = (layout.view(jnp.asarray(x).astype(f32)) for x in (p, g, m))
+    if not layout.view_inserts_axis_only:
+      # Keeps XLA from moving the view's reshape below the products (g * g on the tensor's own
+      # shape, then reshaped), a form its vectorised sums run 2.3x slower (2048x2048 tensors:
+      # 6.0 vs 2.6 ms at 4M parameters on one core; 512x512: 3.9 vs 2.5 ms).  Where the view only
+      # inserts a length-1 axis the barrier would cost a copy instead (1024x1024: 2.8 -> 17 ms).
+      pc, gc, mc = jax.lax.optimization_barrier((pc, gc, mc))
     return layout.sums((gc * gc, gc * mc, pc * pc))
 
   def _chunk_network(self, theta, layouts, sums, moments, memory, iteration, num_steps, finite):
