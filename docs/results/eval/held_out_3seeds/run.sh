@@ -1,0 +1,9 @@
+#!/bin/bash
+# held_out, 3 seeds, default Adam vs the shipped pretrained Mnemosyne, on the tasks other than the
+# two MiniLM ones (260-365 s per run each); code at the commit in the log's first line.
+cd /work/main
+git log --oneline | head -1
+taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out \
+  --tasks transformer_lm_kjv_tiny,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10,lo_ImageMLP_FashionMnist8_Relu32 \
+  --optimizers adam,mnemosyne:pretrained --seeds 3 --out runs/eval/held_out_3seeds
+echo "== done rc $? $(date -u +%T)"
