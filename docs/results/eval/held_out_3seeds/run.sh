@@ -7,3 +7,13 @@ taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out \
   --tasks transformer_lm_kjv_tiny,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10,lo_ImageMLP_FashionMnist8_Relu32 \
   --optimizers adam,mnemosyne:pretrained --seeds 3 --out runs/eval/held_out_3seeds
 echo "== done rc $? $(date -u +%T)"
+#!/bin/bash
+# Tuned Adam, 3 seeds, on the nine held_out tasks of the 3-seed sweep, split over the two cores.
+cd /work/main
+git log --oneline | head -1
+taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --tasks transformer_lm_kjv_tiny,vit_tiny_finetune,mnist_npm28_conv16x32,lo_quadratic10 \
+  --optimizers adam,adam_tuned --seeds 3 --out runs/eval/held_out_tuned3_a > runs/eval/held_out_tuned3_a.log 2>&1 &
+taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --tasks bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,lo_ImageMLP_FashionMnist8_Relu32 \
+  --optimizers adam,adam_tuned --seeds 3 --out runs/eval/held_out_tuned3_b > runs/eval/held_out_tuned3_b.log 2>&1 &
+wait
+echo "== done $(date -u +%T)"
