@@ -375,8 +375,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     time_columns = list(range(_NUM_CHUNK_STATS, _NUM_CHUNK_STATS + time_feats.shape[0]))
 
     # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
-    net = lambda tree: jax.tree_util.tree_map(lambda x: x.astype(self.compute_dtype), tree)
     cd = lambda x: x.astype(self.compute_dtype)
+    net = lambda tree: jax.tree_util.tree_map(cd, tree)
     if self.use_hpe:
       chunk_tokens, meta, _ = hpe.hpe_encode(
           net(theta["hpe"]), cd(tokens_in), jnp.asarray(count > 0),

@@ -93,7 +93,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
   Returns:
     momentum / second_moment (and ``params`` where the state holds them, and any other sub-tree
     with the parameters' structure) sharded like the parameters; the CAM memory and the chunk
-    moments as the module docstring says; counters and every other leaf replicated over the parameters' mesh.
+    moments as the module docstring says; counters and every other leaf replicated over the
+    parameters' mesh.
   """
   replicated = _replicated_like(param_shardings)
   params_def = jax.tree_util.tree_structure(param_shardings, is_leaf=_is_sharding)
@@ -109,10 +110,14 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
   mesh = replicated.mesh
   flat_shardings = params_def.flatten_up_to(param_shardings)
 
+  def rows_split(num_rows):
+    """An array's leading axis of num_rows split over the mesh axes that divide it."""
+    axes = stream_axes(num_rows, dict(mesh.shape))
+    return NamedSharding(mesh, P(axes if axes else None))
+
   def memory_shardings(memory, momentum):
     if isinstance(memory, cam.CAMState):      # meta_token mode: [S, r, d], split on S
-      axes = stream_axes(memory.memory.shape[0], dict(mesh.shape))
-      split = NamedSharding(mesh, P(axes if axes else None))
+      split = rows_split(memory.memory.shape[0])
       return cam.CAMState(memory=split, normaliser=split)
     # per_coordinate mode: a CAMState per parameter (a tree like the parameters, or the optax
     # adapter's flat list of them), laid out like its parameter.
@@ -125,11 +130,10 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
     if isinstance(node, MnemosyneOptaxState):
       return node.replace(inner=visit(node.inner))
     if isinstance(node, MnemosyneState):
-      moment_axes = stream_axes(node.chunk_moments.shape[0], dict(mesh.shape))
       return MnemosyneState(
           params=None if node.params is None else param_shardings, state=rep(node.state),
           momentum=param_shardings, second_moment=param_shardings,
-          chunk_moments=NamedSharding(mesh, P(moment_axes if moment_axes else None)),
+          chunk_moments=rows_split(node.chunk_moments.shape[0]),
           memory=memory_shardings(node.memory, node.momentum),
           iteration=replicated, num_steps=replicated, skipped_updates=replicated)
     if like_params(node):

@@ -18,8 +18,9 @@ A tensor's optimizer state (Adam's mu and nu, Mnemosyne's momentum and second mo
 tensor's shape and is sharded the same way.  Mnemosyne's meta-token CAM memory, one [S, r, d]
 array for the tree, is split along S as ``mnemosyne_lopt.sharding.stream_axes`` says (over the
 mesh axes whose sizes divide S), and so are its per-chunk moment sums [C, 2] along C; in
-per_coordinate mode each tensor's CAM memory is split like the tensor.  Meta-parameters theta are replicated.  Per-device bytes of a tensor = size *
-itemsize / (data factor * model factor), summed over the tree.
+per_coordinate mode each tensor's CAM memory is split like the tensor.  Meta-parameters theta
+are replicated.  Per-device bytes of a tensor = size * itemsize / (data factor * model factor),
+summed over the tree.
 """
 
 import dataclasses
