@@ -557,7 +557,8 @@ def _fmt(x: float) -> str:
 def markdown_table(results: dict) -> str:
   """Per task: final train loss / final test loss of each optimizer (means over seeds; "-" where
   a merged sweep did not run it), then per optimizer the count of the tasks it ran where its test
-  loss is below Adam's and where it is within 2% of tuned Adam's (or better)."""
+  loss is below Adam's and where it is within 2% of tuned Adam's (or better), and, with two or
+  more learned optimizers, their pairwise counts (``learned_wins``)."""
   names = list(results["optimizers"])
   lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds; cells: final train loss (mean "
            "of the last 10% of steps) / test loss after training, means over seeds.", "",
@@ -580,7 +581,44 @@ def markdown_table(results: dict) -> str:
     else:
       within = "(adam_tuned not run)"
     lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(ran)} | {within} |")
+  learned = [n for n in names if ":" in n]     # learned optimizers are named <kind>:<source>
+  if len(learned) > 1:
+    wins = learned_wins(results)
+    lines += ["", "Learned optimizers against each other: the tasks where the row's test loss is "
+              "below the column's (of the tasks both ran); last column: below every other learned "
+              "optimizer that ran the task.", "",
+              "| learned optimizer | " + " | ".join(learned) + " | below all others |",
+              "|---|" + "---:|" * (len(learned) + 1)]
+    for a in learned:
+      cells = ["" if a == b else "{} of {}".format(*wins[a][b]) for b in learned]
+      lines.append(f"| {a} | " + " | ".join(cells) + " | {} of {} |".format(*wins[a]["all"]))
   return "\n".join(lines) + "\n"
+
+
+def _test(res: dict) -> float:
+  x = res["final_test"]
+  return x if math.isfinite(x) else math.inf
+
+
+def learned_wins(results: dict) -> Dict[str, Dict[str, tuple]]:
+  """For learned optimizers A, B (names ``<kind>:<source>``): ``wins[A][B] = (k, n)``, A's mean
+  final test loss is below B's on k of the n tasks both ran; ``wins[A]["all"]``: below every other
+  learned optimizer that ran the task, on k of the n tasks A ran with at least one other.  A NaN or
+  infinite loss counts as +inf (a diverged run loses to any finite one)."""
+  learned = [n for n in results["optimizers"] if ":" in n]
+  wins = {a: {} for a in learned}
+  for a in learned:
+    for b in learned:
+      if a != b:
+        both = [e["results"] for e in results["tasks"].values()
+                if a in e["results"] and b in e["results"]]
+        wins[a][b] = (sum(_test(r[a]) < _test(r[b]) for r in both), len(both))
+    rivals = [(e["results"], [b for b in learned if b != a and b in e["results"]])
+              for e in results["tasks"].values() if a in e["results"]]
+    rivals = [(r, bs) for r, bs in rivals if bs]
+    wins[a]["all"] = (sum(all(_test(r[a]) < _test(r[b]) for b in bs)
+                          for r, bs in rivals), len(rivals))
+  return wins
 
 
 def _plots(results: dict, out: str) -> List[str]:

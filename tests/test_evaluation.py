@@ -188,3 +188,21 @@ def test_task_selection():
     evaluation.select_tasks(specs, "smoke", ["nope"])
   with pytest.raises(SystemExit):     # the command line turns it into a usage error
     evaluation.main(["--suite", "smoke", "--optimizers", "adam", "--tasks", "nope"])
+
+
+def test_learned_optimizers_pairwise_wins():
+  # Three learned optimizers on three tasks; "c" did not run t3 and diverged (NaN) on t2.
+  sweep = _fake_sweep({"t1": {"adam": 1.0, "m:x": 0.5, "lstm:y": 0.7, "c:z": 0.6},
+                       "t2": {"adam": 1.0, "m:x": 0.9, "lstm:y": 0.8, "c:z": float("nan")},
+                       "t3": {"adam": 1.0, "m:x": 0.4, "lstm:y": 0.3}})
+  wins = evaluation.learned_wins(sweep)
+  assert wins["m:x"]["lstm:y"] == (1, 3) and wins["lstm:y"]["m:x"] == (2, 3)
+  assert wins["m:x"]["c:z"] == (2, 2) and wins["c:z"]["m:x"] == (0, 2)   # NaN loses
+  assert wins["m:x"]["all"] == (1, 3)          # t1 only (t2: lstm lower; t3: lstm lower)
+  assert wins["lstm:y"]["all"] == (2, 3) and wins["c:z"]["all"] == (0, 2)
+  table = evaluation.markdown_table(sweep)
+  assert "| m:x |  | 1 of 3 | 2 of 2 | 1 of 3 |" in table
+  assert "| c:z | 0 of 2 | 1 of 2 |  | 0 of 2 |" in table
+  # Optax optimizers take no part; with one learned optimizer there is no such table.
+  assert "against each other" not in evaluation.markdown_table(
+      _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.9, "m:x": 0.5}}))
