@@ -46,7 +46,7 @@ Seed s initialises the parameters with PRNGKey(s) and, for tasks that take one, 
 order; every optimizer sees the same batches for a given task and seed.
 
 Output in ``--out``: ``results.json`` (every curve of every run), ``results.md`` (the table),
-``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (final test loss
+``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (a heat map of final test loss
 relative to Adam's, per task and optimizer).
 """
 
@@ -647,20 +647,34 @@ def _plots(results: dict, out: str) -> List[str]:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     written.append(path)
+  # Summary: a heat map, tasks x optimizers, of final test loss / Adam's (log colour scale centred
+  # on 1, saturating at 10x either way; each cell annotated; grey where an optimizer did not run
+  # the task or its loss is not finite).
   tasks = list(results["tasks"])
-  fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(tasks) * max(len(names), 1) / 3), 4.5))
-  width = 0.8 / max(len(names), 1)
-  for i, n in enumerate(names):
-    ratios = [results["tasks"][t]["results"].get(n, {}).get("test_relative_to_adam", np.nan)
-              for t in tasks]
-    ax.bar(np.arange(len(tasks)) + i * width, ratios, width, label=n)
-  ax.axhline(1.0, color="k", lw=0.8, ls=":")
-  ax.set_yscale("log")
-  ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2)
-  ax.set_xticklabels(tasks, rotation=20, ha="right", fontsize=7)
-  ax.set_ylabel("final test loss / Adam's (< 1: better)")
-  ax.legend(fontsize=7)
-  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam")
+  ratios = np.array([[results["tasks"][t]["results"].get(n, {}).get("test_relative_to_adam", np.nan)
+                      for t in tasks] for n in names], dtype=float)
+  with np.errstate(invalid="ignore"):
+    logs = np.log10(np.clip(ratios, 1e-12, None))      # NaN stays NaN (grey)
+  finite = np.isfinite(logs)
+  span = float(np.clip(np.abs(logs[finite]).max() if finite.any() else 0.0, 0.05, 1.0))  # colours saturate at 10x
+  fig, ax = plt.subplots(figsize=(2.5 + 1.1 * len(tasks), 1.8 + 0.38 * len(names)))
+  cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.85")
+  image = ax.imshow(np.ma.masked_invalid(logs), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
+  for i in range(len(names)):
+    for j in range(len(tasks)):
+      if np.isfinite(ratios[i, j]):
+        ax.text(j, i, f"{ratios[i, j]:.3g}", ha="center", va="center", fontsize=7,
+                color="white" if abs(logs[i, j]) > 0.6 * span else "black")
+      elif names[i] in results["tasks"][tasks[j]]["results"]:     # ran, diverged
+        ax.text(j, i, "nan", ha="center", va="center", fontsize=7)
+  ax.set_xticks(np.arange(len(tasks)))
+  ax.set_xticklabels(tasks, rotation=25, ha="right", fontsize=7)
+  ax.set_yticks(np.arange(len(names)))
+  ax.set_yticklabels(names, fontsize=7)
+  fig.colorbar(image, ax=ax, label="log10(test loss / Adam's); < 0: better")
+  seeds = results["seeds"]
+  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam 1e-3 "
+               f"(mean over {seeds} seed{'s' * (seeds != 1)})", fontsize=9)
   fig.tight_layout()
   path = os.path.join(out, "summary.png")
   fig.savefig(path, dpi=100)
