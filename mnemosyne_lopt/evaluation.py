@@ -627,21 +627,28 @@ def _plots(results: dict, out: str) -> List[str]:
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   written = []
   names = list(results["optimizers"])
+  seeds = results["seeds"]
+  # One look per optimizer across all plots: tab10 colours, then tab20's lighter ones dashed (so
+  # more than ten optimizers stay apart), dotted and dash-dotted beyond twenty.
+  palette = list(matplotlib.colormaps["tab10"].colors) + list(matplotlib.colormaps["tab20"].colors[1::2])
+  look = {n: dict(color=palette[i % 20], ls=("-", "--", ":", "-.")[(i // 10) % 4])
+          for i, n in enumerate(names)}
   for task, entry in results["tasks"].items():
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
     for n in (n for n in names if n in entry["results"]):
       runs = entry["results"][n]["runs"]
       train = np.mean([r["train_curve"] for r in runs], axis=0)
       w = max(len(train) // 50, 1)
       smooth = np.convolve(train, np.ones(w) / w, mode="valid")
-      ax1.plot(np.arange(w, len(train) + 1), smooth, label=n)
-      ax2.plot(runs[0]["eval_steps"], np.mean([r["test_curve"] for r in runs], axis=0), ".-", label=n)
+      ax1.plot(np.arange(w, len(train) + 1), smooth, label=n, **look[n])
+      ax2.plot(runs[0]["eval_steps"], np.mean([r["test_curve"] for r in runs], axis=0), marker=".",
+               label=n, **look[n])
     for ax, what in ((ax1, "train loss (moving mean)"), (ax2, "test loss")):
       ax.set_xlabel("step")
       ax.set_ylabel(what)
       ax.set_yscale("log")
-    ax1.legend(fontsize=7)
-    fig.suptitle(f"{task}: mean over {results['seeds']} seeds")
+    ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.suptitle(f"{task}: mean over {seeds} seed{'s' * (seeds != 1)}")
     fig.tight_layout()
     path = os.path.join(out, f"curves_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png")
     fig.savefig(path, dpi=100)
@@ -672,7 +679,6 @@ def _plots(results: dict, out: str) -> List[str]:
   ax.set_yticks(np.arange(len(names)))
   ax.set_yticklabels(names, fontsize=7)
   fig.colorbar(image, ax=ax, label="log10(test loss / Adam's); < 0: better")
-  seeds = results["seeds"]
   ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam 1e-3 "
                f"(mean over {seeds} seed{'s' * (seeds != 1)})", fontsize=9)
   fig.tight_layout()
