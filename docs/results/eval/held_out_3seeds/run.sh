@@ -17,3 +17,13 @@ taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --tasks bert_mlm_austen_t
   --optimizers adam,adam_tuned --seeds 3 --out runs/eval/held_out_tuned3_b > runs/eval/held_out_tuned3_b.log 2>&1 &
 wait
 echo "== done $(date -u +%T)"
+
+# Session of 2026-12-01/02: the two MiniLM tasks, adam and the pretrained Mnemosyne, 3 seeds (32 and 29 min, one core each),
+# merged with this folder as it was at 58f3759 (runs/eval/held_out_3seeds_before: its results.json unzipped):
+taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --tasks minilm_finetune_austen --optimizers adam,mnemosyne:pretrained \
+  --seeds 3 --out runs/eval/held_out_3seeds_minilm_finetune_austen &
+taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --tasks minilm_prompt_austen --optimizers adam,mnemosyne:pretrained \
+  --seeds 3 --out runs/eval/held_out_3seeds_minilm_prompt_austen &
+wait
+.venv/bin/mnemosyne-eval --merge runs/eval/held_out_3seeds_before runs/eval/held_out_3seeds_minilm_finetune_austen \
+  runs/eval/held_out_3seeds_minilm_prompt_austen --out docs/results/eval/held_out_3seeds
