@@ -46,8 +46,8 @@ Seed s initialises the parameters with PRNGKey(s) and, for tasks that take one, 
 order; every optimizer sees the same batches for a given task and seed.
 
 Output in ``--out``: ``results.json`` (every curve of every run), ``results.md`` (the table),
-``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (a heat map of final test loss
-relative to Adam's, per task and optimizer).
+``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (a heat map of
+final test loss relative to Adam's, per task and optimizer).
 """
 
 import argparse
@@ -663,7 +663,8 @@ def _plots(results: dict, out: str) -> List[str]:
   with np.errstate(invalid="ignore"):
     logs = np.log10(np.clip(ratios, 1e-12, None))      # NaN stays NaN (grey)
   finite = np.isfinite(logs)
-  span = float(np.clip(np.abs(logs[finite]).max() if finite.any() else 0.0, 0.05, 1.0))  # colours saturate at 10x
+  largest = float(np.abs(logs[finite]).max()) if finite.any() else 0.0
+  span = float(np.clip(largest, 0.05, 1.0))      # the colours saturate at 10x either way
   fig, ax = plt.subplots(figsize=(2.5 + 1.1 * len(tasks), 1.8 + 0.38 * len(names)))
   cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.85")
   image = ax.imshow(np.ma.masked_invalid(logs), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
