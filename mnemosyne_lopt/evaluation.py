@@ -581,7 +581,7 @@ def markdown_table(results: dict) -> str:
     else:
       within = "(adam_tuned not run)"
     lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(ran)} | {within} |")
-  learned = [n for n in names if ":" in n]     # learned optimizers are named <kind>:<source>
+  learned = _learned_names(results)
   if len(learned) > 1:
     wins = learned_wins(results)
     lines += ["", "Learned optimizers against each other: the tasks where the row's test loss is "
@@ -595,6 +595,11 @@ def markdown_table(results: dict) -> str:
   return "\n".join(lines) + "\n"
 
 
+def _learned_names(results: dict) -> List[str]:
+  """The learned optimizers of a sweep: those named ``<kind>:<source>`` (``make_optimizer``)."""
+  return [n for n in results["optimizers"] if ":" in n]
+
+
 def _test(res: dict) -> float:
   x = res["final_test"]
   return x if math.isfinite(x) else math.inf
@@ -605,7 +610,7 @@ def learned_wins(results: dict) -> Dict[str, Dict[str, tuple]]:
   final test loss is below B's on k of the n tasks both ran; ``wins[A]["all"]``: below every other
   learned optimizer that ran the task, on k of the n tasks A ran with at least one other.  A NaN or
   infinite loss counts as +inf (a diverged run loses to any finite one)."""
-  learned = [n for n in results["optimizers"] if ":" in n]
+  learned = _learned_names(results)
   wins = {a: {} for a in learned}
   for a in learned:
     for b in learned:
