@@ -5,7 +5,8 @@ script measures, in ONE process, the jit-compiled update step of
 
   * ``adam``           optax ``adam(1e-3)`` followed by ``optax.apply_updates``;
   * ``mnemosyne``      ``MnemosyneLOpt()`` (default ``meta_token`` mode);
-  * ``mnemosyne_pc``   ``MnemosyneLOpt(mode="per_coordinate")``;
+  * ``mnemosyne_v1``   ``MnemosyneLOpt(rule="v1")`` (the v1 update);
+  * ``mnemosyne_pc``   ``MnemosyneLOpt(rule="v1", mode="per_coordinate")``;
   * ``adafac_mlp``     learned_optimization's ``AdafacMLPLOpt()``;
   * ``rnn_mlp``        learned_optimization's ``RNNMLPLOpt()``;
   * ``mnemosyne_bf16`` ``MnemosyneLOpt(compute_dtype="bfloat16")`` (only when asked for).
@@ -66,10 +67,11 @@ import optax
 from learned_optimization.learned_optimizers import adafac_mlp_lopt
 
 DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
-ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16",)
+ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1")
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
-    "mnemosyne": "Mnemosyne (meta_token, default)",
+    "mnemosyne": "Mnemosyne (v2, meta_token, default)",
+    "mnemosyne_v1": "Mnemosyne v1 (meta_token)",
     "mnemosyne_bf16": "Mnemosyne (meta_token, compute_dtype=bfloat16)",
     "mnemosyne_pc": "Mnemosyne (per_coordinate)",
     "adafac_mlp": "AdafacMLPLOpt",
@@ -138,8 +140,10 @@ def build(name: str, params, key):
     lopt = MnemosyneLOpt()
   elif name == "mnemosyne_bf16":
     lopt = MnemosyneLOpt(compute_dtype="bfloat16")
+  elif name == "mnemosyne_v1":
+    lopt = MnemosyneLOpt(rule="v1")
   elif name == "mnemosyne_pc":
-    lopt = MnemosyneLOpt(mode="per_coordinate")
+    lopt = MnemosyneLOpt(rule="v1", mode="per_coordinate")
   elif name == "adafac_mlp":
     lopt = adafac_mlp_lopt.AdafacMLPLOpt()
   elif name == "rnn_mlp":

@@ -1,12 +1,13 @@
-"""Train a flax linen MLP on Fashion-MNIST (28x28) with Mnemosyne through its optax adapter.
+"""Train a flax linen MLP on Fashion-MNIST (28x28) with Mnemosyne as an optax optimizer.
 
-    .venv/bin/python examples/flax_linen_mnist.py [--steps 500] [--pretrained NAME | --train_log_dir DIR]
+    .venv/bin/python examples/flax_linen_mnist.py [--steps 500] [--learning_rate 1e-3]
+        [--pretrained NAME | --train_log_dir DIR]
 
-Mnemosyne's meta-parameters: the shipped pretrained ones (``--pretrained``; the default when one is
-shipped), those of a ``mnemosyne-meta-train`` run (``--train_log_dir``), or else an untrained
-Mnemosyne (which is Adam(1e-3) up to a small perturbation of its head).  The data are the real
-Fashion-MNIST images of ``mnemosyne-data fetch`` (train split for training, the official test set
-for the accuracy at the end).
+The optimizer is ``mnemosyne_lopt.mnemosyne`` with a warmup + cosine learning-rate schedule and
+decoupled weight decay, exactly as one would use ``optax.adamw``; its meta-parameters are the
+shipped pretrained "default" (or ``--pretrained NAME``), or those of a ``mnemosyne-meta-train`` run
+of the v2 rule (``--train_log_dir``).  The data are the real Fashion-MNIST images of
+``mnemosyne-data fetch`` (train split for training, the official test set at the end).
 """
 
 import argparse
@@ -20,7 +21,6 @@ import numpy as np
 import optax
 
 import mnemosyne_lopt
-from mnemosyne_lopt import pretrained as pretrained_lib
 from mnemosyne_lopt.tasks import datasets
 
 
@@ -36,24 +36,27 @@ class MLP(nn.Module):
 
 
 def make_optimizer(args, num_steps):
-  """(optax transformation, description) from the command-line choice of meta-parameters."""
+  """(optax transformation, description) from the command line: Mnemosyne v2 under a warmup +
+  cosine schedule with weight decay 1e-4."""
+  schedule = optax.warmup_cosine_decay_schedule(0.0, args.learning_rate, num_steps // 20, num_steps)
+  kw = {}
   if args.train_log_dir:
     lopt = mnemosyne_lopt.MnemosyneLOpt()
-    theta = mnemosyne_lopt.load_theta(args.train_log_dir, lopt, best=True)
-    return mnemosyne_lopt.to_optax(lopt, theta, num_steps), f"meta-trained ({args.train_log_dir})"
-  name = args.pretrained or ("default" if "default" in pretrained_lib.available() else None)
-  if name:
-    return mnemosyne_lopt.pretrained(num_steps, name=name), f"pretrained {name!r}"
-  lopt = mnemosyne_lopt.MnemosyneLOpt()
-  return (mnemosyne_lopt.to_optax(lopt, lopt.init(jax.random.PRNGKey(args.seed)), num_steps),
-          "untrained (= Adam(1e-3) up to its head's perturbation)")
+    kw = {"theta": mnemosyne_lopt.load_theta(args.train_log_dir, lopt, best=True), "learned_opt": lopt}
+    description = f"meta-trained ({args.train_log_dir})"
+  else:
+    kw = {"name": args.pretrained}
+    description = f"pretrained {args.pretrained!r}"
+  tx = mnemosyne_lopt.mnemosyne(schedule, weight_decay=1e-4, num_steps=num_steps, **kw)
+  return tx, f"{description}, warmup-cosine to lr {args.learning_rate:g}, weight decay 1e-4"
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--steps", type=int, default=500)
   parser.add_argument("--batch_size", type=int, default=128)
-  parser.add_argument("--pretrained", default=None)
+  parser.add_argument("--pretrained", default="default")
+  parser.add_argument("--learning_rate", type=float, default=1e-3)
   parser.add_argument("--train_log_dir", default=None)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--log_every", type=int, default=100)

@@ -1,32 +1,35 @@
 """Mnemosyne learned optimizer (Jain, Choromanski et al., NeurIPS 2023) for learned_optimization.
 
-Importing this package first restores the JAX names learned_optimization 0.0.1 needs
+The public names, in one place:
+
+* optax (functions returning transformations, as optax's own):
+  ``mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=None, name="default")``,
+  ``scale_by_mnemosyne(theta=None, name="default", num_steps=None)``,
+  ``mnemosyne_with_adamw_harness(...)`` and ``adamw_harness_labels(params)``,
+  ``to_optax(lopt, theta, num_steps)`` for any learned optimizer;
+* learned_optimization: ``MnemosyneLOpt`` (a ``LearnedOptimizer``), its state ``MnemosyneState``;
+* meta-parameters: ``load_pretrained(name)`` -> (lopt, theta), ``load_theta(train_log_dir)``;
+  ``mnemosyne_lopt.pretrained.available()`` lists the shipped ones;
+* the CAM recurrence: ``CAMState``, ``cam_init``, ``cam_update``, ``cam_readout``, ``cam_step``.
+
+Importing this package first keeps TensorFlow's and learned_optimization's start-up banners out of
+the output (``mnemosyne_lopt.quiet``) and restores the JAX names learned_optimization 0.0.1 needs
 (``mnemosyne_lopt.compat``), so learned_optimization modules can be imported after it.
 """
 
+from mnemosyne_lopt import quiet as _quiet
 from mnemosyne_lopt import compat as _compat
 
+_quiet.apply()
 _compat.apply()
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from mnemosyne_lopt.cam import CAMState, cam_init, cam_readout, cam_step, cam_update
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 from mnemosyne_lopt.pretrained import load_pretrained
-from mnemosyne_lopt import optax_adapter as _optax_adapter
-from mnemosyne_lopt import pretrained as _pretrained_module
-from mnemosyne_lopt.optax_adapter import MnemosyneOptaxState, to_optax
-
-
-class _CallablePretrainedModule(type(_pretrained_module)):
-  """``mnemosyne_lopt.pretrained`` is both the module (``available()``, ``load_pretrained``) and
-  ``mnemosyne_lopt.pretrained(num_steps, name="default")``, the shipped optimizer as optax."""
-
-  def __call__(self, num_steps, name="default"):
-    return _optax_adapter.pretrained(num_steps, name)
-
-
-_pretrained_module.__class__ = _CallablePretrainedModule
-pretrained = _pretrained_module
+from mnemosyne_lopt.optax_adapter import (MnemosyneOptaxState, adamw_harness_labels, mnemosyne,
+                                          mnemosyne_with_adamw_harness, scale_by_mnemosyne,
+                                          to_optax)
 
 
 def load_theta(train_log_dir, learned_opt=None, best=False):
@@ -36,6 +39,7 @@ def load_theta(train_log_dir, learned_opt=None, best=False):
   return meta_training.load_theta(train_log_dir, learned_opt, best=best)
 
 __all__ = ["MnemosyneLOpt", "MnemosyneState", "load_pretrained", "load_theta", "CAMState",
-           "to_optax", "pretrained", "MnemosyneOptaxState",
+           "mnemosyne", "scale_by_mnemosyne", "mnemosyne_with_adamw_harness",
+           "adamw_harness_labels", "to_optax", "MnemosyneOptaxState",
            "cam_init", "cam_update", "cam_readout", "cam_step"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -32,7 +32,7 @@ Suites (``SUITES``): ``smoke`` (two tiny tasks, 30 steps, for tests), ``in_distr
 on real images like the meta-training families, 1,000 steps; with a prepared TFDS data dir
 (``mnemosyne-data prepare-tfds``) also learned_optimization's ``ImageMLP_FashionMnist8_Relu32``),
 ``held_out`` (the task registry's
-Transformer LM, ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
+Transformer LM (weights N(0, 0.02^2), and with flax's default initialisers), ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
 prompt-tuning, MLPs at 10,000 steps = 10x the meta-training evaluation horizon, and
 learned_optimization's own quadratic family and, when a prepared TFDS data dir is found, its
 ``ImageMLP_FashionMnist8_Relu32``, and a conv net: learned_optimization's ``ParametricImageConv``
@@ -314,7 +314,8 @@ def suite(name: str) -> List[TaskSpec]:
     return specs
   if name == "held_out":
     specs = [TaskSpec(n, _registry_task(n), steps, description=f"registry task {n}")
-             for n, steps in (("transformer_lm_kjv_tiny", 1000), ("vit_tiny_finetune", 1000),
+             for n, steps in (("transformer_lm_kjv_tiny", 1000),
+                              ("transformer_lm_kjv_tiny_flaxinit", 1000), ("vit_tiny_finetune", 1000),
                               ("bert_mlm_austen_tiny", 1000), ("minilm_finetune_austen", 300),
                               ("minilm_prompt_austen", 300), ("t5_tiny_prompt", 1000))]
     specs += [TaskSpec("mnist5k28_mlp128x64_relu_10k", _image_mlp("mnist_5k", 28, (128, 64)), 10000,

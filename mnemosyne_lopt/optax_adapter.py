@@ -1,32 +1,41 @@
-"""Mnemosyne as an optax ``GradientTransformation``: a drop-in for ``optax.adam`` in flax loops.
+"""Mnemosyne as optax transformations: a drop-in for ``optax.adamw`` in flax loops.
 
-    tx = mnemosyne_lopt.to_optax(lopt, theta, num_steps=10_000)   # or mnemosyne_lopt.pretrained(10_000)
-    opt_state = tx.init(params)
-    updates, opt_state = tx.update(grads, opt_state, params, loss=loss)   # loss is optional
+The v2 rule (``MnemosyneLOpt(rule="v2")``, the default) splits like any optax optimizer into a
+direction and a learning rate:
+
+    tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=10_000)
+       = optax.chain(mnemosyne_lopt.scale_by_mnemosyne(num_steps=10_000),
+                     optax.add_decayed_weights(0.0),
+                     optax.scale_by_learning_rate(1e-3))
+    updates, opt_state = tx.update(grads, opt_state, params)     # loss= is accepted, not needed
     params = optax.apply_updates(params, updates)
 
-learned_optimization's inner optimizer keeps the parameters inside its state; optax's convention is
-that the caller owns them.  The adapter therefore stores Mnemosyne's state *without* the parameters
-(``MnemosyneOptaxState.inner.params is None``: no second copy of the model in the optimizer state,
-nothing stale to checkpoint) and, at every update, puts the ``params`` it is given back in
-(``set_params``), runs Mnemosyne's update and returns
+``scale_by_mnemosyne`` returns Delta, whose RMS over every tensor is s <= 1 (the learned
+tensor scale; the module docstring of ``mnemosyne_lopt.optimizer`` has the equations), so the
+learning rate, a float or any optax schedule, sets the step's size exactly as for Adam.  Its state
+holds m, v (float32 trees like the parameters), the CAM memory and counters; no parameters.  A
+gradient with NaN or Inf anywhere gives Delta = 0 and leaves that state as it was apart from
+``skipped_updates`` (a decayed-weights term later in the chain still applies).
 
-    updates = new_params - params            (in each parameter's dtype),
+``to_optax(lopt, theta, num_steps)`` wraps any learned_optimization ``LearnedOptimizer`` whose inner
+optimizer has ``set_params`` (v1 Mnemosyne included): learned_optimization's inner optimizer keeps
+the parameters inside its state, optax's caller owns them, so the adapter stores the state
+*without* the parameters, puts the ``params`` it is given back in at every update (``params`` is
+therefore required), runs the update and returns
 
-so ``optax.apply_updates(params, updates)`` gives Mnemosyne's new parameters (up to one rounding
-of the subtraction).  ``params`` is therefore required, as for ``optax.add_decayed_weights``.
+    updates = new_params - params            (in each parameter's dtype).
 
-Everything in the state is a jax array in a flax struct, so it works under ``jax.jit`` (with the
-state and parameters donated), inside ``optax.chain`` / ``optax.MultiSteps``, and saves and restores
-with orbax.  A gradient holding NaN or Inf gives zero updates and leaves the state as it was, apart
-from ``inner.skipped_updates`` which counts it (Mnemosyne's own rule).
+Everything in the states is a jax array in a flax struct, so both work under ``jax.jit`` (with
+state and parameters donated), inside ``optax.chain`` / ``optax.MultiSteps``, and save and restore
+with orbax.
 """
 
-from typing import Any
+from typing import Any, Callable, Optional, Union
 
 import flax
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from mnemosyne_lopt.cam import CAMState
@@ -99,8 +108,93 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def pretrained(num_steps: int, name: str = "default") -> optax.GradientTransformationExtraArgs:
-  """The shipped pretrained Mnemosyne ``name`` as an optax transformation (``load_pretrained``)."""
-  from mnemosyne_lopt.pretrained import load_pretrained  # pylint: disable=g-import-not-at-top
-  lopt, theta = load_pretrained(name)
-  return to_optax(lopt, theta, num_steps)
+def _check_num_steps(num_steps):
+  if num_steps is not None and (not isinstance(num_steps, (int, np.integer)) or num_steps <= 0):
+    raise ValueError(f"num_steps must be a positive integer number of training steps, or None when "
+                     f"it is not known, got {num_steps!r}.")
+
+
+def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Optional[int] = None,
+                       learned_opt: Optional[MnemosyneLOpt] = None
+                       ) -> optax.GradientTransformationExtraArgs:
+  """Mnemosyne v2's normalised step Delta, to chain with a learning rate (module docstring).
+
+  Args:
+    theta: meta-parameters; None (default) loads the shipped pretrained optimizer ``name``.
+    name: which shipped pretrained optimizer (``mnemosyne_lopt.pretrained.available()``).
+    num_steps: planned number of training steps T (the network sees t / T); None if unknown.
+    learned_opt: the ``MnemosyneLOpt`` that ``theta`` belongs to (default: the one shipped with
+      ``name`` when ``theta`` is None, else ``MnemosyneLOpt()``).
+
+  Returns:
+    ``GradientTransformationExtraArgs``: ``update(grads, state, params=None, **extra)`` gives
+    (Delta, new state); Delta is float32 per tensor cast to the gradient's dtype, its RMS over each
+    tensor at most 1; ``params`` and extra arguments (``loss``) are accepted and not used.
+  """
+  _check_num_steps(num_steps)
+  if theta is None:
+    from mnemosyne_lopt.pretrained import load_pretrained  # pylint: disable=g-import-not-at-top
+    loaded, theta = load_pretrained(name)
+    learned_opt = learned_opt or loaded
+  learned_opt = learned_opt or MnemosyneLOpt()
+  if learned_opt.rule != "v2":
+    raise ValueError(f"scale_by_mnemosyne needs a rule='v2' Mnemosyne (its step is normalised so "
+                     f"that the learning rate is the user's); {name!r} has rule="
+                     f"{learned_opt.rule!r}: use to_optax(lopt, theta, num_steps) for it.")
+  opt = learned_opt.opt_fn(theta)
+
+  def init_fn(params):
+    return opt.init(params, num_steps=num_steps).replace(params=None, state=None)
+
+  def update_fn(updates, state, params=None, **extra):
+    del params, extra
+    deltas, state = learned_opt.directions(theta, state, updates)
+    deltas = jax.tree_util.tree_map(lambda d, g: d.astype(jnp.asarray(g).dtype), deltas, updates)
+    return deltas, state
+
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e-3,
+              weight_decay: float = 0.0, num_steps: Optional[int] = None, name: str = "default",
+              theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None
+              ) -> optax.GradientTransformationExtraArgs:
+  """The shipped pretrained Mnemosyne v2 as a complete optimizer, shaped like ``optax.adamw``:
+
+      chain(scale_by_mnemosyne(theta, name, num_steps), add_decayed_weights(weight_decay),
+            scale_by_learning_rate(learning_rate)).
+
+  ``mnemosyne()`` is the untuned default that the README's results use: learning rate 1e-3 (the
+  one it was meta-trained at), no weight decay, horizon unknown.  ``learning_rate`` is a float or
+  an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
+  """
+  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt)]
+  if weight_decay:
+    parts.append(optax.add_decayed_weights(weight_decay))
+  parts.append(optax.scale_by_learning_rate(learning_rate))
+  return optax.chain(*parts)
+
+
+def adamw_harness_labels(params, embedding_names=("embed", "embedding", "wte", "wpe")):
+  """'adamw' for every parameter of at most one dimension and every tensor whose path contains
+  one of ``embedding_names``, 'mnemosyne' for the rest: labels for ``optax.multi_transform``."""
+  def label(path, leaf):
+    key = jax.tree_util.keystr(path).lower()
+    if jnp.ndim(leaf) <= 1 or any(n in key for n in embedding_names):
+      return "adamw"
+    return "mnemosyne"
+  return jax.tree_util.tree_map_with_path(label, params)
+
+
+def mnemosyne_with_adamw_harness(learning_rate=1e-3, weight_decay: float = 0.0,
+                                 num_steps: Optional[int] = None, name: str = "default",
+                                 adamw_learning_rate=None, adamw_weight_decay: Optional[float] = None,
+                                 embedding_names=("embed", "embedding", "wte", "wpe"), **kw):
+  """The optional harness: Mnemosyne for the hidden matrices, optax.adamw for vectors (biases,
+  norms' scales) and embeddings (``adamw_harness_labels``), as Celo2's full version does.
+  ``adamw_learning_rate`` / ``adamw_weight_decay`` default to ``learning_rate`` / ``weight_decay``."""
+  adamw = optax.adamw(learning_rate if adamw_learning_rate is None else adamw_learning_rate,
+                      weight_decay=weight_decay if adamw_weight_decay is None else adamw_weight_decay)
+  core = mnemosyne(learning_rate, weight_decay, num_steps, name, **kw)
+  return optax.multi_transform({"mnemosyne": core, "adamw": adamw},
+                               lambda p: adamw_harness_labels(p, embedding_names))

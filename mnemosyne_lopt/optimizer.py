@@ -1,37 +1,63 @@
 """Mnemosyne as a learned_optimization ``LearnedOptimizer``.
 
-One update of a parameter tensor p with gradient g at step t (of T), all per-coordinate work being a
-few elementwise operations (PAPER.md, section 3b):
+Two update rules share one network (HPE over chunk tokens, CAM over meta-tokens, a head per chunk).
+Notation for one parameter tensor p with gradient g at step t (of T), N coordinates in chunks c of
+n_c coordinates (``hpe.ChunkLayout``):
 
-1. Adam-like accumulators, the only per-coordinate state (2 floats per parameter; the per-chunk
-   sums of m^2 and v are carried along as ``chunk_moments``, 2 floats per chunk):
-       m <- b1 m + (1 - b1) g,    v <- b2 v + (1 - b2) g^2,
-       m_hat = m / (1 - b1^t),    v_hat = v / (1 - b2^t),    rs = 1 / (sqrt(v_hat) + eps).
-2. Per-coordinate direction features F = [m_hat rs, g rs, sign(m), p]
-   (in ``per_coordinate`` mode also the coordinate's own CAM read-out, see below).
-3. HPE (``hpe``): the tensor is cut into chunks of at most ``chunk_length`` coordinates along its
-   last axis (``hpe.ChunkLayout``); each chunk becomes one token of
-   statistics of its coordinates (log-RMS of g, m_hat, sqrt(v_hat), p; the signal-to-noise
-   sum m_hat^2 / sum v_hat of its Adam direction; the gradient/momentum correlation) plus time
-   features of t/T, the tensor's log-size and the chunk's fill.  A bidirectional Performer mixes
-   the chunk tokens of the tensor and two pooling layers turn them into meta-tokens.
-4. CAM (``cam``) in the default ``meta_token`` mode: each meta-token is a stream; its memory is
-   written with (phi(k_t), v_t) and read with phi(q_t) every step, giving a context
-   c_t = xi_t + W_O out_t that carries the tensor region's optimisation history.
-5. Head: for each chunk, an MLP on [chunk token, context of its meta-token] gives coefficients
-   a (one per direction feature) and a log-magnitude b, and every coordinate of the chunk moves by
-       step = step_mult * (sum_k a_k F_k) * exp(B tanh(mag_mult * b / B))   (Metz et al. form)
-   with B = ``max_log_magnitude`` bounding the learned step scale to step_mult * [e^-B, e^B]
-   (B = None: unbounded, exp(mag_mult * b)).
-   The head's last bias starts at a = [1, 0, 0, ...], b = 0, so an untrained Mnemosyne is Adam with
-   learning rate ``step_mult``; meta-training learns the departures from it.
+    m' = b1 m + (1 - b1) g,   v' = b2 v + (1 - b2) g^2,   m_hat = m' / (1 - b1^t),
+    v_hat = v' / (1 - b2^t),  rs = 1 / (sqrt(v_hat) + eps)                       (Adam's accumulators)
 
-``per_coordinate`` mode (the paper's v1 reading) runs a CAM per coordinate over the inputs
-xi = [g rs, m_hat rs] and adds its read-out to F; it costs r (d + 1) more floats per parameter.
+m and v are the only per-coordinate state (2 floats per parameter, as Adam).
 
-A gradient with a NaN or Inf anywhere (more precisely: any non-finite chunk statistic, so also a
-non-finite parameter, which would otherwise poison the CAM memory for good) leaves parameters and
-optimizer state as they were and increments ``skipped_updates``.
+Rule "v2" (default): scale-free inputs, a normalised step, the user's learning rate
+---------------------------------------------------------------------------------------
+Directions per coordinate, each invariant to multiplying the loss or the gradients by c > 0
+(up to eps, as Adam) and independent of the parameters' values:
+
+    A = m_hat rs  (Adam),   G = g rs  (Adam without momentum),   S = sign(m')  (sign momentum).
+
+One statistics pass per tensor gives per chunk the Gram sums M_c = sum_i f_i f_i^T of f = (A, G, S)
+and sum v'.  The chunk token holds only scale-free functions of them: rms_c(A), rms_c(G),
+mean_c |A|, corr_c(A, G) (clipped to its Cauchy-Schwarz bound [-1, 1]), mean_c(S G), the fraction
+of non-zero m', the chunk's log-RMS of v' relative to the tensor's, the tensor's log-size, the
+chunk's fill and the time features (t/T when T is known, a flag saying whether it is, tanh(t/s)).
+The head gives per chunk mixing logits z_c (3), a relative log-scale r_c and a scale logit u_c:
+
+    pi_c = softmax(z_c),   d_i = pi_c . f_i                              (a convex mix: never -A)
+    w_c = exp(B_r tanh(r_c / B_r))                                       (chunk scale, e^-B_r..e^B_r)
+    s = exp(max(-softplus(-u_bar), -B_s)),  u_bar = sum_c n_c u_c / N   (tensor scale, e^-B_s..1)
+    Q = sum_c w_c^2 pi_c^T M_c pi_c  (= sum_i (w_c d_i)^2, exactly)
+    Delta_i = s w_c d_i / max(sqrt(Q / N), 1 / G)          (RMS over the tensor = s min(G sqrt(Q/N), 1))
+    p <- p - lr_t (Delta + weight_decay p)
+
+So every tensor's step has RMS at most lr_t s <= lr_t, whatever the task's scales: the learning
+rate (a float or an optax schedule of the update count) is the user's, as for any optax optimizer,
+and the network only shapes the step within a tensor and shrinks it.  G = ``max_step_gain``
+(1.0) bounds how much the normalisation may amplify a direction: with G = 1 a direction whose RMS
+falls below 1 (Adam's m_hat / sqrt(v_hat) does near a noisy minimum) gives a smaller step, as
+Adam's does; G = None always gives RMS exactly lr_t s (Celo2's per-tensor normalisation).
+``normalize_step=False`` (an ablation) drops the normalisation.
+
+Rule "v1": the Metz et al. step of the first pretrained optimizer
+-----------------------------------------------------------------
+Directions F = [m_hat rs, g rs, sign(m), p] with unconstrained per-chunk coefficients a and
+    step = step_mult (sum_k a_k F_k) exp(B tanh(mag_mult b / B)),
+chunk tokens of absolute log-RMS statistics; kept so that the "v1" pretrained optimizer loads and
+compares.  It bounds the step scale, not the step: nothing bounds a_k or |p|.  Only v1 has the
+``per_coordinate`` mode (the paper's v1 reading), which runs a CAM per coordinate over
+xi = [g rs, m_hat rs] and adds its read-out to F (r (d + 1) more floats per parameter).
+
+The shared network
+------------------
+HPE (``hpe``): a bidirectional Performer mixes the chunk tokens of a tensor and two pooling layers
+turn them into meta-tokens.  CAM (``cam``): each meta-token is a stream; its memory is written
+with (phi(k_t), v_t) and read with phi(q_t) every step, giving a context c_t = xi_t + W_O out_t that
+carries the tensor region's optimisation history.  Head: an MLP on [chunk token, context of its
+meta-token] per chunk.  All per-coordinate work is a few elementwise operations (PAPER.md 3b).
+
+A gradient with a NaN or Inf anywhere (more precisely: any non-finite chunk statistic; in v1 also
+a non-finite parameter) leaves parameters and optimizer state as they were and increments
+``skipped_updates``.
 """
 
 import math
@@ -51,8 +77,13 @@ from mnemosyne_lopt import nn
 from mnemosyne_lopt import random_features
 
 MODES = ("meta_token", "per_coordinate")
-_NUM_BASE_DIRECTIONS = 4      # m_hat rs, g rs, sign(m), p
-_NUM_CHUNK_STATS = 7
+RULES = ("v1", "v2")
+_NUM_BASE_DIRECTIONS = 4      # v1: m_hat rs, g rs, sign(m), p
+_NUM_CHUNK_STATS = 7          # v1 chunk statistics
+_V2_DIRECTIONS = 3            # v2: A = m_hat rs, G = g rs, S = sign(m')
+_V2_SUMS = 7                  # v2 per-chunk sums: AA, GG, AG, |A|, G S, |S|, v'
+_V2_CHUNK_STATS = 7           # v2 scale-free chunk statistics
+_V2_TIME_FEATURES = 6         # t/T (0 when T is unknown), T-known flag, 4 x tanh(t / s)
 _TIME_SCALES = (10.0, 100.0, 1000.0, 10000.0)
 _TINY = 1e-30
 
@@ -66,7 +97,7 @@ class MnemosyneState:
     state: the model state (e.g. batch-norm statistics), passed through.
     momentum: m, float32 tree like ``params``.
     second_moment: v, float32 tree like ``params``.
-    chunk_moments: float32 [C, 2], per HPE chunk the sums of m^2 and of v over its coordinates, in
+    chunk_moments: v1 only (None in v2): float32 [C, 2], per HPE chunk the sums of m^2 and of v over its coordinates, in
       the network's chunk order (each tensor's chunks padded to a multiple of prod(pool_factors)),
       C = ``num_moment_rows(shapes)``.  Carried from step to step by the exact recurrences in
       ``_chunk_network`` instead of being re-read from m and v, which spares the update two of
@@ -98,6 +129,21 @@ def _time_features(iteration, num_steps):
   return jnp.stack([frac] + [jnp.tanh(t / s) for s in _TIME_SCALES])
 
 
+def _time_features_v2(iteration, num_steps):
+  """[t/T clipped to [0, 1] (0 when T is unknown, num_steps = 0), T-known flag, tanh(t/s)]."""
+  t = iteration.astype(jnp.float32)
+  known = (num_steps > 0).astype(jnp.float32)
+  frac = known * jnp.clip(t / jnp.maximum(num_steps.astype(jnp.float32), 1.0), 0.0, 1.0)
+  return jnp.stack([frac, known] + [jnp.tanh(t / s) for s in _TIME_SCALES])
+
+
+def _segment_sums(x, segment_ids, num_segments):
+  """Per-tensor sums of per-chunk values x [total] (rows of tensor i have segment id i).  A
+  scatter-add, not differences of a cumulative sum, which would lose a small tensor's sum
+  after a large one's to float32 rounding."""
+  return jax.ops.segment_sum(x, segment_ids, num_segments, indices_are_sorted=True)
+
+
 def _check_params(params):
   for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
     dtype = jnp.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
@@ -115,8 +161,28 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
   Every size the paper leaves open is an argument (and so a gin parameter):
 
   Args:
+    rule: "v2" (default: scale-free inputs, step of RMS <= learning_rate per tensor) or "v1" (the
+      Metz et al. step of the "v1" pretrained optimizer); see the module docstring.
+    learning_rate (v2): a float or a schedule (a callable of the number of updates applied so
+      far, as optax schedules are): each tensor's step has RMS learning_rate * s, s <= 1 learned.
+    weight_decay (v2): decoupled weight decay, p <- p - lr_t (Delta + weight_decay p) (0.0).
+    max_relative_log_scale (v2): B_r, the bound on a chunk's learned log-scale relative to the
+      other chunks of its tensor (1.0: e^-1 to e^1).
+    max_log_shrink (v2): B_s, the learned tensor scale s lies in [e^-B_s, 1] (log 100).
+    normalize_step (v2): divide the step by its RMS over the tensor (True; False is an ablation).
+    max_step_gain (v2): G, the most the normalisation may amplify the direction:
+      Delta = s w d / max(sqrt(Q / N), 1 / G).  1.0 (default): the step's RMS is lr s min(rms(d), 1),
+      so a direction that shrinks as Adam's does near a noisy minimum (m_hat / sqrt(v_hat) -> 0)
+      shrinks the step too; None: always exactly lr s (Celo2's normalisation), which in
+      ``mnemosyne-stability`` blew up on the re-parameterised (x100) regression where AdamW did not.
+    use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
+      the "no history" ablation: the memory stays empty).
+    hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
+      ``init``), the probability that an inner run is not told its length T, so the optimizer
+      also learns to work with ``num_steps=None`` (0.0).
     mode: "meta_token" (default: CAM per HPE meta-token, 2 floats of state per parameter) or
-      "per_coordinate" (CAM per coordinate, 2 + coord_features * (coord_value_dim + 1) floats).
+      "per_coordinate" (v1 only: CAM per coordinate, 2 + coord_features * (coord_value_dim + 1)
+      floats).
     chunk_length: coordinates per HPE chunk (1024; 256 costs ~3x more time per update on CPU,
       see README "Speed and memory").
     pool_factors: group sizes of HPE's two pooling layers ((4, 4): a meta-token covers 16 chunks).
@@ -132,10 +198,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     qk_radius: |q| = |k| after normalisation, bounding every random feature (1.0).
     coord_features, coord_key_dim, coord_value_dim: CAM sizes in per_coordinate mode (4, 2, 1).
     beta1, beta2, epsilon: decays and epsilon of the accumulators (0.9, 0.999, 1e-8).
-    step_mult: step scale; an untrained Mnemosyne is Adam with this learning rate (1e-3).
-    mag_mult: scale of the learned log-magnitude (1.0).
-    max_log_magnitude: bound B on the learned log step scale, which becomes B tanh(mag_mult b / B),
-      so steps stay within step_mult * [e^-B, e^B] on any task (3.0: 1/20x to 20x; None: unbounded).
+    step_mult (v1): step scale; an untrained v1 Mnemosyne is Adam with this learning rate (1e-3).
+    mag_mult (v1): scale of the learned log-magnitude (1.0).
+    max_log_magnitude (v1): bound B on the learned log step scale, which becomes
+      B tanh(mag_mult b / B), so the step SCALE stays within step_mult * [e^-B, e^B] (3.0; None:
+      unbounded); the step itself is that scale times sum_k a_k F_k, which nothing bounds.
     head_init_scale: scale of the head's last-layer weights at init (0.01).
     feature_seed: seed of the fixed random-feature projections (buffers, not meta-parameters).
     orthogonal_features: draw the projections in orthogonal blocks (True).
@@ -159,6 +226,15 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
   """
 
   def __init__(self,
+               rule: str = "v2",
+               learning_rate: Any = 1e-3,
+               weight_decay: float = 0.0,
+               max_relative_log_scale: float = 1.0,
+               max_log_shrink: float = math.log(100.0),
+               normalize_step: bool = True,
+               max_step_gain: Optional[float] = 1.0,
+               use_cam: bool = True,
+               hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
                chunk_length: int = 1024,
                pool_factors: Sequence[int] = (4, 4),
@@ -189,8 +265,32 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     # Every constructor argument, as given: enough to rebuild this optimizer (pretrained files).
     self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
                    if k not in ("self", "__class__")}
+    if rule not in RULES:
+      raise ValueError(f"rule must be one of {RULES}, got {rule!r}.")
     if mode not in MODES:
       raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    if rule == "v2" and mode != "meta_token":
+      raise ValueError("rule='v2' has the meta_token mode only; use rule='v1' for the "
+                       "per_coordinate mode.")
+    if not callable(learning_rate) and not float(learning_rate) > 0:
+      raise ValueError(f"learning_rate must be a positive float or a schedule (a callable of the "
+                       f"step count), got {learning_rate!r}.")
+    if not 0.0 <= hide_horizon_prob <= 1.0:
+      raise ValueError(f"hide_horizon_prob must be in [0, 1], got {hide_horizon_prob}.")
+    if not max_relative_log_scale >= 0 or not max_log_shrink >= 0:
+      raise ValueError("max_relative_log_scale and max_log_shrink must be >= 0, got "
+                       f"{max_relative_log_scale} and {max_log_shrink}.")
+    self.rule = rule
+    self.learning_rate = learning_rate if callable(learning_rate) else float(learning_rate)
+    self.weight_decay = float(weight_decay)
+    self.max_relative_log_scale = float(max_relative_log_scale)
+    self.max_log_shrink = float(max_log_shrink)
+    self.normalize_step = bool(normalize_step)
+    if max_step_gain is not None and not max_step_gain > 0:
+      raise ValueError(f"max_step_gain must be positive or None, got {max_step_gain}.")
+    self.max_step_gain = None if max_step_gain is None else float(max_step_gain)
+    self.use_cam = bool(use_cam)
+    self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
       raise ValueError(f"chunk_length must be a positive integer, got {chunk_length}.")
     if len(pool_factors) != 2 or any(int(f) < 1 for f in pool_factors):
@@ -227,8 +327,18 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     # Chunks per CAM stream: a meta-token pools prod(pool_factors) chunks; without HPE every chunk
     # is its own stream.
     self.chunks_per_stream = math.prod(self.pool_factors) if self.use_hpe else 1
-    self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
-    self.token_input_dim = _NUM_CHUNK_STATS + len(_TIME_SCALES) + 1 + 1
+    if rule == "v1":
+      self.num_directions = _NUM_BASE_DIRECTIONS + (coord_value_dim if mode == "per_coordinate" else 0)
+      self.num_head_outputs = self.num_directions + 1          # coefficients a, log-magnitude b
+      self.num_time_features = 1 + len(_TIME_SCALES)
+      # 7 statistics (the tensor's log-size among them), the time features, the chunk's fill
+      self.token_input_dim = _NUM_CHUNK_STATS + self.num_time_features + 1
+    else:
+      self.num_directions = _V2_DIRECTIONS
+      self.num_head_outputs = _V2_DIRECTIONS + 2               # logits z, relative scale r, u
+      self.num_time_features = _V2_TIME_FEATURES
+      # 7 statistics, the time features, the tensor's log-size, the chunk's fill
+      self.token_input_dim = _V2_CHUNK_STATS + self.num_time_features + 1 + 1
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(feature_seed), 3)
     # Fixed buffers (numpy-backed so that building the optimizer inside a trace stays cheap).
     self.hpe_projection = random_features.draw_projection(k1, hpe_features, hpe_key_dim, orthogonal_features)
@@ -241,12 +351,15 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     k_hpe, k_cam, k_head1, k_head2, k_coord = jax.random.split(key, 5)
     d = self.model_dim
     kq, kk, kv, ko = jax.random.split(k_cam, 4)
-    head_bias = jnp.zeros((self.num_directions + 1,), jnp.float32).at[0].set(1.0)
+    if self.rule == "v1":   # a = [1, 0, ...], b = 0: Adam with learning rate step_mult
+      head_bias = jnp.zeros((self.num_head_outputs,), jnp.float32).at[0].set(1.0)
+    else:                   # pi ~ [0.96, 0.02, 0.02] (Adam), w = 1, s = exp(-softplus(-2)) = 0.88
+      head_bias = jnp.asarray([4.0, 0.0, 0.0, 0.0, 2.0], jnp.float32)
     theta = {
         "hpe": hpe.hpe_init(k_hpe, self.token_input_dim, d, self.hpe_projection.shape[1],
                             self.hidden_dim, len(self.pool_factors)),
         "head": {"fc1": nn.dense_init(k_head1, 2 * d, self.hidden_dim),
-                 "fc2": nn.dense_init(k_head2, self.hidden_dim, self.num_directions + 1,
+                 "fc2": nn.dense_init(k_head2, self.hidden_dim, self.num_head_outputs,
                                       scale=self.head_init_scale, bias=head_bias)},
     }
     if not self.use_hpe:
@@ -262,8 +375,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return theta
 
   def opt_fn(self, theta, is_training: bool = False) -> opt_base.Optimizer:
-    del is_training
-    return _MnemosyneOptimizer(self, theta)
+    return _MnemosyneOptimizer(self, theta, is_training)
 
   # --- sizes -----------------------------------------------------------------------------------
   def num_streams(self, shape) -> int:
@@ -285,7 +397,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
   def num_moment_rows(self, shapes) -> int:
     """C, the rows of ``MnemosyneState.chunk_moments``: prod(pool_factors) chunks per memory
-    stream (S x F, so they shard over a mesh wherever the memory does)."""
+    stream (S x F, so they shard over a mesh wherever the memory does); 0 in v2, whose
+    statistics pass reads m and v and needs no carried sums."""
+    if self.rule == "v2":
+      return 0
     return self.num_memory_streams(shapes) * self.chunks_per_stream
 
   def stream_slices(self, shapes):
@@ -354,14 +469,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     t = (iteration + 1).astype(f32)
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
 
-    # Static per-token constants: real coordinates, the tensor's log-size, segment ids.
-    count = np.zeros((total,), np.float32)
-    log_size = np.zeros((total,), np.float32)
-    segment_ids = np.zeros((total,), np.int32)
-    for i, lay in enumerate(layouts):
-      count[offsets[i]:offsets[i] + lay.num_chunks] = lay.counts
-      log_size[offsets[i]:offsets[i + 1]] = math.log(max(lay.size, 1)) / 10.0
-      segment_ids[offsets[i]:offsets[i + 1]] = i
+    count, log_size, segment_ids = self._token_constants(layouts, offsets)
     n = jnp.asarray(np.maximum(count, 1.0))
     log_rms = lambda mean_square: 0.05 * jnp.log(mean_square + _TINY)     # log(sqrt(.)) / 10
     time_feats = _time_features(iteration, num_steps)
@@ -370,10 +478,45 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     tokens_in = jnp.stack([
         log_rms(gg / n), log_rms(mm / n / bc1 ** 2), log_rms(vs / n / bc2), log_rms(pp / n),
         (mm / bc1 ** 2) / (vs / bc2 + _TINY),          # signal-to-noise of the chunk's Adam direction
-        gm * jax.lax.rsqrt(gg * mm + _TINY),           # gradient/momentum correlation
+        # gradient/momentum correlation, within [-1, 1] by Cauchy-Schwarz; clipped because the
+        # carried sum m'^2 can lose all its digits to cancellation where m' nearly vanishes over a
+        # chunk (a one-coordinate tensor whose momentum crosses zero), and the ratio then reached
+        # -1.9e7 and blew the step up (tests/test_stability.py).
+        jnp.clip(gm * jax.lax.rsqrt(gg * mm + _TINY), -1.0, 1.0),
         jnp.asarray(log_size), jnp.asarray(count / L)], axis=-1)
-    time_columns = list(range(_NUM_CHUNK_STATS, _NUM_CHUNK_STATS + time_feats.shape[0]))
+    coeffs, memory = self._trunk(theta, tokens_in, time_feats, _NUM_CHUNK_STATS, count,
+                                 segment_ids, len(layouts), memory, finite)
+    log_mag = self.mag_mult * coeffs[:, -1]
+    if self.max_log_magnitude is not None:
+      log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
+    coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
+    per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
+    new_moments = jnp.pad(jnp.stack([mm, vs], axis=-1), [(0, moments.shape[0] - total), (0, 0)])
+    return per_tensor, memory, jnp.where(finite, new_moments, moments)
 
+  def _token_constants(self, layouts, offsets):
+    """Static per-token constants: real coordinates per chunk, the tensor's log-size / 10, and
+    the tensor (segment) id of every token row (rows padded to a multiple of prod(pool_factors))."""
+    total = int(offsets[-1])
+    count = np.zeros((total,), np.float32)
+    log_size = np.zeros((total,), np.float32)
+    segment_ids = np.zeros((total,), np.int32)
+    for i, lay in enumerate(layouts):
+      count[offsets[i]:offsets[i] + lay.num_chunks] = lay.counts
+      log_size[offsets[i]:offsets[i + 1]] = math.log(max(lay.size, 1)) / 10.0
+      segment_ids[offsets[i]:offsets[i + 1]] = i
+    return count, log_size, segment_ids
+
+  def _trunk(self, theta, tokens_in, time_feats, time_column, count, segment_ids, num_tensors,
+             memory, finite):
+    """The shared network: HPE over the chunk tokens (``tokens_in`` [total, k], with the
+    ``time_feats`` shared by every chunk inserted at input row ``time_column``), CAM over the
+    meta-tokens (``memory`` written where ``finite``), and the head on [chunk token, context of
+    its meta-token].  Returns (head outputs [total, num_head_outputs] float32, new memory)."""
+    f32 = jnp.float32
+    F = self.chunks_per_stream
+    total = tokens_in.shape[0]
+    time_columns = list(range(time_column, time_column + time_feats.shape[0]))
     # The per-chunk network runs in compute_dtype (weights cast here; theta itself stays float32).
     cd = lambda x: x.astype(self.compute_dtype)
     net = lambda tree: jax.tree_util.tree_map(cd, tree)
@@ -381,13 +524,13 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       chunk_tokens, meta, _ = hpe.hpe_encode(
           net(theta["hpe"]), cd(tokens_in), jnp.asarray(count > 0),
           self.hpe_projection, self.pool_factors, self.qk_radius,
-          segment_ids=jnp.asarray(segment_ids), num_segments=len(layouts),
+          segment_ids=jnp.asarray(segment_ids), num_segments=num_tensors,
           shared_inputs=cd(time_feats), shared_columns=time_columns)
     else:   # ablation: chunk embeddings, no Performer across chunks, no pooling
       chunk_tokens = hpe.embed(net(theta["hpe"])["embed"], cd(tokens_in), cd(time_feats), time_columns)
       meta = chunk_tokens
 
-    if self.mode == "meta_token":
+    if self.mode == "meta_token" and self.use_cam:
       c = net(theta["cam"])
       streams, num_memory = total // F, memory.normaliser.shape[0]
       xi = jnp.pad(nn.layer_norm(c["ln"], meta), [(0, num_memory - streams), (0, 0)])
@@ -400,14 +543,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     chunk_context = context[jnp.arange(total) // F]
     head = net(theta["head"])
     hidden = jax.nn.gelu(nn.dense(head["fc1"], jnp.concatenate([chunk_tokens, chunk_context], -1)))
-    coeffs = jnp.dot(hidden, head["fc2"]["w"], preferred_element_type=f32) + theta["head"]["fc2"]["b"]
-    log_mag = self.mag_mult * coeffs[:, -1]
-    if self.max_log_magnitude is not None:
-      log_mag = self.max_log_magnitude * jnp.tanh(log_mag / self.max_log_magnitude)
-    coeffs = coeffs.at[:, -1].set(self.step_mult * jnp.exp(log_mag))
-    per_tensor = [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)]
-    new_moments = jnp.pad(jnp.stack([mm, vs], axis=-1), [(0, moments.shape[0] - total), (0, 0)])
-    return per_tensor, memory, jnp.where(finite, new_moments, moments)
+    out = jnp.dot(hidden, head["fc2"]["w"], preferred_element_type=f32) + theta["head"]["fc2"]["b"]
+    return out, memory
 
   def _cam_step(self, c, xi, projection, memory: cam.CAMState, keep):
     """One CAM write-then-read of inputs xi [..., n_in] with projections ``c`` (q, k, v); the new
@@ -449,26 +586,167 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return new_p.astype(p.dtype), m, v, memory
 
 
+  # --- rule v2 ---------------------------------------------------------------------------------
+  def _features_v2(self, g, m, v, iteration):
+    """(m', v', A, G, S) of one tensor (any shape), float32: the v2 directions (module docstring)."""
+    b1, b2, eps = self.beta1, self.beta2, self.epsilon
+    t = (iteration + 1).astype(jnp.float32)
+    m = b1 * m + (1.0 - b1) * g
+    v = b2 * v + ((1.0 - b2) * g) * g
+    rs = 1.0 / (jnp.sqrt(v / (1.0 - b2 ** t)) + eps)
+    return m, v, (m / (1.0 - b1 ** t)) * rs, g * rs, jnp.sign(m)
+
+  def _chunk_sums_v2(self, layout: hpe.ChunkLayout, g, m, v, iteration):
+    """Per-chunk sums of A^2, G^2, A G, |A| (= A S), G S, |S| (= S^2) and v': the Gram matrix of
+    the directions (A, G, S) and the second moment, in one pass over g, m, v (not p).
+
+    They are also the non-finite check: a NaN or Inf in g makes G (and A) non-finite; the sums
+    overflow float32 only where |g| exceeds ~1e19.
+    """
+    f32 = jnp.float32
+    gc, mc, vc = (layout.view(jnp.asarray(x).astype(f32)) for x in (g, m, v))
+    if not layout.view_inserts_axis_only:   # as in _chunk_sums
+      gc, mc, vc = jax.lax.optimization_barrier((gc, mc, vc))
+    _, v1, a, gr, sg = self._features_v2(gc, mc, vc, iteration)
+    return layout.variadic_sums((a * a, gr * gr, a * gr, jnp.abs(a), gr * sg, jnp.abs(sg), v1))
+
+  def _chunk_network_v2(self, theta, layouts, sums, memory, iteration, num_steps, finite):
+    """Per tensor the per-chunk coefficients k_c = s w_c pi_c / sqrt(Q / N) [n_i, 3] of (A, G, S),
+    so that Delta = k_c . (A, G, S) (module docstring), and the new CAM memory."""
+    F, L = self.chunks_per_stream, self.chunk_length
+    padded = [-(-lay.num_chunks // F) * F for lay in layouts]
+    offsets = np.concatenate([[0], np.cumsum(padded)]).astype(int)
+    pad_rows = lambda x, i: jnp.pad(x, [(0, padded[i] - x.shape[0])] + [(0, 0)] * (x.ndim - 1))
+    raw = jnp.concatenate([pad_rows(jnp.stack(sm, axis=-1), i) for i, sm in enumerate(sums)])
+    raw = jax.lax.optimization_barrier(raw)     # as in _chunk_network
+    aa, gg, ag, abs_a, gs, live, vs = (raw[:, j] for j in range(_V2_SUMS))
+    count, log_size, segment_ids = self._token_constants(layouts, offsets)
+    num_tensors = len(layouts)
+    seg = jnp.asarray(segment_ids)
+    sizes = jnp.asarray([max(lay.size, 1) for lay in layouts], jnp.float32)
+    n = jnp.asarray(np.maximum(count, 1.0))
+    mean_v = _segment_sums(vs, seg, num_tensors) / sizes
+    # Scale-free chunk statistics, each bounded (|A| <= ~7.3 and |G| <= 1/sqrt(1 - b2) for Adam's
+    # accumulators; the relative log-RMS of v' is clipped).
+    rel_v = jnp.clip(0.25 * (jnp.log(vs / n + _TINY) - jnp.log(mean_v[seg] + _TINY)), -5.0, 5.0)
+    tokens_in = jnp.stack([
+        jnp.sqrt(aa / n), jnp.minimum(jnp.sqrt(gg / n), 10.0), abs_a / n,
+        jnp.clip(ag * jax.lax.rsqrt(aa * gg + _TINY), -1.0, 1.0),
+        jnp.clip(gs / n, -10.0, 10.0), live / n, rel_v,
+        jnp.asarray(log_size), jnp.asarray(count / L)], axis=-1)
+    out, memory = self._trunk(theta, tokens_in, _time_features_v2(iteration, num_steps),
+                              _V2_CHUNK_STATS, count, segment_ids, num_tensors, memory, finite)
+    coeffs = self.v2_coefficients(out, raw, jnp.asarray(count), seg, sizes)
+    return [coeffs[offsets[i]:offsets[i] + lay.num_chunks] for i, lay in enumerate(layouts)], memory
+
+  def v2_coefficients(self, out, sums, count, segment_ids, sizes):
+    """k_c = s w_c pi_c / sqrt(Q / N): the v2 step's per-chunk coefficients of (A, G, S).
+
+    Args:
+      out: head outputs [C, 5] (mixing logits z, relative log-scale r, tensor-scale logit u).
+      sums: [C, 7] per-chunk sums (AA, GG, AG, |A|, G S, |S|, v'), ``_chunk_sums_v2``.
+      count: [C] coordinates per chunk (0 for padding rows); segment_ids: [C] tensor of each row;
+      sizes: [num_tensors] coordinates per tensor (N; 1 for an empty tensor).
+
+    Returns [C, 3]; over each tensor sum_i (k_c . f_i)^2 / N = s^2 min(rms_w^2 G^2, 1) exactly,
+    rms_w^2 = Q / N (module docstring; = s^2 with max_step_gain=None).
+    """
+    num_tensors = sizes.shape[0]
+    aa, gg, ag, abs_a, gs, live = (sums[:, j] for j in range(6))
+    pi = jax.nn.softmax(out[:, :_V2_DIRECTIONS], axis=-1)
+    br = self.max_relative_log_scale
+    w = jnp.exp(br * jnp.tanh(out[:, _V2_DIRECTIONS] / br)) if br > 0 else jnp.ones_like(aa)
+    u_bar = _segment_sums(count * out[:, _V2_DIRECTIONS + 1], segment_ids, num_tensors) / sizes
+    scale = jnp.exp(jnp.maximum(-jax.nn.softplus(-u_bar), -self.max_log_shrink))
+    if self.normalize_step:
+      pa, pg, ps = pi[:, 0], pi[:, 1], pi[:, 2]
+      q = (pa * pa * aa + pg * pg * gg + ps * ps * live
+           + 2.0 * (pa * pg * ag + pa * ps * abs_a + pg * ps * gs))      # sum_i d_i^2 in the chunk
+      ms = _segment_sums(w * w * jnp.maximum(q, 0.0), segment_ids, num_tensors) / sizes
+      if self.max_step_gain is not None:     # amplify by at most G: divide by max(rms, 1 / G)
+        ms = jnp.maximum(ms, 1.0 / self.max_step_gain ** 2)
+      scale = jnp.where(ms > _TINY, scale * jax.lax.rsqrt(jnp.maximum(ms, _TINY)), 0.0)
+    return pi * (scale[segment_ids] * w)[:, None]
+
+  def _apply_v2(self, layout: hpe.ChunkLayout, g, m, v, coeffs, iteration, finite):
+    """(Delta, m', v') of one tensor, Delta = k_c . (A, G, S) per coordinate (zero where not
+    ``finite``, where m and v are kept)."""
+    f32 = jnp.float32
+    g32 = g.astype(f32)
+    m1, v1, a, gr, sg = self._features_v2(g32, m, v, iteration)
+    bc = layout.broadcast
+    delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
+    return (jnp.where(finite, delta, 0.0), jnp.where(finite, m1, m), jnp.where(finite, v1, v))
+
+  def learning_rate_at(self, count):
+    """The v2 learning rate after ``count`` applied updates (a float or the schedule's value)."""
+    lr = self.learning_rate
+    return jnp.asarray(lr(count) if callable(lr) else lr, jnp.float32)
+
+  def directions(self, theta, state: "MnemosyneState", grads):
+    """v2's normalised step Delta (a tree like ``grads``, float32, RMS s <= 1 per tensor) and the
+    new state (its ``params`` untouched): what ``scale_by_mnemosyne`` returns before the learning
+    rate; a non-finite gradient gives Delta = 0 and leaves the state as it was, apart from
+    ``skipped_updates``."""
+    if self.rule != "v2":
+      raise ValueError("directions() is the v2 rule's normalised step; this optimizer has "
+                       f"rule={self.rule!r}.")
+    treedef = jax.tree_util.tree_structure(state.momentum)
+    grad_treedef = jax.tree_util.tree_structure(grads)
+    if grad_treedef != treedef:
+      raise ValueError(f"The gradient tree does not match the parameter tree the optimizer was "
+                       f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
+                       "exactly the parameters given to init().")
+    gs = [jnp.asarray(x) for x in treedef.flatten_up_to(grads)]
+    ms, vs = treedef.flatten_up_to(state.momentum), treedef.flatten_up_to(state.second_moment)
+    it = state.iteration
+    layouts = [hpe.ChunkLayout(jnp.shape(g), self.chunk_length) for g in gs]
+    sums = [self._chunk_sums_v2(lay, g, m, v, it) for lay, g, m, v in zip(layouts, gs, ms, vs)]
+    if self.skip_nonfinite:
+      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
+    else:
+      finite = jnp.asarray(True)
+    memory, coeffs = state.memory, []
+    if gs:
+      coeffs, memory = self._chunk_network_v2(theta, layouts, sums, memory, it, state.num_steps,
+                                              finite)
+    outs = [self._apply_v2(lay, g, m, v, c, it, finite)
+            for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)]
+    unflat = lambda i: treedef.unflatten([o[i] for o in outs])
+    skipped = jnp.logical_not(finite).astype(jnp.int32)
+    return unflat(0), state.replace(
+        momentum=unflat(1), second_moment=unflat(2), memory=memory,
+        iteration=state.iteration + 1 - skipped, skipped_updates=state.skipped_updates + skipped)
+
+
 class _MnemosyneOptimizer(opt_base.Optimizer):
   """The inner optimizer for fixed meta-parameters theta (learned_optimization 0.0.1 interface)."""
 
-  def __init__(self, lopt: MnemosyneLOpt, theta):
+  def __init__(self, lopt: MnemosyneLOpt, theta, is_training: bool = False):
     self.lopt = lopt
     self.theta = theta
+    self.is_training = is_training
 
   @property
   def name(self):
-    return f"Mnemosyne_{self.lopt.mode}"
+    return f"Mnemosyne_{self.lopt.rule}_{self.lopt.mode}"
 
   def init(self, params, model_state=None, num_steps=None, key=None, **kwargs) -> MnemosyneState:
-    del key, kwargs
+    """State for ``params``; ``num_steps`` is the planned length T of training.  v2 also runs with
+    T unknown (``num_steps=None``: its t/T feature is replaced by a "not known" flag)."""
+    del kwargs
     _check_params(params)
-    if num_steps is None:
-      raise ValueError("Mnemosyne needs the planned number of training steps: pass num_steps to init().")
+    lopt = self.lopt
+    if num_steps is None and lopt.rule == "v1":
+      raise ValueError("Mnemosyne v1 needs the planned number of training steps: pass num_steps "
+                       "to init().")
     if isinstance(num_steps, (int, float)) and num_steps <= 0:
       raise ValueError(f"num_steps must be a positive number of training steps, got {num_steps}.")
+    num_steps = jnp.asarray(0 if num_steps is None else num_steps, jnp.int32)
+    if self.is_training and lopt.hide_horizon_prob > 0 and key is not None:
+      hide = jax.random.bernoulli(jax.random.fold_in(key, 17), lopt.hide_horizon_prob)
+      num_steps = jnp.where(hide, 0, num_steps)
     zeros = lambda p: jnp.zeros(jnp.shape(p), jnp.float32)
-    lopt = self.lopt
     shapes = [jnp.shape(p) for p in jax.tree_util.tree_leaves(params)]
     if lopt.mode == "meta_token":
       memory = cam.cam_init((lopt.num_memory_streams(shapes),), lopt.cam_features, lopt.model_dim)
@@ -479,10 +757,11 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
         params=params, state=model_state,
         momentum=jax.tree_util.tree_map(zeros, params),
         second_moment=jax.tree_util.tree_map(zeros, params),
-        chunk_moments=jnp.zeros((lopt.num_moment_rows(shapes), 2), jnp.float32),
+        chunk_moments=(None if lopt.rule == "v2" else   # v2 needs no carried sums
+                       jnp.zeros((lopt.num_moment_rows(shapes), 2), jnp.float32)),
         memory=memory,
         iteration=jnp.asarray(0, jnp.int32),
-        num_steps=jnp.asarray(num_steps, jnp.int32),
+        num_steps=num_steps,
         skipped_updates=jnp.asarray(0, jnp.int32))
 
   def set_params(self, state: MnemosyneState, params) -> MnemosyneState:
@@ -492,6 +771,8 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
              key=None, **kwargs) -> MnemosyneState:
     del loss, is_valid, key, kwargs
     lopt = self.lopt
+    if lopt.rule == "v2":
+      return self._update_v2(opt_state, grad, model_state)
     treedef = jax.tree_util.tree_structure(opt_state.params)
     grad_treedef = jax.tree_util.tree_structure(grad)
     if grad_treedef != treedef:
@@ -530,3 +811,23 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
         params=unflat(0), state=model_state, momentum=unflat(1), second_moment=unflat(2),
         chunk_moments=moments, memory=memory, iteration=opt_state.iteration + 1 - skipped,
         num_steps=opt_state.num_steps, skipped_updates=opt_state.skipped_updates + skipped)
+
+  def _update_v2(self, opt_state: MnemosyneState, grad, model_state) -> MnemosyneState:
+    """p <- p - lr_t (Delta + weight_decay p), Delta from ``MnemosyneLOpt.directions``; p is kept
+    exactly (no decay either) on a skipped step."""
+    lopt = self.lopt
+    deltas, new = lopt.directions(self.theta, opt_state, grad)
+    lr = lopt.learning_rate_at(opt_state.iteration)
+    applied = new.skipped_updates == opt_state.skipped_updates
+    wd = lopt.weight_decay
+
+    def step(p, d):
+      p = jnp.asarray(p)
+      p32 = p.astype(jnp.float32)
+      upd = d + wd * p32 if wd else d
+      return jnp.where(applied, p32 - lr * upd, p32).astype(p.dtype)
+
+    treedef = jax.tree_util.tree_structure(opt_state.momentum)
+    params = treedef.unflatten([step(p, d) for p, d in zip(treedef.flatten_up_to(opt_state.params),
+                                                           treedef.flatten_up_to(deltas))])
+    return new.replace(params=params, state=model_state)

@@ -133,7 +133,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
       return MnemosyneState(
           params=None if node.params is None else param_shardings, state=rep(node.state),
           momentum=param_shardings, second_moment=param_shardings,
-          chunk_moments=rows_split(node.chunk_moments.shape[0]),
+          chunk_moments=(None if node.chunk_moments is None
+                         else rows_split(node.chunk_moments.shape[0])),
           memory=memory_shardings(node.memory, node.momentum),
           iteration=replicated, num_steps=replicated, skipped_updates=replicated)
     if like_params(node):

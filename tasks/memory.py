@@ -101,8 +101,10 @@ def mnemosyne_state_bytes(state, params, mesh) -> int:
   rest = dataclasses.replace(state, memory=None, chunk_moments=None)
   sizes = {"data": data, "model": model}
   split = lambda rows: math.prod(sizes[a] for a in sharding.stream_axes(rows, sizes))
-  moments = state.chunk_moments
-  total = per_device_bytes(rest, mesh) + total_bytes(moments) // split(moments.shape[0])
+  moments = state.chunk_moments      # v1's carried per-chunk sums; None in v2
+  total = per_device_bytes(rest, mesh)
+  if moments is not None:
+    total += total_bytes(moments) // split(moments.shape[0])
   if isinstance(state.memory, cam.CAMState):
     return total + total_bytes(state.memory) // split(state.memory.memory.shape[0])
   treedef = jax.tree_util.tree_structure(params)

@@ -71,6 +71,10 @@ class TransformerLM(nn.Module):
 
   x_0 = E[ids] + P[0..T-1];  per layer  x += MHA_causal(LN(x)),  x += W_2 GELU(W_1 LN(x));
   logits = LN(x) W_out + b.  Attention of position t covers positions <= t only.
+
+  ``init_style="gpt"``: every kernel, the embedding and the positions drawn N(0, (0.02 init_scale)^2);
+  ``init_style="flax"``: flax's own defaults (``nn.Dense``'s LeCun normal kernels, ``nn.Embed``'s
+  unit-variance embedding; the positions like the embedding), times ``init_scale``.
   """
   vocab_size: int = 256
   hidden_size: int = 64
@@ -79,6 +83,7 @@ class TransformerLM(nn.Module):
   mlp_dim: int = 256
   max_length: int = 1024
   init_scale: float = 1.0
+  init_style: str = "gpt"
 
   @nn.compact
   def __call__(self, ids):
@@ -86,9 +91,16 @@ class TransformerLM(nn.Module):
     d, nh = self.hidden_size, self.num_heads
     if d % nh:
       raise ValueError(f"hidden_size {d} is not divisible by num_heads {nh}.")
-    init = nn.initializers.normal(0.02 * self.init_scale)
-    x = nn.Embed(self.vocab_size, d, embedding_init=init, name="embed")(ids)
-    pos = self.param("position", init, (self.max_length, d))
+    if self.init_style == "gpt":
+      init = embed_init = nn.initializers.normal(0.02 * self.init_scale)
+    elif self.init_style == "flax":
+      init = nn.initializers.variance_scaling(self.init_scale ** 2, "fan_in", "truncated_normal")
+      embed_init = nn.initializers.variance_scaling(self.init_scale ** 2, "fan_in", "normal",
+                                                    out_axis=0)
+    else:
+      raise ValueError(f"init_style must be 'gpt' or 'flax', got {self.init_style!r}.")
+    x = nn.Embed(self.vocab_size, d, embedding_init=embed_init, name="embed")(ids)
+    pos = self.param("position", embed_init, (self.max_length, d))
     x = x + pos[:t][None]
     causal = jnp.tril(jnp.ones((t, t), bool))
     for i in range(self.num_layers):
@@ -114,21 +126,23 @@ class TransformerLMTask(common.LazyDatasets, tasks_base.Task):
     corpus: the text.  sequence_length: T.  batch_size, seed: of the data iterators.
     hidden_size, num_layers, num_heads, mlp_dim: the model (``TransformerLM``).
     init_scale: multiplies the standard deviation 0.02 of the initial weights.
+    init_style: "gpt" (N(0, 0.02^2) everywhere) or "flax" (flax's default initialisers), see TransformerLM.
     datasets: share data iterators (a task family).
   """
 
   def __init__(self, corpus: str = "kjv", sequence_length: int = 64, batch_size: int = 8,
                hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4, mlp_dim: int = 256,
-               init_scale=1.0, seed: int = 0, data_dir: Optional[str] = None, datasets=None):
+               init_scale=1.0, seed: int = 0, data_dir: Optional[str] = None, datasets=None,
+               init_style: str = "gpt"):
     if corpus not in text.TEXT_NAMES:
       raise ValueError(f"corpus must be one of {text.TEXT_NAMES}, got {corpus!r}.")
     self.corpus, self.sequence_length, self.batch_size = corpus, sequence_length, batch_size
     self.seed, self.data_dir = seed, data_dir
     self.model = TransformerLM(text.VOCAB_SIZE, hidden_size, num_layers, num_heads, mlp_dim,
-                               max_length=sequence_length, init_scale=init_scale)
+                               max_length=sequence_length, init_scale=init_scale, init_style=init_style)
     self._datasets = datasets
     self._name = (f"TransformerLM_{corpus}_T{sequence_length}_D{hidden_size}_L{num_layers}"
-                  f"_H{num_heads}_F{mlp_dim}")
+                  f"_H{num_heads}_F{mlp_dim}" + ("_flaxinit" if init_style == "flax" else ""))
 
   @property
   def name(self):
@@ -565,7 +579,10 @@ def _register():
   for entry in (
       e("transformer_lm_kjv_tiny", "text_lm", f"{m}:TransformerLMTask",
         kwargs=(("corpus", "kjv"),) + tiny_lm,
-        description="byte-level decoder LM (D64, 2 layers, T64) on the KJV"),
+        description="byte-level decoder LM (D64, 2 layers, T64) on the KJV, weights N(0, 0.02^2)"),
+      e("transformer_lm_kjv_tiny_flaxinit", "text_lm", f"{m}:TransformerLMTask",
+        kwargs=(("corpus", "kjv"), ("init_style", "flax")) + tiny_lm,
+        description="the same LM with flax's default initialisers"),
       e("transformer_lm_family_austen_tiny", "text_lm", f"{m}:TransformerLMFamily",
         kwargs=(("corpus", "austen"),) + tiny_lm,
         description="family: byte-level decoder LMs on Austen, sampled init scale"),

@@ -21,9 +21,11 @@ def test_demo_evaluates_against_adam():
   results = demo.run(["--num_steps", "60", "--seeds", "1", "--tasks", "1", "--untrained",
                       "--pretrained", ""])
   (row,) = results.values()
-  assert set(row) == {"Adam lr=1e-3", "Mnemosyne untrained"}
+  assert set(row) == {demo.BASELINE, "Mnemosyne untrained"}
   for name, r in row.items():
     assert np.isfinite(r["train"]) and np.isfinite(r["test"]), name
     assert r["train"] < 2.0, (name, r)          # from ln(10) = 2.30 at chance
-  # untrained Mnemosyne is Adam(1e-3) up to a small perturbation of its head
-  np.testing.assert_allclose(row["Mnemosyne untrained"]["train"], row["Adam lr=1e-3"]["train"], rtol=0.1)
+  # untrained v2 Mnemosyne is Adam's direction normalised per tensor (RMS <= 0.88 x 1e-3): it
+  # trains about as fast as AdamW(1e-3) in 60 steps (within a factor of 2 of its training loss)
+  ratio = row["Mnemosyne untrained"]["train"] / row[demo.BASELINE]["train"]
+  assert 0.5 < ratio < 2.0, ratio

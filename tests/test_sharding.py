@@ -118,7 +118,7 @@ def test_per_coordinate_memory_is_sharded_like_its_parameter():
   mesh = Mesh(np.array(jax.devices()[:1]), ("model",))
   p_sh = {"w": NamedSharding(mesh, P(None, "model")), "b": NamedSharding(mesh, P())}
   params = {"w": np.zeros((4, 8), np.float32), "b": np.zeros((8,), np.float32)}
-  lopt = mnemosyne_lopt.MnemosyneLOpt(mode="per_coordinate", chunk_length=8)
+  lopt = mnemosyne_lopt.MnemosyneLOpt(rule="v1", mode="per_coordinate", chunk_length=8)
   state = lopt.opt_fn(lopt.init(jax.random.PRNGKey(0))).init(params, num_steps=10)
   sh = msharding.state_shardings(state, p_sh)
   assert sh.memory["w"].memory.spec == P(None, "model", None, None)

@@ -72,9 +72,9 @@ def test_memory_against_hand_computation(capsys):
   r, d = lopt.cam_features, lopt.model_dim
   cam8 = 4 * (r * d + r) * 4
   cam42 = 4 * (r * d + r) * 4 // 4
-  # Its per-chunk moment sums: S x prod(pool_factors) = 64 rows of 2 floats, split along the rows
-  # over every mesh axis whose size divides 64: all 8 devices of both meshes.
-  moments = 4 * 16 * 2 * 4 // 8
+  # v2 (the default) carries no per-chunk moment sums (v1 carries S x 16 rows of 2 floats).
+  assert lopt.num_moment_rows([(64, 32)]) == 0
+  moments = 0
   for mesh, p, cam in (("8", p8, cam8), ("4x2", p42, cam42)):
     rep = memory.memory_report(trainable, mesh)
     assert rep.params == rep.grads == p
@@ -116,6 +116,5 @@ def test_vit_h_cam_memory_splits_over_256_devices():
   assert streams % 1024 == 0 and streams < 1.2 * sum(lopt.num_streams(s) for s in shapes)
   rep = memory.memory_report(trainable, "256")
   cam_bytes = streams * (lopt.cam_features * lopt.model_dim + lopt.cam_features) * 4
-  moment_bytes = streams * 16 * 2 * 4        # per-chunk sums of m^2 and v, split like the memory
-  assert rep.mnemosyne_state == 2 * rep.params + (cam_bytes + moment_bytes) // 256 + 3 * 4
+  assert rep.mnemosyne_state == 2 * rep.params + cam_bytes // 256 + 3 * 4   # v2: no moment sums
   assert rep.mnemosyne_state < 1.1 * rep.adam_state

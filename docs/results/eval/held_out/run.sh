@@ -1,5 +1,5 @@
 #!/bin/bash
-# Background held_out sweeps of this session, one core (taskset -c 1), one after the other.
+# The held_out sweeps merged in this folder, one core (taskset -c 1), one after the other.
 cd /work/main
 echo "== rest $(date -u +%T)"
 taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out \

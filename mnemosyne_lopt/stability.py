@@ -1,0 +1,316 @@
+"""mnemosyne-stability: blow-up counts of optimizers on small problems that are not in any
+meta-training family, at two horizons and several seeds.
+
+A run *blows up* when its training loss is non-finite at any step, or above 10 times its initial
+value at any step after the first 5 % of the run (``blew_up``).  Problems (batches drawn from the
+step's PRNG key, so every optimizer sees the same data for a seed):
+
+* ``regression_mlp64`` / ``regression_mlp256``: a ReLU student 16 -> 64 (256) -> 1 fits a fixed
+  random ReLU teacher 16 -> 32 -> 1 by mean squared error, inputs N(0, I), batch 64;
+* ``linear_scaled_inputs``: linear regression whose 16 input columns have scales 10^-1 .. 10^1;
+* ``logistic``: logistic regression on 20 Gaussian features, labels from a noisy linear rule;
+* ``mlp_init5x``: a 20 -> 64 -> 64 -> 4 tanh classifier on Gaussian clusters, initialised 5x too large;
+* ``autoencoder``: a 64 -> 32 -> 8 -> 32 -> 64 GELU autoencoder of scikit-learn's 8x8 digits (MSE);
+* ``reparam_0.01`` / ``reparam_100``: ``regression_mlp64`` with its parameters re-parameterised,
+  p = s w (w starts at p0 / s; learned_optimization's ReparamWeights), s = 1e-2 and 1e2.
+
+Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero biases).
+
+    mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
+                        [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
+                        [--max_step_gain none] [--plot runs/stability.png]
+
+prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
+blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
+defaults: learning rate 1e-3, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
+``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
+optimizer (``load_pretrained("v1")``, through ``to_optax``).
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
+            "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
+OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adam", "mnemosyne_v1")
+
+
+def blew_up(losses) -> bool:
+  """Non-finite anywhere, or above 10x the initial loss after the first 5 % of the steps."""
+  losses = np.asarray(losses, np.float64)
+  if not np.all(np.isfinite(losses)):
+    return True
+  start = int(math.ceil(0.05 * len(losses)))
+  return bool(np.any(losses[start:] > 10.0 * losses[0]))
+
+
+def _dense_init(key, sizes, scale=1.0):
+  keys = jax.random.split(key, len(sizes) - 1)
+  return [{"w": scale * jax.random.normal(k, (a, b)) / np.sqrt(a), "b": jnp.zeros((b,))}
+          for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def _mlp(layers, x, act):
+  for i, layer in enumerate(layers):
+    x = x @ layer["w"] + layer["b"]
+    if i < len(layers) - 1:
+      x = act(x)
+  return x
+
+
+def _digits():
+  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+  return jnp.asarray(load_digits().data / 16.0, jnp.float32)
+
+
+def make_problem(name: str, seed: int):
+  """(init(key) -> params, loss(params, key) -> scalar) of problem ``name``; ``seed`` fixes the
+  problem's own constants (teacher, cluster centres)."""
+  rng = jax.random.PRNGKey(10_000 + seed)
+  if name.startswith("reparam_"):
+    scale = float(name.split("_")[1])
+    init, loss = make_problem("regression_mlp64", seed)
+    return ((lambda k: jax.tree_util.tree_map(lambda p: p / scale, init(k))),
+            (lambda w, k: loss(jax.tree_util.tree_map(lambda x: x * scale, w), k)))
+  if name.startswith("regression_mlp"):
+    width = int(name[len("regression_mlp"):])
+    teacher = _dense_init(rng, (16, 32, 1))
+
+    def loss(p, k):
+      x = jax.random.normal(k, (64, 16))
+      return jnp.mean(jnp.square(_mlp(p, x, jax.nn.relu) - _mlp(teacher, x, jax.nn.relu)))
+    return (lambda k: _dense_init(k, (16, width, 1))), loss
+  if name == "linear_scaled_inputs":
+    k1, _ = jax.random.split(rng)
+    w_true = jax.random.normal(k1, (16,))
+    col = 10.0 ** jnp.linspace(-1.0, 1.0, 16)
+
+    def loss(p, k):
+      kx, kn = jax.random.split(k)
+      x = jax.random.normal(kx, (64, 16)) * col
+      y = (x / col) @ w_true + 0.1 * jax.random.normal(kn, (64,))
+      return jnp.mean(jnp.square(x @ p["w"] + p["b"] - y))
+    return (lambda k: {"w": jnp.zeros((16,)), "b": jnp.zeros(())}), loss
+  if name == "logistic":
+    w_true = jax.random.normal(rng, (20,))
+
+    def loss(p, k):
+      kx, kn = jax.random.split(k)
+      x = jax.random.normal(kx, (64, 20))
+      y = (x @ w_true + 0.5 * jax.random.normal(kn, (64,)) > 0).astype(jnp.float32)
+      z = x @ p["w"] + p["b"]
+      return jnp.mean(jax.nn.softplus(z) - y * z)
+    return (lambda k: {"w": jnp.zeros((20,)), "b": jnp.zeros(())}), loss
+  if name == "mlp_init5x":
+    centres = 2.0 * jax.random.normal(rng, (4, 20))
+
+    def loss(p, k):
+      kc, kx = jax.random.split(k)
+      labels = jax.random.randint(kc, (64,), 0, 4)
+      x = centres[labels] + jax.random.normal(kx, (64, 20))
+      logp = jax.nn.log_softmax(_mlp(p, x, jnp.tanh))
+      return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+    return (lambda k: _dense_init(k, (20, 64, 64, 4), scale=5.0)), loss
+  if name == "autoencoder":
+    data = _digits()
+
+    def loss(p, k):
+      x = data[jax.random.randint(k, (64,), 0, data.shape[0])]
+      return jnp.mean(jnp.square(_mlp(p, x, jax.nn.gelu) - x))
+    return (lambda k: _dense_init(k, (64, 32, 8, 32, 64))), loss
+  raise ValueError(f"Unknown problem {name!r}; choose from {PROBLEMS}.")
+
+
+def make_optimizer(name: str, num_steps: int, theta_file=None,
+                   max_step_gain="default") -> optax.GradientTransformation:
+  """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
+  ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
+  default; ``max_step_gain``: that ``MnemosyneLOpt`` argument instead of the shipped one's."""
+  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  if name in ("mnemosyne", "mnemosyne_T"):
+    kw = {}
+    if theta_file or max_step_gain != "default":
+      import flax  # pylint: disable=g-import-not-at-top
+      config = dict(mnemosyne_lopt.load_pretrained("default")[0].config)
+      if max_step_gain != "default":
+        config["max_step_gain"] = max_step_gain
+      lopt = mnemosyne_lopt.MnemosyneLOpt(**config)
+      if theta_file:
+        with open(theta_file, "rb") as f:
+          theta = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), f.read())
+      else:
+        theta = mnemosyne_lopt.load_pretrained("default")[1]
+      kw = {"theta": theta, "learned_opt": lopt}
+    return mnemosyne_lopt.mnemosyne(num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
+  if name == "adamw":
+    return optax.adamw(1e-3)
+  if name == "adam":
+    return optax.adam(1e-3)
+  if name == "mnemosyne_v1":
+    lopt, theta = mnemosyne_lopt.load_pretrained("v1")
+    return mnemosyne_lopt.to_optax(lopt, theta, num_steps)
+  raise ValueError(f"Unknown optimizer {name!r}; choose from {OPTIMIZERS}.")
+
+
+def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file=None,
+                 max_step_gain="default") -> np.ndarray:
+  """Training losses [len(seeds), num_steps] (the loss at each step, before its update)."""
+  init, loss = make_problem(problem, 0)
+  tx = make_optimizer(optimizer, num_steps, theta_file, max_step_gain)
+
+  def one(seed):
+    key = jax.random.PRNGKey(seed)
+    params = init(jax.random.fold_in(key, 0))
+
+    def body(carry, k):
+      p, s = carry
+      value, grads = jax.value_and_grad(loss)(p, k)
+      updates, s = tx.update(grads, s, p, loss=value) if _takes_loss(tx) else tx.update(grads, s, p)
+      return (optax.apply_updates(p, updates), s), value
+    keys = jax.random.split(jax.random.fold_in(key, 1), num_steps)
+    _, losses = jax.lax.scan(body, (params, tx.init(params)), keys)
+    return losses
+  run = jax.jit(jax.vmap(one))
+  return np.asarray(run(jnp.asarray(list(seeds))))
+
+
+def _takes_loss(tx) -> bool:
+  return isinstance(tx, optax.GradientTransformationExtraArgs)
+
+
+def run(argv=None) -> dict:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--steps", type=int, nargs="+", default=[600, 3000])
+  parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--problems", default=",".join(PROBLEMS))
+  parser.add_argument("--optimizers", default="mnemosyne,mnemosyne_T,adamw")
+  parser.add_argument("--json", default=None, help="write per-run results to this JSON file")
+  parser.add_argument("--theta", default=None,
+                      help="theta.msgpack of a v2 MnemosyneLOpt() for mnemosyne / mnemosyne_T "
+                           "(default: the shipped pretrained 'default')")
+  parser.add_argument("--plot", default=None, help="write a heat map (final loss / AdamW's) to this PNG")
+  parser.add_argument("--replot", default=None, help="only redraw --plot from this results JSON")
+  parser.add_argument("--max_step_gain", default="default",
+                      help="MnemosyneLOpt.max_step_gain for mnemosyne / mnemosyne_T: a number or "
+                           "'none' (default: the shipped optimizer's)")
+  args = parser.parse_args(argv)
+  if args.replot:
+    with open(args.replot) as f:
+      out = json.load(f)
+    plot(out["results"], args.plot or os.path.splitext(args.replot)[0] + ".png")
+    return out
+  problems = [p for p in args.problems.split(",") if p]
+  optimizers = [o for o in args.optimizers.split(",") if o]
+  for name in problems:
+    if name not in PROBLEMS:
+      parser.error(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS)}")
+  for name in optimizers:
+    if name not in OPTIMIZERS:
+      parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+  gain = args.max_step_gain
+  if gain != "default":
+    gain = None if gain.lower() == "none" else float(gain)
+  results, t0 = [], time.time()
+  total = len(problems) * len(args.steps) * len(optimizers)
+  done = 0
+  for problem in problems:
+    for steps in args.steps:
+      for opt in optimizers:
+        losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, gain)
+        tail = max(steps // 20, 1)
+        for seed, curve in enumerate(losses):
+          results.append({"problem": problem, "steps": steps, "optimizer": opt, "seed": seed,
+                          "blew_up": blew_up(curve), "initial_loss": float(curve[0]),
+                          "final_loss": float(np.mean(curve[-tail:])),
+                          "max_loss": float(np.nanmax(np.where(np.isfinite(curve), curve, np.nan)))
+                          if np.any(np.isfinite(curve)) else float("nan")})
+        done += 1
+        print(f"[stability] {done}/{total} {problem} {steps} steps {opt}: blow-ups "
+              f"{sum(r['blew_up'] for r in results[-args.seeds:])}/{args.seeds}, final loss "
+              f"{np.median([r['final_loss'] for r in results[-args.seeds:]]):.4g} "
+              f"({time.time() - t0:.0f} s)", flush=True)
+  print()
+  print(format_table(results, problems, args.steps, optimizers))
+  summary = {o: sum(r["blew_up"] for r in results if r["optimizer"] == o) for o in optimizers}
+  runs = {o: sum(1 for r in results if r["optimizer"] == o) for o in optimizers}
+  print()
+  for o in optimizers:
+    print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs")
+  out = {"results": results, "blow_ups": summary, "runs": runs, "seconds": time.time() - t0}
+  if args.json:
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+      json.dump(out, f, indent=1)
+    print(f"results: {args.json}")
+  if args.plot:
+    plot(results, args.plot)
+    print(f"plot: {args.plot}")
+  return out
+
+
+def plot(results, path) -> None:
+  """Heat map: rows problem x horizon, columns optimizers, colour the median final loss divided by
+  AdamW's (log scale, 1/10 to 10), annotated; a blow-up count is printed in the cell."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import colors  # pylint: disable=g-import-not-at-top
+  rows = list(dict.fromkeys((r["problem"], r["steps"]) for r in results))
+  opts = list(dict.fromkeys(r["optimizer"] for r in results))
+  med = lambda p, t, o: float(np.median([r["final_loss"] for r in results
+                                         if (r["problem"], r["steps"], r["optimizer"]) == (p, t, o)]))
+  blow = lambda p, t, o: sum(r["blew_up"] for r in results
+                             if (r["problem"], r["steps"], r["optimizer"]) == (p, t, o))
+  ref = "adamw" if "adamw" in opts else opts[-1]
+  ratio = np.array([[med(p, t, o) / med(p, t, ref) for o in opts] for p, t in rows])
+  fig, ax = plt.subplots(figsize=(1.6 * len(opts) + 2.5, 0.42 * len(rows) + 1.4))
+  im = ax.imshow(np.clip(ratio, 0.1, 10), cmap="RdYlGn_r", norm=colors.LogNorm(0.1, 10), aspect="auto")
+  for i, (p, t) in enumerate(rows):
+    for j, o in enumerate(opts):
+      b = blow(p, t, o)
+      ax.text(j, i, f"{ratio[i, j]:.2g}" + (f"\n{b} blow-up{'s' if b > 1 else ''}" if b else ""),
+              ha="center", va="center", fontsize=7, color="k", weight="bold" if b else "normal")
+  ax.set_xticks(range(len(opts)), opts, fontsize=8)
+  ax.set_yticks(range(len(rows)), [f"{p} ({t})" for p, t in rows], fontsize=8)
+  ax.set_title(f"median final training loss / {ref}'s (lower is better)", fontsize=9)
+  fig.colorbar(im, ax=ax, shrink=0.8)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def format_table(results, problems, steps_list, optimizers) -> str:
+  """Markdown: per problem and horizon, per optimizer 'blow-ups/runs, median final loss'."""
+  head = "| problem | steps | " + " | ".join(optimizers) + " |"
+  lines = [head, "|---|---:|" + "---:|" * len(optimizers)]
+  for problem in problems:
+    for steps in steps_list:
+      cells = []
+      for o in optimizers:
+        rs = [r for r in results if r["problem"] == problem and r["steps"] == steps
+              and r["optimizer"] == o]
+        if not rs:
+          cells.append("")
+          continue
+        b = sum(r["blew_up"] for r in rs)
+        cells.append(f"{'**' if b else ''}{b}/{len(rs)}{'**' if b else ''}, "
+                     f"{np.median([r['final_loss'] for r in rs]):.3g}")
+      lines.append(f"| {problem} | {steps} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def main(argv=None):
+  run(argv)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,35 @@
+"""Console scripts print no TensorFlow / oneDNN / TPU-backend / Oryx banners; real warnings pass."""
+
+import os
+import subprocess
+import sys
+
+BANNERS = ("oneDNN", "Oryx", "backend 'tpu'", "absl::InitializeLog", "TF_ENABLE_ONEDNN_OPTS")
+
+
+def _env():
+  env = dict(os.environ)
+  for k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):
+    env.pop(k, None)
+  return env
+
+
+def test_console_script_stderr_has_no_banners():
+  script = os.path.join(os.path.dirname(sys.executable), "mnemosyne-tasks")
+  out = subprocess.run([script, "list"], capture_output=True, text=True, env=_env(), timeout=300)
+  assert out.returncode == 0, out.stderr
+  assert "vit_tiny" in out.stdout
+  for banner in BANNERS:
+    assert banner not in out.stderr, (banner, out.stderr)
+
+
+def test_real_warnings_still_reach_the_user():
+  code = ("import logging, mnemosyne_lopt, learned_optimization.summary, tensorflow; "
+          "logging.getLogger('absl').warning('a real warning'); "
+          "logging.getLogger('jax._src.xla_bridge').warning('a jax warning')")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                       timeout=300)
+  assert out.returncode == 0, out.stderr
+  assert "a real warning" in out.stderr and "a jax warning" in out.stderr
+  for banner in BANNERS:
+    assert banner not in out.stderr, (banner, out.stderr)

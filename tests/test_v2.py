@@ -1,0 +1,318 @@
+"""Mnemosyne v2 (rule="v2"): every term of the step against float64 numpy, the normalisation, the
+learning rate, the optax API, the CAM write inside the optimizer, scale invariance."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import mnemosyne_lopt
+from mnemosyne_lopt import cam
+from mnemosyne_lopt import hpe
+from mnemosyne_lopt import nn
+from mnemosyne_lopt import random_features
+from mnemosyne_lopt.optimizer import MnemosyneLOpt
+
+B1, B2, EPS = 0.9, 0.999, 1e-8
+
+
+def _tree():
+  k = jax.random.split(jax.random.PRNGKey(0), 4)
+  return {"dense": {"w": jax.random.normal(k[0], (40, 30)), "b": 0.1 * jnp.ones((30,))},
+          "scalar": jnp.asarray(0.5), "empty": jnp.zeros((0, 3)),
+          "conv": [jax.random.normal(k[1], (3, 3, 4, 5)), jax.random.normal(k[2], (1100,))]}
+
+
+def _loss(p):
+  return sum(jnp.sum(jnp.sin(3 * x) * x + 0.1 * x * x) for x in jax.tree_util.tree_leaves(p))
+
+
+def _theta_with_head(lopt, key, bias, weight_scale=0.0):
+  theta = lopt.init(key)
+  fc2 = theta["head"]["fc2"]
+  theta["head"]["fc2"] = {"w": fc2["w"] * weight_scale, "b": jnp.asarray(bias, jnp.float32)}
+  return theta
+
+
+def _features64(g, m, v, t):
+  m = B1 * m + (1 - B1) * g
+  v = B2 * v + (1 - B2) * g * g
+  rs = 1.0 / (np.sqrt(v / (1 - B2 ** t)) + EPS)
+  return m, v, m / (1 - B1 ** t) * rs, g * rs, np.sign(m)
+
+
+@pytest.mark.parametrize("gain", [None, 1.0, 4.0])
+def test_step_with_constant_head_equals_the_closed_form(gain):
+  """Zero head weights: every chunk gets the biases' pi, w, s, and the step is
+  Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor."""
+  z, r, u = np.array([0.7, -0.3, 0.2]), 0.4, 0.3
+  lopt = MnemosyneLOpt(chunk_length=64, learning_rate=2e-3, max_step_gain=gain)
+  theta = _theta_with_head(lopt, jax.random.PRNGKey(1), list(z) + [r, u])
+  opt = lopt.opt_fn(theta)
+  params = _tree()
+  state = opt.init(params, num_steps=30)
+  update, grad = jax.jit(opt.update), jax.jit(jax.grad(_loss))
+  pi = np.exp(z) / np.exp(z).sum()
+  s = np.exp(-np.log1p(np.exp(-u)))          # exp(-softplus(-u)), inside [1/100, 1]
+  w = np.exp(np.tanh(r))
+  p64 = jax.tree_util.tree_map(lambda x: np.asarray(x, np.float64), params)
+  m64 = jax.tree_util.tree_map(np.zeros_like, p64)
+  v64 = jax.tree_util.tree_map(np.zeros_like, p64)
+  for t in range(1, 8):
+    g = grad(opt.get_params(state))
+    state = update(state, g)
+    g64 = jax.tree_util.tree_map(lambda x: np.asarray(x, np.float64), g)
+    new = jax.tree_util.tree_map(lambda *a: _features64(*a, t), g64, m64, v64,
+                                 is_leaf=lambda x: isinstance(x, np.ndarray))
+    pick = lambda i: jax.tree_util.tree_map(lambda x: x[i], new, is_leaf=lambda x: isinstance(x, tuple))
+    m64, v64 = pick(0), pick(1)
+
+    def step(p, a, gr, sg):
+      d = w * (pi[0] * a + pi[1] * gr + pi[2] * sg)     # w cancels only where the RMS is >= 1/G
+      ms = np.mean(d * d) if d.size else 0.0
+      floor = 0.0 if gain is None else 1.0 / gain ** 2
+      return p - 2e-3 * (s * d / np.sqrt(max(ms, floor)) if ms > 0 else 0.0 * d)
+    p64 = jax.tree_util.tree_map(step, p64, pick(2), pick(3), pick(4))
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
+                         opt.get_params(state), p64)
+
+
+@pytest.mark.parametrize("gain", [None, 1.0])
+def test_coefficients_equal_numpy_for_random_head_outputs(gain):
+  """v2_coefficients (pi, chunk scale w, tensor scale s, the Gram quadratic form) against numpy."""
+  lopt = MnemosyneLOpt(chunk_length=8, max_relative_log_scale=1.0, max_log_shrink=np.log(100.0),
+                       max_step_gain=gain)
+  rng = np.random.default_rng(0)
+  counts = np.array([8, 8, 3, 0, 8, 5], np.float32)
+  seg = np.array([0, 0, 0, 0, 1, 1], np.int32)
+  sizes = np.array([19.0, 13.0], np.float32)
+  f = [rng.standard_normal((int(n), 3)) for n in counts]
+  for x in f:
+    x[:, 2] = np.sign(x[:, 0])                # S = sign(m) = sign(A)
+  sums = np.stack([[np.sum(x[:, 0] ** 2), np.sum(x[:, 1] ** 2), np.sum(x[:, 0] * x[:, 1]),
+                    np.sum(np.abs(x[:, 0])), np.sum(x[:, 1] * x[:, 2]), np.sum(np.abs(x[:, 2])), 0.0]
+                   for x in f])
+  out = rng.standard_normal((6, 5)) * 2.0
+  out[1, 4] = -30.0                           # a very negative u: s hits its floor of 1/100
+  k = np.asarray(lopt.v2_coefficients(jnp.asarray(out, jnp.float32), jnp.asarray(sums, jnp.float32),
+                                      jnp.asarray(counts), jnp.asarray(seg), jnp.asarray(sizes)))
+  pi = np.exp(out[:, :3]) / np.exp(out[:, :3]).sum(1, keepdims=True)
+  w = np.exp(np.tanh(out[:, 3]))
+  for tensor in (0, 1):
+    rows = np.flatnonzero(seg == tensor)
+    u_bar = np.sum(counts[rows] * out[rows, 4]) / sizes[tensor]
+    s = np.exp(max(-np.log1p(np.exp(-u_bar)), -np.log(100.0)))
+    d = [w[c] * (f[c] @ pi[c]) for c in rows]
+    rms = np.sqrt(sum(np.sum(x ** 2) for x in d) / sizes[tensor])
+    divisor = rms if gain is None else max(rms, 1.0 / gain)
+    want = pi[rows] * (s * w[rows] / divisor)[:, None]
+    np.testing.assert_allclose(k[rows], want, rtol=2e-5)
+    got_rms = np.sqrt(sum(np.sum((f[c] @ k[c]) ** 2) for c in rows) / sizes[tensor])
+    # RMS of the step: s (G = None), s min(rms, 1) (G = 1); always <= s <= 1
+    np.testing.assert_allclose(got_rms, s * (1.0 if gain is None else min(rms, 1.0)), rtol=2e-5)
+    assert 1e-2 * (1 - 1e-6) <= s <= 1.0
+
+
+@pytest.mark.parametrize("gain", [None, 1.0])
+def test_every_tensor_step_has_rms_at_most_the_learning_rate(gain):
+  """With a random (large) head the step still has RMS <= lr s, s in [1/100, 1], per tensor
+  (exactly lr s with max_step_gain=None)."""
+  lopt = MnemosyneLOpt(chunk_length=16, learning_rate=1e-3, head_init_scale=3.0, max_step_gain=gain)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(3)))
+  params = _tree()
+  state = opt.init(params, num_steps=40)
+  update, grad = jax.jit(opt.update), jax.jit(jax.grad(_loss))
+  checked = 0
+  for _ in range(6):
+    before = opt.get_params(state)
+    g = grad(before)
+    state = update(state, g)
+    for a, b, gl in zip(jax.tree_util.tree_leaves(before),
+                        jax.tree_util.tree_leaves(opt.get_params(state)), jax.tree_util.tree_leaves(g)):
+      if np.any(np.asarray(gl) != 0):
+        rms = float(jnp.sqrt(jnp.mean(jnp.square(b - a))))
+        assert rms <= 1e-3 * (1 + 1e-3), rms
+        if gain is None:
+          assert rms >= 1e-3 / 100 * (1 - 1e-3), rms
+        checked += 1
+  assert checked == 6 * 5                     # every non-empty tensor, every step
+
+
+def test_learning_rate_scales_the_step_exactly_and_schedules_work():
+  lopt1 = MnemosyneLOpt(chunk_length=32, learning_rate=1e-3)
+  lopt2 = MnemosyneLOpt(chunk_length=32, learning_rate=2e-3)
+  sched = MnemosyneLOpt(chunk_length=32, learning_rate=optax.linear_schedule(1e-3, 3e-3, 2))
+  theta = lopt1.init(jax.random.PRNGKey(4))
+  params = _tree()
+  g = jax.grad(_loss)(params)
+  steps = []
+  for lopt in (lopt1, lopt2, sched):
+    opt = lopt.opt_fn(theta)
+    s1 = opt.update(opt.init(params, num_steps=10), g)
+    s2 = opt.update(s1, g)
+    steps.append((jax.tree_util.tree_map(lambda a, b: a - b, opt.get_params(s1), params),
+                  jax.tree_util.tree_map(lambda a, b: a - b, opt.get_params(s2), opt.get_params(s1))))
+  # new_p - p is rounded to the parameters' float32 grid: up to one ulp of |p| < 4 (2.4e-7).
+  close = lambda a, b, c: jax.tree_util.tree_map(
+      lambda x, y: np.testing.assert_allclose(x, c * y, rtol=1e-5, atol=3e-7), a, b)
+  close(steps[1][0], steps[0][0], 2.0)        # 2x the rate: 2x the step
+  close(steps[1][1], steps[0][1], 2.0)
+  close(steps[2][0], steps[0][0], 1.0)        # the schedule's value after 0 updates: 1e-3
+  close(steps[2][1], steps[0][1], 2.0)        # after 1 update: 2e-3
+
+
+def test_optax_chain_equals_mnemosyne_and_the_learned_optimization_update():
+  lopt = MnemosyneLOpt(chunk_length=32, learning_rate=3e-3, weight_decay=0.1)
+  theta = lopt.init(jax.random.PRNGKey(5))
+  params = _tree()
+  chained = optax.chain(mnemosyne_lopt.scale_by_mnemosyne(theta, num_steps=20, learned_opt=lopt),
+                        optax.add_decayed_weights(0.1), optax.scale_by_learning_rate(3e-3))
+  whole = mnemosyne_lopt.mnemosyne(3e-3, weight_decay=0.1, num_steps=20, theta=theta,
+                                   learned_opt=lopt)
+  results = []
+  for tx in (chained, whole):
+    p, st = params, tx.init(params)
+    for _ in range(5):
+      u, st = tx.update(jax.grad(_loss)(p), st, p)
+      p = optax.apply_updates(p, u)
+    results.append(p)
+  opt = lopt.opt_fn(theta)
+  st = opt.init(params, num_steps=20)
+  for _ in range(5):
+    st = opt.update(st, jax.grad(_loss)(opt.get_params(st)))
+  results.append(opt.get_params(st))
+  for other in results[1:]:
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+                           results[0], other)
+
+
+def test_loss_scale_invariance_like_adam():
+  """Training on 100 x the loss ends where training on the loss ends (up to eps), as with Adam."""
+  lopt = MnemosyneLOpt(chunk_length=32)
+  theta = lopt.init(jax.random.PRNGKey(6))
+  params = _tree()
+
+  def train(tx, scale):
+    p, st = params, tx.init(params)
+    step = jax.jit(lambda p, st: tx.update(jax.grad(lambda q: scale * _loss(q))(p), st, p))
+    for _ in range(60):
+      u, st = step(p, st)
+      p = optax.apply_updates(p, u)
+    return p
+  for make in (lambda: mnemosyne_lopt.mnemosyne(theta=theta, learned_opt=lopt, num_steps=60),
+               lambda: optax.adam(1e-3)):
+    a, b = train(make(), 1.0), train(make(), 100.0)
+    jax.tree_util.tree_map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5), a, b)
+
+
+def test_parameter_values_do_not_enter_the_step():
+  """v2 reads g, m, v only: the same gradients give the same step whatever the parameters are."""
+  lopt = MnemosyneLOpt(chunk_length=32)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(7)))
+  params = _tree()
+  g = jax.grad(_loss)(params)
+  shifted = jax.tree_util.tree_map(lambda x: 100.0 * x + 3.0, params)
+  d1 = jax.tree_util.tree_map(lambda a, b: a - b, opt.get_params(opt.update(opt.init(params, num_steps=5), g)), params)
+  d2 = jax.tree_util.tree_map(lambda a, b: a - b, opt.get_params(opt.update(opt.init(shifted, num_steps=5), g)), shifted)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=3e-5), d1, d2)
+
+
+def test_cam_write_inside_the_optimizer_is_the_recurrence():
+  """The meta-token memory after two updates equals e^-tau phi(k_1) v_1^T + phi(k_2) v_2^T, with
+  k_t, v_t recomputed from the network's pieces (hpe_encode, layer norm, projections)."""
+  lopt = MnemosyneLOpt(chunk_length=8, tau=0.3)
+  theta = lopt.init(jax.random.PRNGKey(8))
+  opt = lopt.opt_fn(theta)
+  params = {"w": jax.random.normal(jax.random.PRNGKey(9), (16, 24))}     # 48 chunks, 3 streams
+  state = opt.init(params, num_steps=10)
+  captured = []
+  orig = hpe.hpe_encode
+
+  def spy(*args, **kwargs):
+    out = orig(*args, **kwargs)
+    captured.append(out[1])                   # the meta-tokens
+    return out
+  hpe.hpe_encode = spy
+  try:
+    for _ in range(2):
+      state = opt.update(state, jax.grad(_loss)(opt.get_params(state)))
+  finally:
+    hpe.hpe_encode = orig
+  c = theta["cam"]
+  want = cam.cam_init((state.memory.normaliser.shape[0],), lopt.cam_features, lopt.model_dim)
+  for meta in captured:
+    xi = nn.layer_norm(c["ln"], meta)
+    phi_k = random_features.hyperbolic_features(
+        random_features.bounded(nn.dense(c["k"], xi), lopt.qk_radius), lopt.cam_projection)
+    vals = nn.dense(c["v"], xi)
+    n = meta.shape[0]
+    decay = np.exp(-0.3)
+    mem = np.array(want.memory)
+    mem[:n] = decay * mem[:n] + np.einsum("sr,sd->srd", phi_k, vals)
+    nrm = np.array(want.normaliser)
+    nrm[:n] = decay * nrm[:n] + np.asarray(phi_k)
+    want = cam.CAMState(memory=jnp.asarray(mem), normaliser=jnp.asarray(nrm))
+  assert float(jnp.max(jnp.abs(state.memory.memory))) > 0.01
+  np.testing.assert_allclose(state.memory.memory, want.memory, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(state.memory.normaliser, want.normaliser, rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_horizon_and_hidden_horizon_in_meta_training():
+  lopt = MnemosyneLOpt(chunk_length=32, hide_horizon_prob=1.0)
+  theta = lopt.init(jax.random.PRNGKey(10))
+  params = _tree()
+  assert int(lopt.opt_fn(theta).init(params).num_steps) == 0          # None: T unknown
+  assert int(lopt.opt_fn(theta).init(params, num_steps=50, key=jax.random.PRNGKey(0)).num_steps) == 50
+  hidden = lopt.opt_fn(theta, is_training=True).init(params, num_steps=50, key=jax.random.PRNGKey(0))
+  assert int(hidden.num_steps) == 0
+  tx = mnemosyne_lopt.mnemosyne(theta=theta, learned_opt=lopt)         # num_steps=None
+  st = tx.init(params)
+  u, st = tx.update(jax.grad(_loss)(params), st, params)
+  assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(u))
+  with pytest.raises(ValueError, match="v1 needs the planned number"):
+    MnemosyneLOpt(rule="v1").opt_fn(MnemosyneLOpt(rule="v1").init(jax.random.PRNGKey(0))).init(params)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_gradient_skips_the_whole_step_with_weight_decay(bad):
+  lopt = MnemosyneLOpt(chunk_length=32, weight_decay=0.5)
+  opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(11)))
+  params = _tree()
+  state = opt.update(opt.init(params, num_steps=10), jax.grad(_loss)(params))
+  g = jax.grad(_loss)(opt.get_params(state))
+  g["conv"][1] = g["conv"][1].at[7].set(bad)
+  new = opt.update(state, g)
+  assert int(new.skipped_updates) == 1 and int(new.iteration) == int(state.iteration)
+  for a, b in zip(jax.tree_util.tree_leaves(new.replace(skipped_updates=state.skipped_updates)),
+                  jax.tree_util.tree_leaves(state)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_clear_errors():
+  with pytest.raises(ValueError, match="meta_token mode only"):
+    MnemosyneLOpt(mode="per_coordinate")
+  with pytest.raises(ValueError, match="learning_rate must be a positive"):
+    MnemosyneLOpt(learning_rate=0.0)
+  with pytest.raises(ValueError, match="num_steps must be a positive integer"):
+    mnemosyne_lopt.scale_by_mnemosyne(MnemosyneLOpt().init(jax.random.PRNGKey(0)), num_steps=0)
+  v1 = MnemosyneLOpt(rule="v1")
+  with pytest.raises(ValueError, match="needs a rule='v2' Mnemosyne"):
+    mnemosyne_lopt.scale_by_mnemosyne(v1.init(jax.random.PRNGKey(0)), learned_opt=v1)
+
+
+def test_adamw_harness_routes_vectors_and_embeddings_to_adamw():
+  params = {"embed": {"embedding": jnp.ones((10, 4))}, "dense": {"kernel": jnp.ones((4, 4)),
+                                                                 "bias": jnp.ones((4,))}}
+  labels = mnemosyne_lopt.adamw_harness_labels(params)
+  assert labels == {"embed": {"embedding": "adamw"}, "dense": {"kernel": "mnemosyne", "bias": "adamw"}}
+  lopt = MnemosyneLOpt(chunk_length=8)
+  tx = mnemosyne_lopt.mnemosyne_with_adamw_harness(1e-3, theta=lopt.init(jax.random.PRNGKey(0)),
+                                                   learned_opt=lopt)
+  grads = jax.tree_util.tree_map(lambda x: 0.5 * x, params)
+  u, _ = tx.update(grads, tx.init(params), params)
+  adam_u, _ = optax.adamw(1e-3, weight_decay=0.0).update(grads, optax.adamw(1e-3, weight_decay=0.0).init(params), params)
+  np.testing.assert_allclose(u["dense"]["bias"], adam_u["dense"]["bias"], rtol=1e-6)
+  np.testing.assert_allclose(u["embed"]["embedding"], adam_u["embed"]["embedding"], rtol=1e-6)
+  np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(u["dense"]["kernel"] ** 2))), 1e-3 * 0.8808,
+                             rtol=1e-3)   # untrained: s = exp(-softplus(-2))
