@@ -144,6 +144,19 @@ def _segment_sums(x, segment_ids, num_segments):
   return jax.ops.segment_sum(x, segment_ids, num_segments, indices_are_sorted=True)
 
 
+def _check_grad_tree(treedef, grads):
+  grad_treedef = jax.tree_util.tree_structure(grads)
+  if grad_treedef != treedef:
+    raise ValueError(f"The gradient tree does not match the parameter tree the optimizer was "
+                     f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
+                     "exactly the parameters given to init().")
+
+
+def _all_finite(sums):
+  """True when every per-chunk statistic of every tensor is finite (the non-finite check)."""
+  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
+
+
 def _check_params(params):
   for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
     dtype = jnp.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
@@ -692,20 +705,13 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       raise ValueError("directions() is the v2 rule's normalised step; this optimizer has "
                        f"rule={self.rule!r}.")
     treedef = jax.tree_util.tree_structure(state.momentum)
-    grad_treedef = jax.tree_util.tree_structure(grads)
-    if grad_treedef != treedef:
-      raise ValueError(f"The gradient tree does not match the parameter tree the optimizer was "
-                       f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
-                       "exactly the parameters given to init().")
+    _check_grad_tree(treedef, grads)
     gs = [jnp.asarray(x) for x in treedef.flatten_up_to(grads)]
     ms, vs = treedef.flatten_up_to(state.momentum), treedef.flatten_up_to(state.second_moment)
     it = state.iteration
     layouts = [hpe.ChunkLayout(jnp.shape(g), self.chunk_length) for g in gs]
     sums = [self._chunk_sums_v2(lay, g, m, v, it) for lay, g, m, v in zip(layouts, gs, ms, vs)]
-    if self.skip_nonfinite:
-      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
-    else:
-      finite = jnp.asarray(True)
+    finite = _all_finite(sums) if self.skip_nonfinite else jnp.asarray(True)
     memory, coeffs = state.memory, []
     if gs:
       coeffs, memory = self._chunk_network_v2(theta, layouts, sums, memory, it, state.num_steps,
@@ -774,11 +780,7 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     if lopt.rule == "v2":
       return self._update_v2(opt_state, grad, model_state)
     treedef = jax.tree_util.tree_structure(opt_state.params)
-    grad_treedef = jax.tree_util.tree_structure(grad)
-    if grad_treedef != treedef:
-      raise ValueError(f"The gradient tree does not match the parameter tree the optimizer was "
-                       f"initialised with: got {grad_treedef}, expected {treedef}. Pass gradients of "
-                       "exactly the parameters given to init().")
+    _check_grad_tree(treedef, grad)
     leaves = lambda tree: treedef.flatten_up_to(tree)
     ps = [jnp.asarray(x) for x in leaves(opt_state.params)]   # Python floats are valid leaves too
     gs = [jnp.asarray(x) for x in leaves(grad)]
@@ -788,13 +790,10 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
     # pylint: disable=protected-access
     layouts = [hpe.ChunkLayout(jnp.shape(p), lopt.chunk_length) for p in ps]
     sums = [lopt._chunk_sums(lay, p, g, m) for lay, p, g, m in zip(layouts, ps, gs, ms)]
-    if lopt.skip_nonfinite:
-      # Every chunk statistic, not only sum g^2: no non-finite input reaches the network and the
-      # CAM memory, and the in-place write of m then depends on the sums that read it (so XLA
-      # need not copy m before the update).
-      finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
-    else:
-      finite = jnp.asarray(True)
+    # Every chunk statistic, not only sum g^2: no non-finite input reaches the network and the
+    # CAM memory, and the in-place write of m then depends on the sums that read it (so XLA
+    # need not copy m before the update).
+    finite = _all_finite(sums) if lopt.skip_nonfinite else jnp.asarray(True)
     coeffs, moments = [], opt_state.chunk_moments
     if ps:
       coeffs, memory, moments = lopt._chunk_network(

@@ -29,10 +29,10 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "im
 fi
 echo "[setup] creating .venv and installing pinned dependencies (a few minutes the first time)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt pip setuptools wheel
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/base.txt
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps learned-optimization==0.0.1
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+.venv/bin/python -m pip install -qq --disable-pip-version-check -c requirements/constraints.txt pip setuptools wheel
+.venv/bin/python -m pip install -qq --disable-pip-version-check -c requirements/constraints.txt -r requirements/base.txt
+.venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps learned-optimization==0.0.1
+.venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 fetch_data
 prepare_tfds

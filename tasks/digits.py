@@ -46,6 +46,21 @@ ACTIVATIONS = (jax.nn.relu, jnp.tanh, jax.nn.gelu, jax.nn.elu)
 ACTIVATION_NAMES = ("relu", "tanh", "gelu", "elu")
 
 
+def activate(index, x):
+  """ACTIVATIONS[index](x); ``index`` may be a traced integer (a task family's sample)."""
+  if isinstance(index, (int, np.integer)):
+    return ACTIVATIONS[index](x)
+  return jax.lax.switch(index, ACTIVATIONS, x)
+
+
+def sample_activation_and_init_scale(key, init_scale_range):
+  """A family's per-task draw: an activation index and an init scale log-uniform in the range."""
+  k1, k2 = jax.random.split(key)
+  lo, hi = np.log(init_scale_range[0]), np.log(init_scale_range[1])
+  return {"activation": jax.random.randint(k1, (), 0, len(ACTIVATIONS)),
+          "init_scale": jnp.exp(jax.random.uniform(k2, (), minval=lo, maxval=hi))}
+
+
 @gin.configurable
 class DigitsMLP(tasks_base.Task):
   """Softmax cross-entropy of an MLP on 8x8 digits, 10 classes.
@@ -76,9 +91,7 @@ class DigitsMLP(tasks_base.Task):
     return params
 
   def _act(self, x):
-    if isinstance(self.activation, (int, np.integer)):
-      return ACTIVATIONS[self.activation](x)
-    return jax.lax.switch(self.activation, ACTIVATIONS, x)
+    return activate(self.activation, x)
 
   def logits(self, params, images):
     x = jnp.reshape(images, (images.shape[0], -1))
@@ -117,10 +130,7 @@ class DigitsMLPFamily(tasks_base.TaskFamily):
     self._name = f"DigitsMLPFamily_{'x'.join(map(str, self.hidden_sizes))}_bs{batch_size}"
 
   def sample(self, key):
-    k1, k2 = jax.random.split(key)
-    lo, hi = np.log(self.init_scale_range[0]), np.log(self.init_scale_range[1])
-    return {"activation": jax.random.randint(k1, (), 0, len(ACTIVATIONS)),
-            "init_scale": jnp.exp(jax.random.uniform(k2, (), minval=lo, maxval=hi))}
+    return sample_activation_and_init_scale(key, self.init_scale_range)
 
   def task_fn(self, cfg):
     return DigitsMLP(self.hidden_sizes, activation=cfg["activation"], init_scale=cfg["init_scale"],

@@ -69,10 +69,7 @@ class ImageMLPFamily(tasks_base.TaskFamily):
                   f"_bs{batch_size}" + (f"_n{train_size}" if train_size is not None else ""))
 
   def sample(self, key):
-    k1, k2 = jax.random.split(key)
-    lo, hi = np.log(self.init_scale_range[0]), np.log(self.init_scale_range[1])
-    return {"activation": jax.random.randint(k1, (), 0, len(digits.ACTIVATIONS)),
-            "init_scale": jnp.exp(jax.random.uniform(k2, (), minval=lo, maxval=hi))}
+    return digits.sample_activation_and_init_scale(key, self.init_scale_range)
 
   def task_fn(self, cfg):
     return ImageMLP(self.dataset, self.image_size, self.hidden_sizes, activation=cfg["activation"],

@@ -77,12 +77,6 @@ def teacher_student_datasets(batch_size: int = 64, seed: int = 0, **data_kw) -> 
                                 abstract_batch=abstract)
 
 
-def _activate(index, x):
-  if isinstance(index, (int, np.integer)):
-    return digits.ACTIVATIONS[index](x)
-  return jax.lax.switch(index, digits.ACTIVATIONS, x)    # a traced index inside a family
-
-
 @gin.configurable
 class TeacherStudent(tasks_base.Task):
   """Mean squared error of a student MLP against a fixed teacher (module docstring)."""
@@ -119,7 +113,7 @@ class TeacherStudent(tasks_base.Task):
     for i in range(n):
       x = x @ params[f"layer{i}"]["w"] + params[f"layer{i}"]["b"]
       if i < n - 1:
-        x = _activate(self.activation, x)
+        x = digits.activate(self.activation, x)
     return x
 
   def loss(self, params, key, data):
@@ -150,10 +144,7 @@ class TeacherStudentFamily(tasks_base.TaskFamily):
     return self._name
 
   def sample(self, key):
-    k1, k2 = jax.random.split(key)
-    lo, hi = np.log(self.init_scale_range[0]), np.log(self.init_scale_range[1])
-    return {"activation": jax.random.randint(k1, (), 0, len(digits.ACTIVATIONS)),
-            "init_scale": jnp.exp(jax.random.uniform(k2, (), minval=lo, maxval=hi))}
+    return digits.sample_activation_and_init_scale(key, self.init_scale_range)
 
   def task_fn(self, cfg):
     return TeacherStudent(**self.kw, activation=cfg["activation"], init_scale=cfg["init_scale"],
