@@ -26,7 +26,8 @@ Optimizers (comma-separated names):
   meta-parameters: their embedding, CAM and head, without the Performer and pooling layers);
   ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
   ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight).
-  An untrained Mnemosyne (or ablation) is Adam(1e-3) up to its head's small initial perturbation.
+  An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
+  ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
 Suites (``SUITES``): ``smoke`` (two tiny tasks, 30 steps, for tests), ``in_distribution`` (MLPs
 on real images like the meta-training families, 1,000 steps; with a prepared TFDS data dir
