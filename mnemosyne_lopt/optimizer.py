@@ -683,13 +683,23 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
   def _apply_v2(self, layout: hpe.ChunkLayout, g, m, v, coeffs, iteration, finite):
     """(Delta, m', v') of one tensor, Delta = k_c . (A, G, S) per coordinate (zero where not
-    ``finite``, where m and v are kept)."""
+    ``finite``, where m and v are kept).
+
+    m' and v' are materialised first (``optimization_barrier``) and Delta is computed from them:
+    otherwise XLA fuses the accumulators' update into both the state write and the step, and the
+    step then reads the OLD m and v after they are overwritten in place, so XLA copies both (two
+    extra passes over 8 bytes per parameter)."""
     f32 = jnp.float32
+    b1, b2, eps = self.beta1, self.beta2, self.epsilon
     g32 = g.astype(f32)
-    m1, v1, a, gr, sg = self._features_v2(g32, m, v, iteration)
+    m1, v1, _, _, _ = self._features_v2(g32, m, v, iteration)
+    m1, v1 = jax.lax.optimization_barrier((jnp.where(finite, m1, m), jnp.where(finite, v1, v)))
+    t = (iteration + 1).astype(f32)
+    rs = 1.0 / (jnp.sqrt(v1 / (1.0 - b2 ** t)) + eps)
+    a, gr, sg = (m1 / (1.0 - b1 ** t)) * rs, g32 * rs, jnp.sign(m1)
     bc = layout.broadcast
     delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
-    return (jnp.where(finite, delta, 0.0), jnp.where(finite, m1, m), jnp.where(finite, v1, v))
+    return jnp.where(finite, delta, 0.0), m1, v1
 
   def learning_rate_at(self, count):
     """The v2 learning rate after ``count`` applied updates (a float or the schedule's value)."""

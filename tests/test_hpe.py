@@ -50,6 +50,9 @@ def test_chunk_layout_sums_broadcasts_and_roundtrips(shape):
   np.testing.assert_allclose(sums, want_sums, rtol=1e-6)
   np.testing.assert_allclose(squares, np.bincount(ids.ravel(), weights=np.asarray(x).ravel() ** 2,
                                                   minlength=n), rtol=1e-6)
+  v_sums, v_squares = layout.variadic_sums((layout.view(x), layout.view(x) * layout.view(x)))
+  np.testing.assert_allclose(v_sums, want_sums, rtol=1e-6)
+  np.testing.assert_allclose(v_squares, squares, rtol=1e-6)
   values = jnp.arange(n, dtype=jnp.float32) * 10
   np.testing.assert_array_equal(layout.broadcast(values), np.asarray(values)[ids])
   chunks = layout.to_chunks(x)
@@ -201,3 +204,20 @@ def test_embedding_with_shared_inputs_equals_dense_on_the_full_rows():
   b = hpe.hpe_encode(params, own, mask, proj, (4, 4), 1.0, shared_inputs=shared, shared_columns=[2, 3, 4])
   for x, y in zip(a, b):
     np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 16), (5, 1, 32), (2, 40), (1, 16), (10, 4), (7, 3), (33,),
+                                   (4, 2, 48)])
+def test_variadic_sums_in_lane_groups_equal_the_per_chunk_reference(shape):
+  """Chunks of L = 16 coordinates (8 lane groups of 2): pieces with padding, length-1 axes, whole
+  rows; against np.bincount over the reference chunk ids."""
+  L = 16
+  layout = hpe.ChunkLayout(shape, L)
+  x = jax.random.normal(jax.random.PRNGKey(0), shape)
+  ids = _reference_chunk_ids(shape, L).ravel()
+  n = layout.num_chunks
+  xv = layout.view(x)
+  got = layout.variadic_sums((xv, xv * xv, jnp.abs(xv)))
+  flat = np.asarray(x).ravel().astype(np.float64)
+  for g, w in zip(got, (flat, flat ** 2, np.abs(flat))):
+    np.testing.assert_allclose(g, np.bincount(ids, weights=w, minlength=n), rtol=1e-5, atol=1e-5)
