@@ -246,6 +246,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                max_log_shrink: float = math.log(100.0),
                normalize_step: bool = True,
                max_step_gain: Optional[float] = 1.0,
+               max_adam_ratio: Optional[float] = None,
                use_cam: bool = True,
                hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
@@ -302,6 +303,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if max_step_gain is not None and not max_step_gain > 0:
       raise ValueError(f"max_step_gain must be positive or None, got {max_step_gain}.")
     self.max_step_gain = None if max_step_gain is None else float(max_step_gain)
+    if max_adam_ratio is not None and not max_adam_ratio > 0:
+      raise ValueError(f"max_adam_ratio must be positive or None, got {max_adam_ratio}.")
+    self.max_adam_ratio = None if max_adam_ratio is None else float(max_adam_ratio)
     self.use_cam = bool(use_cam)
     self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
@@ -675,9 +679,12 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       pa, pg, ps = pi[:, 0], pi[:, 1], pi[:, 2]
       q = (pa * pa * aa + pg * pg * gg + ps * ps * live
            + 2.0 * (pa * pg * ag + pa * ps * abs_a + pg * ps * gs))      # sum_i d_i^2 in the chunk
-      ms = _segment_sums(w * w * jnp.maximum(q, 0.0), segment_ids, num_tensors) / sizes
+      raw = ms = _segment_sums(w * w * jnp.maximum(q, 0.0), segment_ids, num_tensors) / sizes
       if self.max_step_gain is not None:     # amplify by at most G: divide by max(rms, 1 / G)
         ms = jnp.maximum(ms, 1.0 / self.max_step_gain ** 2)
+      if self.max_adam_ratio is not None:    # step RMS s sqrt(raw / ms) <= c rms_T(A)
+        cap = self.max_adam_ratio ** 2 * _segment_sums(aa, segment_ids, num_tensors) / sizes
+        ms = jnp.maximum(ms, scale * scale * raw / jnp.maximum(cap, _TINY))
       scale = jnp.where(ms > _TINY, scale * jax.lax.rsqrt(jnp.maximum(ms, _TINY)), 0.0)
     return pi * (scale[segment_ids] * w)[:, None]
 

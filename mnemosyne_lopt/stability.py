@@ -18,7 +18,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
 
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
                         [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
-                        [--max_step_gain none] [--plot runs/stability.png]
+                        [--max_step_gain none] [--max_adam_ratio none] [--plot runs/stability.png]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
@@ -130,18 +130,18 @@ def make_problem(name: str, seed: int):
 
 
 def make_optimizer(name: str, num_steps: int, theta_file=None,
-                   max_step_gain="default") -> optax.GradientTransformation:
+                   overrides=None) -> optax.GradientTransformation:
   """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
   ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
-  default; ``max_step_gain``: that ``MnemosyneLOpt`` argument instead of the shipped one's."""
+  default; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``) in place
+  of the shipped optimizer's."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   if name in ("mnemosyne", "mnemosyne_T"):
     kw = {}
-    if theta_file or max_step_gain != "default":
+    if theta_file or overrides:
       import flax  # pylint: disable=g-import-not-at-top
       config = dict(mnemosyne_lopt.load_pretrained("default")[0].config)
-      if max_step_gain != "default":
-        config["max_step_gain"] = max_step_gain
+      config.update(overrides or {})
       lopt = mnemosyne_lopt.MnemosyneLOpt(**config)
       if theta_file:
         with open(theta_file, "rb") as f:
@@ -161,10 +161,10 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
 
 
 def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file=None,
-                 max_step_gain="default") -> np.ndarray:
+                 overrides=None) -> np.ndarray:
   """Training losses [len(seeds), num_steps] (the loss at each step, before its update)."""
   init, loss = make_problem(problem, 0)
-  tx = make_optimizer(optimizer, num_steps, theta_file, max_step_gain)
+  tx = make_optimizer(optimizer, num_steps, theta_file, overrides)
 
   def one(seed):
     key = jax.random.PRNGKey(seed)
@@ -201,6 +201,9 @@ def run(argv=None) -> dict:
   parser.add_argument("--max_step_gain", default="default",
                       help="MnemosyneLOpt.max_step_gain for mnemosyne / mnemosyne_T: a number or "
                            "'none' (default: the shipped optimizer's)")
+  parser.add_argument("--max_adam_ratio", default="default",
+                      help="MnemosyneLOpt.max_adam_ratio for mnemosyne / mnemosyne_T: a number or "
+                           "'none' (default: the shipped optimizer's)")
   args = parser.parse_args(argv)
   if args.replot:
     with open(args.replot) as f:
@@ -215,16 +218,18 @@ def run(argv=None) -> dict:
   for name in optimizers:
     if name not in OPTIMIZERS:
       parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
-  gain = args.max_step_gain
-  if gain != "default":
-    gain = None if gain.lower() == "none" else float(gain)
+  overrides = {}
+  for arg in ("max_step_gain", "max_adam_ratio"):
+    value = getattr(args, arg)
+    if value != "default":
+      overrides[arg] = None if value.lower() == "none" else float(value)
   results, t0 = [], time.time()
   total = len(problems) * len(args.steps) * len(optimizers)
   done = 0
   for problem in problems:
     for steps in args.steps:
       for opt in optimizers:
-        losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, gain)
+        losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, overrides)
         tail = max(steps // 20, 1)
         for seed, curve in enumerate(losses):
           results.append({"problem": problem, "steps": steps, "optimizer": opt, "seed": seed,

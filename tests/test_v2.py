@@ -42,12 +42,16 @@ def _features64(g, m, v, t):
   return m, v, m / (1 - B1 ** t) * rs, g * rs, np.sign(m)
 
 
-@pytest.mark.parametrize("gain", [None, 1.0, 4.0])
-def test_step_with_constant_head_equals_the_closed_form(gain):
+@pytest.mark.parametrize("gain,cap,binds", [(None, None, None), (1.0, None, None),
+                                            (4.0, None, None), (1.0, 0.6, False),
+                                            (None, 0.5, True)])
+def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds):
   """Zero head weights: every chunk gets the biases' pi, w, s, and the step is
-  Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor."""
+  Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor, then with max_adam_ratio c
+  scaled by min(1, c rms_T(A) / rms_T(Delta))."""
   z, r, u = np.array([0.7, -0.3, 0.2]), 0.4, 0.3
-  lopt = MnemosyneLOpt(chunk_length=64, learning_rate=2e-3, max_step_gain=gain)
+  lopt = MnemosyneLOpt(chunk_length=64, learning_rate=2e-3, max_step_gain=gain,
+                       max_adam_ratio=cap)
   theta = _theta_with_head(lopt, jax.random.PRNGKey(1), list(z) + [r, u])
   opt = lopt.opt_fn(theta)
   params = _tree()
@@ -59,6 +63,7 @@ def test_step_with_constant_head_equals_the_closed_form(gain):
   p64 = jax.tree_util.tree_map(lambda x: np.asarray(x, np.float64), params)
   m64 = jax.tree_util.tree_map(np.zeros_like, p64)
   v64 = jax.tree_util.tree_map(np.zeros_like, p64)
+  capped = []
   for t in range(1, 8):
     g = grad(opt.get_params(state))
     state = update(state, g)
@@ -72,10 +77,16 @@ def test_step_with_constant_head_equals_the_closed_form(gain):
       d = w * (pi[0] * a + pi[1] * gr + pi[2] * sg)     # w cancels only where the RMS is >= 1/G
       ms = np.mean(d * d) if d.size else 0.0
       floor = 0.0 if gain is None else 1.0 / gain ** 2
-      return p - 2e-3 * (s * d / np.sqrt(max(ms, floor)) if ms > 0 else 0.0 * d)
+      delta = s * d / np.sqrt(max(ms, floor)) if ms > 0 else 0.0 * d
+      if cap is not None and ms > 0:
+        delta = delta * min(1.0, cap * np.sqrt(np.mean(a * a)) / np.sqrt(np.mean(delta ** 2)))
+        capped.append(np.sqrt(np.mean(delta ** 2)) < s * np.sqrt(ms / max(ms, floor)) * (1 - 1e-3))
+      return p - 2e-3 * delta
     p64 = jax.tree_util.tree_map(step, p64, pick(2), pick(3), pick(4))
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
                          opt.get_params(state), p64)
+  if cap is not None:                      # every non-empty tensor, every step
+    assert len(capped) == 7 * 5 and all(c == binds for c in capped)   # both branches of the min
 
 
 @pytest.mark.parametrize("gain", [None, 1.0])
