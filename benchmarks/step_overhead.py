@@ -108,6 +108,33 @@ def make_tree(key, num_params: int, tensor_shape):
   return tree
 
 
+def gpt2_small_shapes(vocab=50257, context=1024, width=768, layers=12):
+  """Parameter shapes of GPT-2 small (Radford et al. 2019): token and position embeddings, per
+  block two layer norms (scale, bias), the fused QKV projection, the attention output projection
+  and the 4x MLP (kernels and biases), a final layer norm; the output layer is tied to the token
+  embedding.  124,439,808 parameters in 148 tensors."""
+  shapes = {"wte": (vocab, width), "wpe": (context, width)}
+  for i in range(layers):
+    for name, shape in (("ln1_scale", (width,)), ("ln1_bias", (width,)),
+                        ("qkv_w", (width, 3 * width)), ("qkv_b", (3 * width,)),
+                        ("proj_w", (width, width)), ("proj_b", (width,)),
+                        ("ln2_scale", (width,)), ("ln2_bias", (width,)),
+                        ("fc_w", (width, 4 * width)), ("fc_b", (4 * width,)),
+                        ("out_w", (4 * width, width)), ("out_b", (width,))):
+      shapes[f"h{i:02d}_{name}"] = shape
+  shapes["lnf_scale"], shapes["lnf_bias"] = (width,), (width,)
+  return shapes
+
+
+MODEL_TREES = {"gpt2_small": gpt2_small_shapes}
+
+
+def model_tree(key, name: str):
+  """A dict of float32 tensors N(0, 0.02^2) with the shapes of ``MODEL_TREES[name]``."""
+  return {k: 0.02 * jax.random.normal(jax.random.fold_in(key, i), shape, jnp.float32)
+          for i, (k, shape) in enumerate(MODEL_TREES[name]().items())}
+
+
 def fresh_copy(tree):
   """A copy of every leaf in its own buffer (safe to donate, even if leaves were aliased)."""
   return jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), tree)
@@ -163,7 +190,10 @@ def build(name: str, params, key):
 
 def run_size(num_params, args, out):
   key = jax.random.PRNGKey(args.seed)
-  master = make_tree(jax.random.fold_in(key, 1), num_params, args.tensor_shape)
+  if getattr(args, "tree", None):
+    master = model_tree(jax.random.fold_in(key, 1), args.tree)
+  else:
+    master = make_tree(jax.random.fold_in(key, 1), num_params, args.tensor_shape)
   n = tree_size(master)
   grads = jax.tree_util.tree_map(
       lambda p: 1e-3 * jax.random.normal(jax.random.fold_in(key, p.size), p.shape, p.dtype), master)
@@ -244,8 +274,12 @@ def run_size(num_params, args, out):
 
 def markdown(rows, num_params, args):
   has_adam = any(r["optimizer"] == "adam" for r in rows)
-  lines = [f"### {size_label(num_params)} parameters ({rows[0]['num_params']:,}: "
-           f"tensors of {'x'.join(map(str, args.tensor_shape))} float32)", ""]
+  if getattr(args, "tree", None):
+    lines = [f"### {args.tree} tree ({rows[0]['num_params']:,} parameters in "
+             f"{len(MODEL_TREES[args.tree]())} float32 tensors)", ""]
+  else:
+    lines = [f"### {size_label(num_params)} parameters ({rows[0]['num_params']:,}: "
+             f"tensors of {'x'.join(map(str, args.tensor_shape))} float32)", ""]
   head = "| optimizer | ms / update (median) | p10 - p90 ms |"
   sep = "|---|---:|---:|"
   if has_adam:
@@ -270,6 +304,8 @@ def main(argv=None):
                       help="comma-separated tree sizes, e.g. 1M,4M,16M (M = 2^20) [4M]")
   parser.add_argument("--tensor_shape", default="1024,1024",
                       help="shape of the tensors the tree is built from [1024,1024]")
+  parser.add_argument("--tree", default=None, choices=sorted(MODEL_TREES),
+                      help="a model's parameter shapes instead of --params/--tensor_shape")
   parser.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS),
                       help=f"comma-separated subset of {','.join(ALL_OPTIMIZERS)}")
   parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds [15]")
@@ -288,6 +324,8 @@ def main(argv=None):
     if name not in ALL_OPTIMIZERS:
       parser.error(f"unknown optimizer {name!r}; choose from {ALL_OPTIMIZERS}")
   sizes = [parse_size(s) for s in args.params.split(",") if s.strip()]
+  if args.tree:
+    sizes = [sum(int(np.prod(x)) for x in MODEL_TREES[args.tree]().values())]
 
   dev = jax.devices()[0]
   version = code_version()
