@@ -115,7 +115,8 @@ def _check_num_steps(num_steps):
 
 
 def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Optional[int] = None,
-                       learned_opt: Optional[MnemosyneLOpt] = None
+                       learned_opt: Optional[MnemosyneLOpt] = None,
+                       max_adam_ratio: Optional[float] = None
                        ) -> optax.GradientTransformationExtraArgs:
   """Mnemosyne v2's normalised step Delta, to chain with a learning rate (module docstring).
 
@@ -125,6 +126,9 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
     num_steps: planned number of training steps T (the network sees t / T); None if unknown.
     learned_opt: the ``MnemosyneLOpt`` that ``theta`` belongs to (default: the one shipped with
       ``name`` when ``theta`` is None, else ``MnemosyneLOpt()``).
+    max_adam_ratio: if given, c: no tensor's step has an RMS above c times that of Adam's direction
+      m_hat / (sqrt(v_hat) + eps) (``MnemosyneLOpt(max_adam_ratio=c)``); None keeps the learned
+      optimizer's own setting (the shipped ones: no such bound).
 
   Returns:
     ``GradientTransformationExtraArgs``: ``update(grads, state, params=None, **extra)`` gives
@@ -137,6 +141,8 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
     loaded, theta = load_pretrained(name)
     learned_opt = learned_opt or loaded
   learned_opt = learned_opt or MnemosyneLOpt()
+  if max_adam_ratio is not None:
+    learned_opt = MnemosyneLOpt(**{**learned_opt.config, "max_adam_ratio": max_adam_ratio})
   if learned_opt.rule != "v2":
     raise ValueError(f"scale_by_mnemosyne needs a rule='v2' Mnemosyne (its step is normalised so "
                      f"that the learning rate is the user's); {name!r} has rule="
@@ -157,7 +163,8 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
 
 def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e-3,
               weight_decay: float = 0.0, num_steps: Optional[int] = None, name: str = "default",
-              theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None
+              theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None,
+              max_adam_ratio: Optional[float] = None
               ) -> optax.GradientTransformationExtraArgs:
   """The shipped pretrained Mnemosyne v2 as a complete optimizer, shaped like ``optax.adamw``:
 
@@ -167,8 +174,10 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   ``mnemosyne()`` is the untuned default that the README's results use: learning rate 1e-3 (the
   one it was meta-trained at), no weight decay, horizon unknown.  ``learning_rate`` is a float or
   an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
+  ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
+  stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
   """
-  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt)]
+  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio)]
   if weight_decay:
     parts.append(optax.add_decayed_weights(weight_decay))
   parts.append(optax.scale_by_learning_rate(learning_rate))

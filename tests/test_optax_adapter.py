@@ -192,3 +192,15 @@ def test_shipped_pretrained_optimizers_are_v2_default_and_v1_for_comparison():
   assert {"default", "v1", "v1_stage1"} <= set(pretrained_lib.available())
   assert pretrained_lib.load_pretrained("default")[0].rule == "v2"
   assert pretrained_lib.load_pretrained("v1")[0].rule == "v1"
+
+
+def test_max_adam_ratio_bounds_the_first_step_by_adams():
+  """At step 1 Adam's direction is m_hat / (sqrt(v_hat) + eps) = sign(g) up to eps (RMS 1), so with
+  max_adam_ratio=0.5 every tensor's step has RMS <= 0.5 lr, while the shipped default takes more."""
+  params = {"w": jax.random.normal(jax.random.PRNGKey(0), (64, 32)), "b": jnp.ones((32,))}
+  grads = jax.tree_util.tree_map(lambda p: 0.1 * jnp.sin(3.0 * p) + 0.01, params)
+  rms = lambda t: [float(jnp.sqrt(jnp.mean(jnp.square(x)))) for x in jax.tree_util.tree_leaves(t)]
+  for ratio, check in ((0.5, lambda r: r <= 0.5e-3 * (1 + 1e-4)), (None, lambda r: r > 0.6e-3)):
+    tx = mnemosyne_lopt.mnemosyne(1e-3, max_adam_ratio=ratio)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    assert all(check(r) for r in rms(updates)), (ratio, rms(updates))
