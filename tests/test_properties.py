@@ -62,7 +62,7 @@ SHAPES = (
 DTYPES = ("float32", "bfloat16", "float16")
 KEYS = ("w", "b", "a", "kernel", "bias", "Z", "_x", "10", "9")
 
-SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=6, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
