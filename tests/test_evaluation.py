@@ -150,6 +150,14 @@ def _fake_sweep(finals, seeds=2):
           "optimizers": {n: f"source of {n}" for n in names}, "tasks": tasks}
 
 
+def _write_sweeps(tmp_path, parts):
+  """Each results dict of ``parts`` as ``tmp_path/<name>/results.json``, a sweep folder."""
+  for name, part in parts.items():
+    os.makedirs(tmp_path / name)
+    with open(tmp_path / name / "results.json", "w") as f:
+      json.dump(part, f)
+
+
 def test_merge_of_sweeps_with_different_optimizers(tmp_path):
   a = _fake_sweep({"t1": {"adam": 1.0, "adam_tuned": 0.8}, "t2": {"adam": 2.0, "adam_tuned": 1.0}})
   b = _fake_sweep({"t1": {"adam": 1.0 + 1e-3, "mnemosyne:pretrained": 0.5}})
@@ -163,10 +171,7 @@ def test_merge_of_sweeps_with_different_optimizers(tmp_path):
   notes = " ".join(merged["merge_notes"])
   assert "task t2: no run of mnemosyne:pretrained" in notes and "t1 / adam" in notes and "1.001" in notes
   # Command line: folders in, the usual outputs out; the table says what was merged.
-  for name, part in (("a", a), ("b", b)):
-    os.makedirs(tmp_path / name)
-    with open(tmp_path / name / "results.json", "w") as f:
-      json.dump(part, f)
+  _write_sweeps(tmp_path, {"a": a, "b": b})
   out = str(tmp_path / "merged")
   assert evaluation.main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", out]) == 0
   with open(os.path.join(out, "results.md")) as f:
@@ -454,10 +459,7 @@ def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
   ab = evaluation.merge_results([a, b], labels=["runs/a", "runs/b"])
   assert ab["merge_notes"] == ["t1 / adam: final test loss 1 kept, another sweep had 1.5"]
   c = _fake_sweep({"t2": {"adam": 2.0, "lion": 2.5}})
-  for name, part in (("ab", ab), ("c", c)):
-    os.makedirs(tmp_path / name)
-    with open(tmp_path / name / "results.json", "w") as f:
-      json.dump(part, f)
+  _write_sweeps(tmp_path, {"ab": ab, "c": c})
   out = str(tmp_path / "abc")
   assert evaluation.main(["--merge", str(tmp_path / "ab"), str(tmp_path / "c"), "--out", out]) == 0
   with open(os.path.join(out, "results.json")) as f:
