@@ -36,6 +36,8 @@ and the network only shapes the step within a tensor and shrinks it.  G = ``max_
 (1.0) bounds how much the normalisation may amplify a direction: with G = 1 a direction whose RMS
 falls below 1 (Adam's m_hat / sqrt(v_hat) does near a noisy minimum) gives a smaller step, as
 Adam's does; G = None always gives RMS exactly lr_t s (Celo2's per-tensor normalisation).
+``max_adam_ratio`` c (None by default) optionally scales Delta per tensor by
+min(1, c rms_T(A) / rms_T(Delta)): a step never larger than c times Adam's.
 ``normalize_step=False`` (an ablation) drops the normalisation.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
@@ -188,6 +190,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       so a direction that shrinks as Adam's does near a noisy minimum (m_hat / sqrt(v_hat) -> 0)
       shrinks the step too; None: always exactly lr s (Celo2's normalisation), which in
       ``mnemosyne-stability`` blew up on the re-parameterised (x100) regression where AdamW did not.
+    max_adam_ratio (v2): c, or None (default): if given, Delta is further scaled per tensor by
+      min(1, c rms_T(A) / rms_T(Delta)), A = m_hat / (sqrt(v_hat) + eps), so no tensor's step is
+      larger than c times Adam's at the same learning rate (c = 1: no blow-up in
+      ``mnemosyne-stability``, but the shipped theta then ends near AdamW's losses).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
