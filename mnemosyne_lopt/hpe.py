@@ -33,6 +33,19 @@ from mnemosyne_lopt import random_features
 LANE_GROUPS = 8   # ChunkLayout.variadic_sums: groups per chunk added lane by lane
 
 
+def _lane_sums(views, lead, width):
+  """Sums over the last axis (``width`` long) of arrays of shape ``lead + (width,)``, flattened in
+  the row-major order of ``lead``: one variadic reduce over ``LANE_GROUPS`` groups, lane by lane,
+  then a sum over the lanes (``ChunkLayout.variadic_sums``)."""
+  lead = tuple(d for d in lead if d != 1) or (1,)
+  groups = LANE_GROUPS if width % LANE_GROUPS == 0 else 1
+  views = tuple(v.reshape(lead + (groups, width // groups)) for v in views)
+  zeros = tuple(jnp.zeros((), v.dtype) for v in views)
+  add = lambda a, b: tuple(x + y for x, y in zip(a, b))
+  lanes = jax.lax.reduce(views, zeros, add, (len(lead),))
+  return tuple(jnp.sum(x, axis=-1).reshape(-1) for x in lanes)
+
+
 class ChunkLayout:
   """How a tensor of ``shape`` is cut into HPE chunks of at most ``chunk_length`` (L) coordinates.
 
@@ -130,16 +143,36 @@ class ChunkLayout:
     if self.kind == "empty":
       return tuple(jnp.zeros((1,), v.dtype) for v in views)
     if self.kind == "pieces":
-      lead, width = views[0].shape[:-1], self.chunk_length
-    else:
-      lead, width = (self.num_chunks,), self.rows_per_chunk * self.row_length
-    lead = tuple(d for d in lead if d != 1) or (1,)
-    groups = LANE_GROUPS if width % LANE_GROUPS == 0 else 1
-    views = tuple(v.reshape(lead + (groups, width // groups)) for v in views)
-    zeros = tuple(jnp.zeros((), v.dtype) for v in views)
-    add = lambda a, b: tuple(x + y for x, y in zip(a, b))
-    lanes = jax.lax.reduce(views, zeros, add, (len(lead),))
-    return tuple(jnp.sum(x, axis=-1).reshape(-1) for x in lanes)
+      return _lane_sums(views, views[0].shape[:-1], self.chunk_length)
+    return _lane_sums(views, (self.num_chunks,), self.rows_per_chunk * self.row_length)
+
+  @property
+  def pads_pieces(self) -> bool:
+    """True when rows are cut into several pieces and the last one is zero-padded (C % L != 0)."""
+    return self.kind == "pieces" and self.row_length % self.chunk_length != 0
+
+  def map_sums(self, fn, xs: Sequence[jax.Array]) -> Tuple[jax.Array, ...]:
+    """``variadic_sums(fn(*(view(x) for x in xs)))`` without a padded copy of the inputs.
+
+    ``fn`` maps arrays of a view's shape to a tuple of arrays of that shape, elementwise, with
+    fn(0, ..., 0) = 0 (what padding must add to a sum).  Where the last piece of each row is
+    padded (``pads_pieces``), the q - 1 whole pieces and the partial last piece are read as two
+    slices of the tensor and summed apart, so the zero-padded view is never materialised (on
+    768 x 2304 tensors it made the v2 statistics pass 6-9x slower than on unpadded shapes)."""
+    xs = tuple(xs)
+    if not self.pads_pieces:
+      return self.variadic_sums(fn(*(self.view(x) for x in xs)))
+    L, q, c = self.chunk_length, self.pieces, self.row_length
+    lead = self.shape[:-1]
+    rows = max(self.rows, 1)
+    xs = tuple(x.reshape(self.shape) for x in xs)
+    parts = []
+    if q > 1:
+      whole = fn(*(x[..., :(q - 1) * L].reshape(lead + (q - 1, L)) for x in xs))
+      parts.append([y.reshape(rows, q - 1) for y in _lane_sums(whole, lead + (q - 1,), L)])
+    last = fn(*(x[..., (q - 1) * L:].reshape(lead + (1, c - (q - 1) * L)) for x in xs))
+    parts.append([y.reshape(rows, 1) for y in _lane_sums(last, lead + (1,), c - (q - 1) * L)])
+    return tuple(jnp.concatenate(cols, axis=1).reshape(-1) for cols in zip(*parts))
 
   def broadcast(self, values: jax.Array) -> jax.Array:
     """A tensor of ``shape`` whose every coordinate holds its chunk's entry of ``values`` [n]."""

@@ -626,12 +626,17 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     They are also the non-finite check: a NaN or Inf in g makes G (and A) non-finite; the sums
     overflow float32 only where |g| exceeds ~1e19.
     """
-    f32 = jnp.float32
-    gc, mc, vc = (layout.view(jnp.asarray(x).astype(f32)) for x in (g, m, v))
+    xs = tuple(jnp.asarray(x).astype(jnp.float32) for x in (g, m, v))
+
+    def products(gc, mc, vc):               # all zero where g = m = v = 0 (padding)
+      _, v1, a, gr, sg = self._features_v2(gc, mc, vc, iteration)
+      return (a * a, gr * gr, a * gr, jnp.abs(a), gr * sg, jnp.abs(sg), v1)
+    if layout.pads_pieces:                  # whole pieces and the partial last one apart
+      return layout.map_sums(products, xs)
+    gc, mc, vc = (layout.view(x) for x in xs)
     if not layout.view_inserts_axis_only:   # as in _chunk_sums
       gc, mc, vc = jax.lax.optimization_barrier((gc, mc, vc))
-    _, v1, a, gr, sg = self._features_v2(gc, mc, vc, iteration)
-    return layout.variadic_sums((a * a, gr * gr, a * gr, jnp.abs(a), gr * sg, jnp.abs(sg), v1))
+    return layout.variadic_sums(products(gc, mc, vc))
 
   def _chunk_network_v2(self, theta, layouts, sums, memory, iteration, num_steps, finite):
     """Per tensor the per-chunk coefficients k_c = s w_c pi_c / sqrt(Q / N) [n_i, 3] of (A, G, S),

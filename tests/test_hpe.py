@@ -221,3 +221,24 @@ def test_variadic_sums_in_lane_groups_equal_the_per_chunk_reference(shape):
   flat = np.asarray(x).ravel().astype(np.float64)
   for g, w in zip(got, (flat, flat ** 2, np.abs(flat))):
     np.testing.assert_allclose(g, np.bincount(ids, weights=w, minlength=n), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 40), (40,), (2, 2, 35), (5, 17), (1, 24)])
+def test_map_sums_without_padding_equal_the_padded_view_sums(shape):
+  """Rows cut into pieces whose last one is padded (L = 16): map_sums reads whole and partial
+  pieces apart and gives the per-chunk sums of the padded view, checked against np.bincount."""
+  L = 16
+  layout = hpe.ChunkLayout(shape, L)
+  assert layout.pads_pieces
+  x = jax.random.normal(jax.random.PRNGKey(1), shape)
+  y = jax.random.normal(jax.random.PRNGKey(2), shape)
+  got = layout.map_sums(lambda a, b: (a * b, jnp.abs(a)), (x, y))
+  ids = _reference_chunk_ids(shape, L).ravel()
+  xf, yf = (np.asarray(t).ravel().astype(np.float64) for t in (x, y))
+  for g, w in zip(got, (xf * yf, np.abs(xf))):
+    np.testing.assert_allclose(g, np.bincount(ids, weights=w, minlength=layout.num_chunks),
+                               rtol=1e-5, atol=1e-5)
+  # and exactly what variadic_sums of the zero-padded view gives
+  want = layout.variadic_sums((layout.view(x) * layout.view(y), jnp.abs(layout.view(x))))
+  for g, w in zip(got, want):
+    np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
