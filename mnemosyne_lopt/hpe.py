@@ -158,10 +158,15 @@ class ChunkLayout:
     fn(0, ..., 0) = 0 (what padding must add to a sum).  Where the last piece of each row is
     padded (``pads_pieces``), the q - 1 whole pieces and the partial last piece are read as two
     slices of the tensor and summed apart, so the zero-padded view is never materialised (on
-    768 x 2304 tensors it made the v2 statistics pass 6-9x slower than on unpadded shapes)."""
+    768 x 2304 tensors it made the v2 statistics pass 6-9x slower than on unpadded shapes).
+    Otherwise the views are materialised first (``optimization_barrier``) unless the view only
+    inserts a length-1 axis: see ``MnemosyneLOpt._chunk_sums`` for why."""
     xs = tuple(xs)
     if not self.pads_pieces:
-      return self.variadic_sums(fn(*(self.view(x) for x in xs)))
+      views = tuple(self.view(x) for x in xs)
+      if not self.view_inserts_axis_only:
+        views = jax.lax.optimization_barrier(views)
+      return self.variadic_sums(fn(*views))
     L, q, c = self.chunk_length, self.pieces, self.row_length
     lead = self.shape[:-1]
     rows = max(self.rows, 1)

@@ -610,14 +610,21 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
 
 
   # --- rule v2 ---------------------------------------------------------------------------------
+  def _accumulate_v2(self, g, m, v):
+    """(m', v'): Adam's accumulators after gradient g (module docstring)."""
+    b1, b2 = self.beta1, self.beta2
+    return b1 * m + (1.0 - b1) * g, b2 * v + ((1.0 - b2) * g) * g
+
+  def _directions_v2(self, g, m1, v1, iteration):
+    """(A, G, S) from g and the new accumulators m', v' at update ``iteration`` (0-based)."""
+    t = (iteration + 1).astype(jnp.float32)
+    rs = 1.0 / (jnp.sqrt(v1 / (1.0 - self.beta2 ** t)) + self.epsilon)
+    return (m1 / (1.0 - self.beta1 ** t)) * rs, g * rs, jnp.sign(m1)
+
   def _features_v2(self, g, m, v, iteration):
     """(m', v', A, G, S) of one tensor (any shape), float32: the v2 directions (module docstring)."""
-    b1, b2, eps = self.beta1, self.beta2, self.epsilon
-    t = (iteration + 1).astype(jnp.float32)
-    m = b1 * m + (1.0 - b1) * g
-    v = b2 * v + ((1.0 - b2) * g) * g
-    rs = 1.0 / (jnp.sqrt(v / (1.0 - b2 ** t)) + eps)
-    return m, v, (m / (1.0 - b1 ** t)) * rs, g * rs, jnp.sign(m)
+    m1, v1 = self._accumulate_v2(g, m, v)
+    return (m1, v1) + self._directions_v2(g, m1, v1, iteration)
 
   def _chunk_sums_v2(self, layout: hpe.ChunkLayout, g, m, v, iteration):
     """Per-chunk sums of A^2, G^2, A G, |A| (= A S), G S, |S| (= S^2) and v': the Gram matrix of
@@ -631,12 +638,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     def products(gc, mc, vc):               # all zero where g = m = v = 0 (padding)
       _, v1, a, gr, sg = self._features_v2(gc, mc, vc, iteration)
       return (a * a, gr * gr, a * gr, jnp.abs(a), gr * sg, jnp.abs(sg), v1)
-    if layout.pads_pieces:                  # whole pieces and the partial last one apart
-      return layout.map_sums(products, xs)
-    gc, mc, vc = (layout.view(x) for x in xs)
-    if not layout.view_inserts_axis_only:   # as in _chunk_sums
-      gc, mc, vc = jax.lax.optimization_barrier((gc, mc, vc))
-    return layout.variadic_sums(products(gc, mc, vc))
+    return layout.map_sums(products, xs)
 
   def _chunk_network_v2(self, theta, layouts, sums, memory, iteration, num_steps, finite):
     """Per tensor the per-chunk coefficients k_c = s w_c pi_c / sqrt(Q / N) [n_i, 3] of (A, G, S),
@@ -707,14 +709,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     otherwise XLA fuses the accumulators' update into both the state write and the step, and the
     step then reads the OLD m and v after they are overwritten in place, so XLA copies both (two
     extra passes over 8 bytes per parameter)."""
-    f32 = jnp.float32
-    b1, b2, eps = self.beta1, self.beta2, self.epsilon
-    g32 = g.astype(f32)
-    m1, v1, _, _, _ = self._features_v2(g32, m, v, iteration)
+    g32 = g.astype(jnp.float32)
+    m1, v1 = self._accumulate_v2(g32, m, v)
     m1, v1 = jax.lax.optimization_barrier((jnp.where(finite, m1, m), jnp.where(finite, v1, v)))
-    t = (iteration + 1).astype(f32)
-    rs = 1.0 / (jnp.sqrt(v1 / (1.0 - b2 ** t)) + eps)
-    a, gr, sg = (m1 / (1.0 - b1 ** t)) * rs, g32 * rs, jnp.sign(m1)
+    a, gr, sg = self._directions_v2(g32, m1, v1, iteration)
     bc = layout.broadcast
     delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
     return jnp.where(finite, delta, 0.0), m1, v1
