@@ -19,7 +19,8 @@ Optimizers (comma-separated names):
   its validation and test losses measured at its averaged parameters x
   (``optax.contrib.schedule_free_eval_params``), its gradients (and training loss) at y.
 - ``<name>_tuned``: the same optimizer at each learning rate of ``lr_grid(name)`` (the default times
-  10^{-1, -0.5, 0, 0.5, 1}), every grid point for every seed; per task the learning rate with the
+  10^{-1, -0.5, 0, 0.5, 1}; ``mnemosyne_tuned:<source>``: Mnemosyne v2's learning rate times the
+  same factors), every grid point for every seed; per task the learning rate with the
   lowest mean final *validation* loss (``outer_valid`` batches; NaN counts as +inf) is chosen and
   that learning rate's *test* losses are reported.  A task without data (learned_optimization's
   quadratic, whose validation loss is its test loss) picks on the final loss of other instances of
@@ -230,6 +231,11 @@ class Optimizer:
   grid: Optional[List[float]] = None      # tuned: the learning rates tried
   source: str = ""
   has_learning_rate: bool = False
+  at_lr: Optional[Callable] = None        # tuned learned optimizers: grid lr -> hyper (theta, lr)
+
+  def hyper_at(self, lr):
+    """The ``hyper`` of grid point ``lr`` (``lr`` itself for optax optimizers)."""
+    return self.at_lr(lr) if self.at_lr else lr
 
 
 class _OptaxLoOptimizer(opt_base.OptaxOptimizer):
@@ -361,6 +367,8 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
         source=(f"lr grid {', '.join(f'{lr:.3g}' for lr in lr_grid(base_name))}" if tuned
                 else f"lr {DEFAULT_LR[base_name]:g}") + with_schedule,
         has_learning_rate=True)
+  if base_name in LEARNED and kind.endswith("_tuned"):
+    return _tuned_learned(spec, base_name, source, schedule)
   if kind in LEARNED:
     lopt, theta, where = _load_learned(kind, source)
     has_lr = _has_learning_rate(lopt)
@@ -390,6 +398,34 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
         has_learning_rate=has_lr)
   raise ValueError(f"Unknown optimizer {spec!r}; use one of {sorted(DEFAULT_LR)} (optionally with "
                    f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
+
+
+def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:
+  """``<learned>_tuned:<source>``: a learned optimizer with a learning rate (Mnemosyne v2) at
+  every point of its learning rate times 10^{GRID_EXPONENTS}, picked per task as ``<optax>_tuned``
+  is; one compiled program for the whole grid (``hyper`` = (theta, lr), lr traced)."""
+  lopt, theta, where = _load_learned(kind, source or "untrained")
+  if not _has_learning_rate(lopt) or callable(lopt.learning_rate):
+    raise ValueError(f"{spec}: only a learned optimizer with a constant learning rate (Mnemosyne "
+                     "v2) can be tuned; evaluate it without _tuned.")
+  grid = [lopt.learning_rate * 10.0 ** e for e in GRID_EXPONENTS]
+
+  def lopt_at(lr, num_steps):
+    """The learned optimizer at peak learning rate ``lr`` (a float or a traced scalar)."""
+    rate = learning_rate_schedule(schedule, lr, num_steps)
+    if not callable(rate) and not isinstance(rate, float):   # a traced constant
+      rate = (lambda peak: lambda count: peak)(rate)
+    with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
+      return _learned_optimizer(kind, dict(lopt.config, learning_rate=rate))
+  return Optimizer(
+      name=spec if source else f"{kind}_tuned:untrained",
+      family=f"lopt_tuned:{spec}:{id(lopt)}:{schedule}", hyper=(theta, lopt.learning_rate),
+      fns=lambda h, num_steps: meta_training.lopt_fns(lopt_at(h[1], num_steps), h[0], num_steps),
+      lo_optimizer=lambda h, num_steps: lopt_at(float(h[1]), num_steps).opt_fn(h[0]),
+      grid=grid, at_lr=lambda lr: (theta, lr),
+      source=f"{where}, lr grid {', '.join(f'{lr:.3g}' for lr in grid)}"
+      + (f", {schedule} schedule" if schedule != "constant" else ""),
+      has_learning_rate=True)
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -718,16 +754,16 @@ def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
   (``outer_valid`` batches) of those runs; for a task without data (``spec.has_data`` False, whose
   validation loss is its test loss) it is the final loss of other task instances, the same grid
   run for seeds ``SELECTION_SEED_OFFSET + s``."""
-  grid_runs = {lr: [run_one(opt, lr, spec, s, num_steps, task_cache) for s in range(seeds)]
-               for lr in opt.grid}
+  grid_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, s, num_steps, task_cache)
+                    for s in range(seeds)] for lr in opt.grid}
   if spec.has_data:
     selection_runs, selected_on = grid_runs, "final validation loss"
   else:
     if seeds > SELECTION_SEED_OFFSET:
       raise ValueError(f"At most {SELECTION_SEED_OFFSET} seeds: data-free tasks pick their "
                        f"learning rate on seeds {SELECTION_SEED_OFFSET} + s.")
-    selection_runs = {lr: [run_one(opt, lr, spec, SELECTION_SEED_OFFSET + s, num_steps, task_cache)
-                           for s in range(seeds)] for lr in opt.grid}
+    selection_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, SELECTION_SEED_OFFSET + s,
+                                   num_steps, task_cache) for s in range(seeds)] for lr in opt.grid}
     selected_on = (f"final loss of other task instances (seeds {SELECTION_SEED_OFFSET} to "
                    f"{SELECTION_SEED_OFFSET + seeds - 1}; the task has no data)")
   scores = {lr: [r["final_valid"] for r in rs] for lr, rs in selection_runs.items()}

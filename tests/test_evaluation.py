@@ -336,6 +336,33 @@ def test_cosine_schedule_reaches_the_optimizer(name):
     assert (run["final_test"] == pytest.approx(run["train_curve"][-1], rel=1e-6)) == last_update_zero
 
 
+def test_tuned_mnemosyne_runs_its_learning_rate_grid():
+  # mnemosyne_tuned: Mnemosyne v2's learning rate times 10^{-1 .. 1}, one program for the grid.
+  opt = evaluation.make_optimizer("mnemosyne_tuned")
+  assert opt.grid == pytest.approx([1e-3 * 10.0 ** e for e in evaluation.GRID_EXPONENTS])
+  untuned = evaluation.make_optimizer("mnemosyne")
+  # The v2 step is the learning rate times a direction that does not depend on it: the first
+  # update at 1e-2 is exactly 10x the untuned first update at 1e-3; at 1e-3 the whole run is the
+  # untuned one.
+  first = lambda o, h: (lambda hist: hist[1] - hist[0])(_params_after_each_update(
+      dataclasses.replace(o, hyper=h), 1))
+  np.testing.assert_allclose(first(opt, opt.hyper_at(1e-2)), 10.0 * first(untuned, untuned.hyper),
+                             rtol=1e-5, atol=1e-9)
+  np.testing.assert_array_equal(
+      _params_after_each_update(dataclasses.replace(opt, hyper=opt.hyper_at(1e-3)), 4)[-1],
+      _params_after_each_update(untuned, 4)[-1])
+  # Selection as for optax optimizers, on both runners.
+  opt = dataclasses.replace(opt, grid=[1e-3, 1e-2])
+  for spec in (evaluation.suite("smoke")[0], _quadratic_spec()):
+    res = evaluation.run_tuned(opt, spec, 1, STEPS)
+    at = {p["lr"]: p for p in res["grid"]}
+    assert res["chosen_lr"] == min(at, key=lambda lr: at[lr]["selection_loss"])
+    direct = evaluation.run_one(untuned, untuned.hyper, spec, 0, STEPS)
+    assert at[1e-3]["mean_final_test"] == pytest.approx(direct["final_test"], rel=1e-5)
+  with pytest.raises(ValueError, match="only a learned optimizer with a constant learning rate"):
+    evaluation.make_optimizer("lstm_tuned")
+
+
 def test_data_free_tasks_pick_their_learning_rate_on_other_instances():
   spec = _quadratic_spec()
   opt = dataclasses.replace(evaluation.make_optimizer("sgdm_tuned"), grid=[1e-3, 3e-2])
