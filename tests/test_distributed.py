@@ -20,7 +20,8 @@ def _free_port():
 
 def test_two_processes_give_the_single_device_pes_gradient(tmp_path):
   out, port = tmp_path / "pes.npz", _free_port()
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                                  + " --xla_force_host_platform_device_count=4"))
   procs = [subprocess.Popen([sys.executable, _SCRIPT, "process", str(out), str(port), str(i), "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for i in range(2)]

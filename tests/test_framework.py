@@ -12,9 +12,9 @@ from learned_optimization.tasks import quadratics
 import numpy as np
 
 from mnemosyne_lopt import compat
+from mnemosyne_lopt import outer_trainers
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
 
-import pes_helpers
 
 
 def test_compat_restores_the_removed_names():
@@ -61,16 +61,33 @@ def test_framework_gradient_learner_with_adafac_mlp_lopt():
   assert max(moved) > 0 and all(np.isfinite(moved))
 
 
-def test_mnemosyne_pes_gradient_is_finite_and_nonzero():
-  learner, state, out = pes_helpers.finite_nonzero_pes_gradient(
-      MnemosyneLOpt(chunk_length=4), num_tasks=4, unroll_length=20, trunc_length=10)
+def test_framework_pes_smoketest_with_mnemosyne():
+  """learned_optimization's own smoke test of its TruncatedPES with Mnemosyne, then two more
+  truncations of the same estimator (the second uses PES's accumulated noise): the meta-gradient
+  is finite and non-zero, and one GradientLearner update keeps the meta-parameters finite."""
+  lopt = MnemosyneLOpt(chunk_length=4)
+  trainer = _pes(lopt, num_tasks=2)
+  outer_test_utils.trainer_smoketest(trainer)
+  key = jax.random.PRNGKey(0)
+  learner = outer_trainers.make_gradient_learner(lopt)
+  state = learner.init(key)
+  # The smoke test's worker weights and summaries: its compiled estimate is reused.
+  worker = gradient_learner.WorkerWeights(learner.get_lopt_params(state), None,
+                                          gradient_learner.OuterState(1))
+  unroll = trainer.init_worker_state(worker, key=key)
+  for i in range(2):
+    out, _ = trainer.compute_gradient_estimate(worker, jax.random.PRNGKey(i + 1), unroll,
+                                               with_summary=True)
+    unroll = out.unroll_state
+  grads = jax.tree_util.tree_leaves(out.grad)
+  assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+  assert sum(float(jnp.sum(jnp.abs(g))) for g in grads) > 0
   assert np.isfinite(float(out.mean_loss))
   agg = gradient_learner.AggregatedGradient(theta_grads=out.grad, theta_model_state=None,
                                             mean_loss=out.mean_loss)
   new_state, _ = learner.update(state, [agg])
-  new_theta = learner.get_state_for_worker(new_state).theta
+  new_theta = learner.get_lopt_params(new_state)
   assert all(bool(jnp.all(jnp.isfinite(t))) for t in jax.tree_util.tree_leaves(new_theta))
-
-
-def test_framework_pes_smoketest_with_mnemosyne():
-  outer_test_utils.trainer_smoketest(_pes(MnemosyneLOpt(chunk_length=4), num_tasks=2))
+  assert any(bool(jnp.any(a != b)) for a, b in zip(jax.tree_util.tree_leaves(new_theta),
+                                                   jax.tree_util.tree_leaves(
+                                                       learner.get_lopt_params(state))))

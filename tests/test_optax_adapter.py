@@ -103,7 +103,10 @@ def test_jit_with_donated_params_and_state_matches_undonated():
     old_w, old_m = params["dense"]["w"], state.inner.momentum["dense"]["w"]
     params, state, _ = step(params, state)
     assert old_w.is_deleted() and old_m.is_deleted()       # the buffers really were donated
-  jax.tree_util.tree_map(np.testing.assert_array_equal, (params, state), (ref_params, ref_state))
+  # The donated step is another compiled program; XLA does not promise the same rounding in two
+  # programs (under the suite's XLA flags 2 of 600 weights differ by 1 ulp): equal to 1e-6.
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=0),
+                         (params, state), (ref_params, ref_state))
   assert state.inner.params is None                        # no second copy of the model
 
 

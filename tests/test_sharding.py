@@ -20,7 +20,8 @@ _SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sharded_inne
 
 @pytest.fixture(scope="module")
 def report():
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  env = dict(os.environ, XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                                  + " --xla_force_host_platform_device_count=8"))
   layouts = "fsdp,fsdp_largest_axis,tensor_parallel"
   out = subprocess.run([sys.executable, _SCRIPT, "1024", layouts], env=env, capture_output=True,
                        text=True, timeout=900, check=False)
