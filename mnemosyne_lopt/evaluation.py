@@ -31,6 +31,8 @@ Optimizers (comma-separated names):
   ``config.gin``), or a ``.msgpack`` file of meta-parameters:
   ``adafac_mlp_lopt`` (learned_optimization's AdafacMLPLOpt), ``rnn_mlp_lopt`` (its RNNMLPLOpt, as
   ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
+  ``celo2_style`` (``mnemosyne_lopt.celo2_style``: a learning rate of its own, so ``--schedule``
+  and ``celo2_style_tuned`` apply to it as to Mnemosyne v2),
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default").
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
   ``mnemosyne_no_hpe``: ``use_hpe=False``: chunk tokens are only embedded (no Performer mixing of
@@ -116,7 +118,7 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgd
               "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
-LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "mnemosyne",
+LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
@@ -291,12 +293,16 @@ def _learned_optimizer(kind: str, kwargs: Dict[str, Any]):
   if kind in ("lstm", "lstm_features"):
     from mnemosyne_lopt import lstm  # pylint: disable=g-import-not-at-top
     return (lstm.LSTMLOpt if kind == "lstm" else lstm.FeatureLSTMLOpt)(**kwargs)
+  if kind == "celo2_style":
+    from mnemosyne_lopt import celo2_style  # pylint: disable=g-import-not-at-top
+    return celo2_style.Celo2StyleLOpt(**kwargs)
   from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
   return MnemosyneLOpt(**{**kwargs, **_ABLATIONS[kind]})
 
 
 _CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJitSafe",
-                "lstm": "LSTMLOpt", "lstm_features": "FeatureLSTMLOpt"}
+                "lstm": "LSTMLOpt", "lstm_features": "FeatureLSTMLOpt",
+                "celo2_style": "Celo2StyleLOpt"}
 
 
 def _load_learned(kind: str, source: str):
@@ -340,9 +346,11 @@ def _load_learned(kind: str, source: str):
 
 def _has_learning_rate(lopt) -> bool:
   """Whether a learned optimizer takes a learning rate that ``--schedule`` can schedule: Mnemosyne
-  v2 (its ``learning_rate``); the LSTMs, AdafacMLPLOpt, RNNMLPLOpt and Mnemosyne v1 have none."""
+  v2 and the Celo2-style rule (their ``learning_rate``); the LSTMs, AdafacMLPLOpt, RNNMLPLOpt and
+  Mnemosyne v1 have none."""
+  from mnemosyne_lopt.celo2_style import Celo2StyleLOpt  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
-  return isinstance(lopt, MnemosyneLOpt) and lopt.rule == "v2"
+  return isinstance(lopt, Celo2StyleLOpt) or (isinstance(lopt, MnemosyneLOpt) and lopt.rule == "v2")
 
 
 def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
@@ -401,13 +409,14 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
 
 
 def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:
-  """``<learned>_tuned:<source>``: a learned optimizer with a learning rate (Mnemosyne v2) at
+  """``<learned>_tuned:<source>``: a learned optimizer with a learning rate (Mnemosyne v2, the
+  Celo2-style rule) at
   every point of its learning rate times 10^{GRID_EXPONENTS}, picked per task as ``<optax>_tuned``
   is; one compiled program for the whole grid (``hyper`` = (theta, lr), lr traced)."""
   lopt, theta, where = _load_learned(kind, source or "untrained")
   if not _has_learning_rate(lopt) or callable(lopt.learning_rate):
     raise ValueError(f"{spec}: only a learned optimizer with a constant learning rate (Mnemosyne "
-                     "v2) can be tuned; evaluate it without _tuned.")
+                     "v2, celo2_style) can be tuned; evaluate it without _tuned.")
   grid = [lopt.learning_rate * 10.0 ** e for e in GRID_EXPONENTS]
 
   def lopt_at(lr, num_steps):
