@@ -33,3 +33,15 @@ def test_real_warnings_still_reach_the_user():
   assert "a real warning" in out.stderr and "a jax warning" in out.stderr
   for banner in BANNERS:
     assert banner not in out.stderr, (banner, out.stderr)
+
+
+def test_gin_include_probe_is_not_printed():
+  # gin logs an ERROR "Path not found" for an include it then finds on its search path.
+  code = ("import gin, mnemosyne_lopt; from mnemosyne_lopt import gin_configs; "
+          "gin.add_config_file_search_path(gin_configs.CONFIG_DIR); "
+          "gin.parse_config_files_and_bindings(['meta_train/pretrained_default_lstm.gin'], []); "
+          "print(gin.query_parameter('meta_train.num_outer_steps'))")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                       timeout=300)
+  assert out.returncode == 0, out.stderr
+  assert out.stdout.strip() and "Path not found" not in out.stderr, out.stderr
