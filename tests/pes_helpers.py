@@ -18,15 +18,20 @@ def finite_nonzero_pes_gradient(lopt, num_tasks, unroll_length, trunc_length):
                                                 num_tasks=num_tasks, unroll_length=unroll_length,
                                                 trunc_length=trunc_length, steps_per_jit=5)
   learner = outer_trainers.make_gradient_learner(lopt)
-  key = jax.random.PRNGKey(0)
-  state = learner.init(key)
-  worker = learner.get_state_for_worker(state)
-  unroll = estimator.init_worker_state(worker, key)
+  state = learner.init(jax.random.PRNGKey(0))
+  out = finite_nonzero_estimate(estimator, learner.get_state_for_worker(state))
+  return learner, state, out
+
+
+def finite_nonzero_estimate(estimator, worker, with_summary=False):
+  """Two truncations of ``estimator`` for ``worker`` (the second uses PES's accumulated noise);
+  asserts the second meta-gradient is finite and non-zero and returns its estimate."""
+  unroll = estimator.init_worker_state(worker, key=jax.random.PRNGKey(0))
   for i in range(2):
     out, _ = estimator.compute_gradient_estimate(worker, jax.random.PRNGKey(i + 1), unroll,
-                                                 with_summary=False)
+                                                 with_summary=with_summary)
     unroll = out.unroll_state
   grads = jax.tree_util.tree_leaves(out.grad)
   assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
   assert sum(float(jnp.sum(jnp.abs(g))) for g in grads) > 0
-  return learner, state, out
+  return out
