@@ -391,10 +391,8 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
         if callable(lopt.learning_rate):
           raise ValueError(f"{spec} already has a learning-rate schedule; evaluate it with "
                            "--schedule constant.")
-        with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
-          by_steps[num_steps] = _learned_optimizer(kind, dict(
-              lopt.config, learning_rate=learning_rate_schedule(schedule, lopt.learning_rate,
-                                                                num_steps)))
+        by_steps[num_steps] = _at_learning_rate(
+            kind, lopt, learning_rate_schedule(schedule, lopt.learning_rate, num_steps))
       return by_steps[num_steps]
     if scheduled:
       where += f", lr {lopt.learning_rate:g}{with_schedule}"
@@ -408,11 +406,19 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
                    f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
 
 
+def _at_learning_rate(kind: str, lopt, rate):
+  """``lopt`` rebuilt from its config with ``learning_rate=rate`` (a float or a schedule); built
+  under ``jax.ensure_compile_time_eval`` because it is built while jit traces, and its random
+  features must be concrete draws."""
+  with jax.ensure_compile_time_eval():
+    return _learned_optimizer(kind, dict(lopt.config, learning_rate=rate))
+
+
 def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:
   """``<learned>_tuned:<source>``: a learned optimizer with a learning rate (Mnemosyne v2, the
-  Celo2-style rule) at
-  every point of its learning rate times 10^{GRID_EXPONENTS}, picked per task as ``<optax>_tuned``
-  is; one compiled program for the whole grid (``hyper`` = (theta, lr), lr traced)."""
+  Celo2-style rule) at every point of its learning rate times 10^{GRID_EXPONENTS}, picked per task
+  as ``<optax>_tuned`` is; one compiled program for the whole grid (``hyper`` = (theta, lr), lr
+  traced)."""
   lopt, theta, where = _load_learned(kind, source or "untrained")
   if not _has_learning_rate(lopt) or callable(lopt.learning_rate):
     raise ValueError(f"{spec}: only a learned optimizer with a constant learning rate (Mnemosyne "
@@ -424,8 +430,7 @@ def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimize
     rate = learning_rate_schedule(schedule, lr, num_steps)
     if not callable(rate) and not isinstance(rate, float):   # a traced constant
       rate = (lambda peak: lambda count: peak)(rate)
-    with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
-      return _learned_optimizer(kind, dict(lopt.config, learning_rate=rate))
+    return _at_learning_rate(kind, lopt, rate)
   return Optimizer(
       name=spec if source else f"{kind}_tuned:untrained",
       family=f"lopt_tuned:{spec}:{id(lopt)}:{schedule}", hyper=(theta, lopt.learning_rate),
