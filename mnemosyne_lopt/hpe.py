@@ -31,19 +31,28 @@ from mnemosyne_lopt import random_features
 
 
 LANE_GROUPS = 8   # ChunkLayout.variadic_sums: groups per chunk added lane by lane
+_STACKED_LANE_SUMS = 1 << 16   # _lane_sums: at most this many lanes per output, summed stacked
 
 
-def _lane_sums(views, lead, width):
+def _lane_sums(views, lead, width, stacked=False):
   """Sums over the last axis (``width`` long) of arrays of shape ``lead + (width,)``, flattened in
   the row-major order of ``lead``: one variadic reduce over ``LANE_GROUPS`` groups, lane by lane,
-  then a sum over the lanes (``ChunkLayout.variadic_sums``)."""
+  then a sum over the lanes (``ChunkLayout.variadic_sums``).  A tuple of [N] sums, or with
+  ``stacked`` one [N, len(views)] array."""
   lead = tuple(d for d in lead if d != 1) or (1,)
   groups = LANE_GROUPS if width % LANE_GROUPS == 0 else 1
   views = tuple(v.reshape(lead + (groups, width // groups)) for v in views)
   zeros = tuple(jnp.zeros((), v.dtype) for v in views)
   add = lambda a, b: tuple(x + y for x, y in zip(a, b))
   lanes = jax.lax.reduce(views, zeros, add, (len(lead),))
-  return tuple(jnp.sum(x, axis=-1).reshape(-1) for x in lanes)
+  if math.prod(lanes[0].shape) <= _STACKED_LANE_SUMS:
+    # Small tensors: one sum over the lanes of all outputs stacked.  XLA:CPU emits each lane sum
+    # as two kernels (a reduce-window and a reduce), a fixed cost per output and tensor.
+    total = jnp.sum(jnp.stack(lanes, axis=-2), axis=-1).reshape(-1, len(lanes))
+    return total if stacked else tuple(total[:, j] for j in range(len(lanes)))
+  # Large ones: the stack would be one more pass over the lanes (on GPT-2's token embedding 135 MB).
+  sums = tuple(jnp.sum(x, axis=-1).reshape(-1) for x in lanes)
+  return jnp.stack(sums, axis=-1) if stacked else sums
 
 
 class ChunkLayout:
@@ -126,7 +135,7 @@ class ChunkLayout:
     axes = (views[0].ndim - 1,) if self.kind == "pieces" else (1, 2)
     return tuple(jnp.sum(v, axis=axes).reshape(-1) for v in views)
 
-  def variadic_sums(self, views: Sequence[jax.Array]) -> Tuple[jax.Array, ...]:
+  def variadic_sums(self, views: Sequence[jax.Array], stacked: bool = False):
     """The same sums as ``sums`` from ONE loop over the views, which computes their shared
     elementwise producers once (v2's seven Gram sums over a sqrt and divisions: XLA:CPU's separate
     sums would each recompute them).
@@ -138,20 +147,22 @@ class ChunkLayout:
     axis is only split, never merged with another, so a sharded tensor keeps its sharding.  At 4M
     parameters (1024 x 1024 tensors, one core, the other busy) v2's seven sums take 9.4 ms this
     way, 21.3 ms as one reduce over each chunk and 53.8 ms as separate sums
-    (``benchmarks/v2_stats_pass.py``)."""
+    (``benchmarks/v2_stats_pass.py``).  A tuple of [num_chunks] sums, or with ``stacked`` one
+    [num_chunks, len(views)] array."""
     views = tuple(views)
     if self.kind == "empty":
-      return tuple(jnp.zeros((1,), v.dtype) for v in views)
+      zeros = jnp.zeros((1, len(views)), views[0].dtype)
+      return zeros if stacked else tuple(zeros[:, j] for j in range(len(views)))
     if self.kind == "pieces":
-      return _lane_sums(views, views[0].shape[:-1], self.chunk_length)
-    return _lane_sums(views, (self.num_chunks,), self.rows_per_chunk * self.row_length)
+      return _lane_sums(views, views[0].shape[:-1], self.chunk_length, stacked)
+    return _lane_sums(views, (self.num_chunks,), self.rows_per_chunk * self.row_length, stacked)
 
   @property
   def pads_pieces(self) -> bool:
     """True when rows are cut into several pieces and the last one is zero-padded (C % L != 0)."""
     return self.kind == "pieces" and self.row_length % self.chunk_length != 0
 
-  def map_sums(self, fn, xs: Sequence[jax.Array]) -> Tuple[jax.Array, ...]:
+  def map_sums(self, fn, xs: Sequence[jax.Array], stacked: bool = False):
     """``variadic_sums(fn(*(view(x) for x in xs)))`` without a padded copy of the inputs.
 
     ``fn`` maps arrays of a view's shape to a tuple of arrays of that shape, elementwise, with
@@ -160,13 +171,14 @@ class ChunkLayout:
     slices of the tensor and summed apart, so the zero-padded view is never materialised (on
     768 x 2304 tensors it made the v2 statistics pass 6-9x slower than on unpadded shapes).
     Otherwise the views are materialised first (``optimization_barrier``) unless the view only
-    inserts a length-1 axis: see ``MnemosyneLOpt._chunk_sums`` for why."""
+    inserts a length-1 axis: see ``MnemosyneLOpt._chunk_sums`` for why.  ``stacked`` as in
+    ``variadic_sums``."""
     xs = tuple(xs)
     if not self.pads_pieces:
       views = tuple(self.view(x) for x in xs)
       if not self.view_inserts_axis_only:
         views = jax.lax.optimization_barrier(views)
-      return self.variadic_sums(fn(*views))
+      return self.variadic_sums(fn(*views), stacked)
     L, q, c = self.chunk_length, self.pieces, self.row_length
     lead = self.shape[:-1]
     rows = max(self.rows, 1)
@@ -174,10 +186,12 @@ class ChunkLayout:
     parts = []
     if q > 1:
       whole = fn(*(x[..., :(q - 1) * L].reshape(lead + (q - 1, L)) for x in xs))
-      parts.append([y.reshape(rows, q - 1) for y in _lane_sums(whole, lead + (q - 1,), L)])
+      parts.append(_lane_sums(whole, lead + (q - 1,), L, True).reshape(rows, q - 1, -1))
     last = fn(*(x[..., (q - 1) * L:].reshape(lead + (1, c - (q - 1) * L)) for x in xs))
-    parts.append([y.reshape(rows, 1) for y in _lane_sums(last, lead + (1,), c - (q - 1) * L)])
-    return tuple(jnp.concatenate(cols, axis=1).reshape(-1) for cols in zip(*parts))
+    parts.append(_lane_sums(last, lead + (1,), c - (q - 1) * L, True).reshape(rows, 1, -1))
+    total = jnp.concatenate(parts, axis=1)
+    total = total.reshape(-1, total.shape[-1])
+    return total if stacked else tuple(total[:, j] for j in range(total.shape[-1]))
 
   def broadcast(self, values: jax.Array) -> jax.Array:
     """A tensor of ``shape`` whose every coordinate holds its chunk's entry of ``values`` [n]."""

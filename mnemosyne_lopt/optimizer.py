@@ -155,8 +155,13 @@ def _check_grad_tree(treedef, grads):
 
 
 def _all_finite(sums):
-  """True when every per-chunk statistic of every tensor is finite (the non-finite check)."""
-  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(jnp.stack(x))) for x in sums] or [True]))
+  """True when every per-chunk statistic of every tensor is finite (the non-finite check); one
+  reduction over all of them, not one per tensor.  ``sums``: per tensor a tuple of [n] sums or
+  one [n, k] array."""
+  if not sums:
+    return jnp.asarray(True)
+  flat = [jnp.ravel(jnp.stack(x, -1) if isinstance(x, (tuple, list)) else x) for x in sums]
+  return jnp.all(jnp.isfinite(jnp.concatenate(flat)))
 
 
 def _check_params(params):
@@ -627,8 +632,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return (m1, v1) + self._directions_v2(g, m1, v1, iteration)
 
   def _chunk_sums_v2(self, layout: hpe.ChunkLayout, g, m, v, iteration):
-    """Per-chunk sums of A^2, G^2, A G, |A| (= A S), G S, |S| (= S^2) and v': the Gram matrix of
-    the directions (A, G, S) and the second moment, in one pass over g, m, v (not p).
+    """Per-chunk sums [num_chunks, 7] of A^2, G^2, A G, |A| (= A S), G S, |S| (= S^2) and v': the
+    Gram matrix of the directions (A, G, S) and the second moment, in one pass over g, m, v (not
+    p).
 
     They are also the non-finite check: a NaN or Inf in g makes G (and A) non-finite; the sums
     overflow float32 only where |g| exceeds ~1e19.
@@ -638,16 +644,64 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     def products(gc, mc, vc):               # all zero where g = m = v = 0 (padding)
       _, v1, a, gr, sg = self._features_v2(gc, mc, vc, iteration)
       return (a * a, gr * gr, a * gr, jnp.abs(a), gr * sg, jnp.abs(sg), v1)
-    return layout.map_sums(products, xs)
+    return layout.map_sums(products, xs, stacked=True)
 
-  def _chunk_network_v2(self, theta, layouts, sums, memory, iteration, num_steps, finite):
-    """Per tensor the per-chunk coefficients k_c = s w_c pi_c / sqrt(Q / N) [n_i, 3] of (A, G, S),
-    so that Delta = k_c . (A, G, S) (module docstring), and the new CAM memory."""
-    F, L = self.chunks_per_stream, self.chunk_length
+  def _row_offsets(self, layouts):
+    """First row of each tensor in the network's token matrix, and the total: tensor i's chunks
+    are rows offsets[i] to offsets[i] + num_chunks_i, then zero rows up to a multiple of F."""
+    F = self.chunks_per_stream
     padded = [-(-lay.num_chunks // F) * F for lay in layouts]
-    offsets = np.concatenate([[0], np.cumsum(padded)]).astype(int)
-    pad_rows = lambda x, i: jnp.pad(x, [(0, padded[i] - x.shape[0])] + [(0, 0)] * (x.ndim - 1))
-    raw = jnp.concatenate([pad_rows(jnp.stack(sm, axis=-1), i) for i, sm in enumerate(sums)])
+    return np.concatenate([[0], np.cumsum(padded)]).astype(int)
+
+  def _tree_sums_v2(self, layouts, gs, ms, vs, iteration):
+    """The per-chunk sums of ``_chunk_sums_v2`` of every tensor as one [rows, 7] matrix in the
+    network's row order (``_row_offsets``; padding rows zero).
+
+    The vectors and scalars of a single chunk (biases, norms) are summed together: their g, m, v
+    zero-padded to a common width W (a multiple of 8) and stacked as the rows of one [n, W]
+    tensor, whose row sums are their chunk sums (the padding adds 0).  Matrices are not stacked:
+    a sharded kernel would be gathered to be stacked, and the statistics of a sharded tensor are
+    otherwise local sums and an all-reduce.  The matrix is
+    then one gather (static indices) from the stacked sums.  Per tensor, a pass of its own and
+    the copies into the matrix cost XLA:CPU a few kernels each, a fixed cost that dominates the
+    update of a model's many small tensors."""
+    offsets = self._row_offsets(layouts)
+    single = [i for i, lay in enumerate(layouts)
+              if lay.num_chunks == 1 and lay.kind != "empty" and len(lay.shape) <= 1]
+    if len(single) < 2:
+      single = []
+    blocks = [jnp.zeros((1, _V2_SUMS), jnp.float32)]      # source row 0: the padding rows
+    source = np.zeros((offsets[-1],), np.int32)
+    cursor = 1
+    if single:
+      width = -(-max(layouts[i].size for i in single) // hpe.LANE_GROUPS) * hpe.LANE_GROUPS
+
+      def stack(xs):                          # one concatenation (a single kernel) per input
+        parts = []
+        for i in single:
+          parts.append(jnp.ravel(jnp.asarray(xs[i])).astype(jnp.float32))
+          if width > layouts[i].size:
+            parts.append(jnp.zeros((width - layouts[i].size,), jnp.float32))
+        return jnp.concatenate(parts).reshape(len(single), width)
+      blocks.append(self._chunk_sums_v2(hpe.ChunkLayout((len(single), width), width),
+                                        stack(gs), stack(ms), stack(vs), iteration))
+      source[offsets[single]] = cursor + np.arange(len(single))
+      cursor += len(single)
+    joint = set(single)
+    for i, (lay, g, m, v) in enumerate(zip(layouts, gs, ms, vs)):
+      if i not in joint:
+        blocks.append(self._chunk_sums_v2(lay, g, m, v, iteration))
+        source[offsets[i]:offsets[i] + lay.num_chunks] = cursor + np.arange(lay.num_chunks)
+        cursor += lay.num_chunks
+    return jnp.take(jnp.concatenate(blocks), jnp.asarray(source), axis=0,
+                    indices_are_sorted=False, unique_indices=False)
+
+  def _chunk_network_v2(self, theta, layouts, raw, memory, iteration, num_steps, finite):
+    """Per tensor the per-chunk coefficients k_c = s w_c pi_c / sqrt(Q / N) [n_i, 3] of (A, G, S),
+    so that Delta = k_c . (A, G, S) (module docstring), and the new CAM memory; ``raw``: the
+    [rows, 7] sums of ``_tree_sums_v2``."""
+    L = self.chunk_length
+    offsets = self._row_offsets(layouts)
     raw = jax.lax.optimization_barrier(raw)     # as in _chunk_network
     aa, gg, ag, abs_a, gs, live, vs = (raw[:, j] for j in range(_V2_SUMS))
     count, log_size, segment_ids = self._token_constants(layouts, offsets)
@@ -736,8 +790,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     ms, vs = treedef.flatten_up_to(state.momentum), treedef.flatten_up_to(state.second_moment)
     it = state.iteration
     layouts = [hpe.ChunkLayout(jnp.shape(g), self.chunk_length) for g in gs]
-    sums = [self._chunk_sums_v2(lay, g, m, v, it) for lay, g, m, v in zip(layouts, gs, ms, vs)]
-    finite = _all_finite(sums) if self.skip_nonfinite else jnp.asarray(True)
+    sums = self._tree_sums_v2(layouts, gs, ms, vs, it) if gs else None
+    finite = _all_finite([sums] if gs else []) if self.skip_nonfinite else jnp.asarray(True)
     memory, coeffs = state.memory, []
     if gs:
       coeffs, memory = self._chunk_network_v2(theta, layouts, sums, memory, it, state.num_steps,

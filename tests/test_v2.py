@@ -89,6 +89,33 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds):
     assert len(capped) == 7 * 5 and all(c == binds for c in capped)   # both branches of the min
 
 
+def test_tree_sums_equal_numpy_per_chunk_in_network_order():
+  """``_tree_sums_v2``: row offsets[i] + c holds chunk c of tensor i's seven sums, computed here
+  from the vectorised tensor cut every L coordinates (L = 16 divides or is divided by every
+  last axis); padding rows are zero.  Single-chunk vectors and scalars (summed together in one
+  stack) sit between multi-chunk tensors and single-chunk matrices (summed alone)."""
+  L = 16
+  lopt = MnemosyneLOpt(chunk_length=L)
+  shapes = [(3,), (40, 8), (16,), (5, 2), (4, 32), (1,), (70,), (2, 2, 4), (33, 16), ()]
+  key = jax.random.PRNGKey(3)
+  gs = [jax.random.normal(jax.random.fold_in(key, i), s) for i, s in enumerate(shapes)]
+  ms = [0.3 * jax.random.normal(jax.random.fold_in(key, 50 + i), s) for i, s in enumerate(shapes)]
+  vs = [jax.random.uniform(jax.random.fold_in(key, 90 + i), s) for i, s in enumerate(shapes)]
+  layouts = [hpe.ChunkLayout(s, L) for s in shapes]
+  assert sum(lay.num_chunks == 1 for lay in layouts) == 6      # 4 of them vectors or scalars
+  it = jnp.asarray(4)
+  got = np.asarray(jax.jit(lambda g, m, v: lopt._tree_sums_v2(layouts, g, m, v, it))(gs, ms, vs))
+  offsets = lopt._row_offsets(layouts)
+  assert got.shape == (offsets[-1], 7)
+  want = np.zeros_like(got, dtype=np.float64)
+  for i, (g, m, v) in enumerate(zip(gs, ms, vs)):
+    m1, v1, a, gr, sg = _features64(*(np.asarray(x, np.float64).ravel() for x in (g, m, v)), 5)
+    prods = np.stack([a * a, gr * gr, a * gr, np.abs(a), gr * sg, np.abs(sg), v1])
+    for c in range(-(-g.size // L)):
+      want[offsets[i] + c] = prods[:, c * L:(c + 1) * L].sum(axis=1)
+  np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
+
+
 @pytest.mark.parametrize("gain", [None, 1.0])
 def test_coefficients_equal_numpy_for_random_head_outputs(gain):
   """v2_coefficients (pi, chunk scale w, tensor scale s, the Gram quadratic form) against numpy."""
