@@ -6,6 +6,7 @@ and writes say where the time goes, independently of the machine's load.  Prints
 optimizer, every op moving more than 2 MB and the totals.
 
     PYTHONPATH=. .venv/bin/python benchmarks/hlo_traffic.py --params 4M adam mnemosyne
+    PYTHONPATH=. .venv/bin/python benchmarks/hlo_traffic.py --tree gpt2_small adam mnemosyne
 """
 
 import argparse
@@ -52,10 +53,15 @@ def main(argv=None):
   parser.add_argument("optimizers", nargs="+")
   parser.add_argument("--params", default="4M")
   parser.add_argument("--tensor_shape", default="1024,1024", help="shape of the tree's tensors")
+  parser.add_argument("--tree", default=None, choices=sorted(step_overhead.MODEL_TREES),
+                      help="a model's tree instead (step_overhead.MODEL_TREES)")
   args = parser.parse_args(argv)
   key = jax.random.PRNGKey(0)
   shape = tuple(int(x) for x in args.tensor_shape.split(","))
-  tree = step_overhead.make_tree(key, step_overhead.parse_size(args.params), shape)
+  if args.tree:
+    tree = step_overhead.model_tree(key, args.tree)
+  else:
+    tree = step_overhead.make_tree(key, step_overhead.parse_size(args.params), shape)
   grads = jax.tree_util.tree_map(lambda p: 1e-3 * p, tree)
   for name in args.optimizers:
     state, step, theta, _ = step_overhead.build(name, step_overhead.fresh_copy(tree), key)

@@ -126,7 +126,28 @@ def gpt2_small_shapes(vocab=50257, context=1024, width=768, layers=12):
   return shapes
 
 
-MODEL_TREES = {"gpt2_small": gpt2_small_shapes}
+def registry_shapes(task_name: str):
+  """Parameter shapes of the project's registered task ``task_name`` (``tasks.registry``, built
+  with ``jax.eval_shape``: nothing allocated), flattened to {path: shape}."""
+  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt.tasks import registry
+  from mnemosyne_lopt.tasks import text_tasks  # noqa: F401  (registers the text tasks)
+  trainable, _ = registry.param_shapes(task_name)
+  flat, _ = jax.tree_util.tree_flatten_with_path(trainable)
+  return {jax.tree_util.keystr(path): tuple(x.shape) for path, x in flat}
+
+
+# Trees of the models people train, from the project's own model definitions where they exist:
+# ViT-B/16 (224 x 224, 1,000 classes: 86,567,656 in 200 tensors), BERT-base with its MLM head
+# (109,514,298 in 202), GPT-2 small (124,439,808 in 148), and two held-out tasks of
+# ``mnemosyne-eval``: the tiny Transformer LM (137,216 in 38) and the tiny ViT (19,493 in 40).
+MODEL_TREES = {
+    "gpt2_small": gpt2_small_shapes,
+    "vit_b16": lambda: registry_shapes("vit_b16"),
+    "bert_base": lambda: registry_shapes("bert_base"),
+    "transformer_lm_tiny": lambda: registry_shapes("transformer_lm_kjv_tiny"),
+    "vit_tiny": lambda: registry_shapes("vit_tiny_finetune"),
+}
 
 
 def model_tree(key, name: str):

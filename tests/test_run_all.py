@@ -33,10 +33,12 @@ def test_quick_suite_table_structure(tmp_path):
   for needed in ("update time, 4K", "update time, 8K", "update time, 16K",
                  "update time vs AdafacMLPLOpt, 4K", "update time vs RNNMLPLOpt, 4K",
                  "compute_dtype=bfloat16", "floats / param", "update peak memory", "linearity",
-                 "PES meta-training", "largest MLP", "largest Transformer"):
+                 "PES meta-training", "largest MLP", "largest Transformer",
+                 "update time, transformer_lm_tiny tree (137,216 params, 38 tensors)",
+                 "floats / param (excl. params), transformer_lm_tiny tree"):
     assert any(needed in n for n in names), (needed, names)
   targets = [c for c in cells if c[4] and "PES" not in c[0]]
-  assert len(targets) == 5, targets     # 2x Adam, 3 floats, linearity, 2x fit
+  assert len(targets) == 7, targets     # 2x Adam, 2.1 floats, linearity, 2x fit, tree: 2x, 2.1
   assert all(c[5] in ("PASS", "FAIL") for c in targets)
   assert [c[1] for c in cells if "PES" in c[0]] == ["not run (--skip_pes)"] * 2
   for c in cells:

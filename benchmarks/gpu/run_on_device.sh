@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Update-step overhead (benchmarks/step_overhead.py) and PES meta-training throughput
+# Update-step overhead (benchmarks/step_overhead.py: 1024 x 1024 trees, small tensors, and the trees
+# of ViT-B/16, BERT-base, GPT-2 small and the tiny held-out LM) and PES meta-training throughput
 # (benchmarks/run_all.py --only pes) on the GPU machine, in one command:
 #
 #   OUT=/some/dir bash benchmarks/gpu/run_on_device.sh
@@ -14,7 +15,8 @@
 #
 # Environment: OUT (required: results folder), PYTHON [python3], BENCH_QUICK=1 (tiny smoke test:
 # 1M params, 2 rounds, one tiny PES outer step), BENCH_SITE [/tmp/site] (where the wheels go),
-# BENCH_TIMEOUT_UPDATE [165] and BENCH_TIMEOUT_PES [180] (seconds for each part).
+# BENCH_TIMEOUT_UPDATE [165] and BENCH_TIMEOUT_PES [180] (seconds for each part), BENCH_TREES
+# (comma-separated step_overhead.MODEL_TREES for part 4) and BENCH_TIMEOUT_TREE [40] (each tree).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
@@ -37,6 +39,10 @@ else
   PES_ARGS=(--pes_rounds 3 --pes_steps 2)
 fi
 TIMEOUT_UPDATE="${BENCH_TIMEOUT_UPDATE:-$TIMEOUT_UPDATE}"; TIMEOUT_PES="${BENCH_TIMEOUT_PES:-$TIMEOUT_PES}"
+# Model trees (step_overhead.MODEL_TREES; shapes only, no data): the quick run takes the tiny LM.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then TREES=transformer_lm_tiny; else
+  TREES=transformer_lm_tiny,vit_b16,bert_base,gpt2_small; fi
+TREES="${BENCH_TREES:-$TREES}"; TIMEOUT_TREE="${BENCH_TIMEOUT_TREE:-40}"
 
 setup() {
   # The missing pure-Python packages, from the carried wheels.
@@ -108,6 +114,13 @@ EOF
       --json "$OUT/step_overhead_gpu_256.json" | tee "$OUT/step_overhead_gpu_256.md" \
       || { rc=1; echo "step_overhead 256x256 FAILED"; }
   fi
+  echo "== 4. step_overhead on the trees of the models people train: ${TREES} (timeout ${TIMEOUT_TREE} s each)"
+  for tree in ${TREES//,/ }; do
+    timeout "$TIMEOUT_TREE" "$PY" benchmarks/step_overhead.py --tree "$tree" \
+      --optimizers adam,mnemosyne --rounds "$ROUNDS" --max_steps_per_round "$MAXSTEPS" \
+      --json "$OUT/step_overhead_gpu_tree_$tree.json" | tee "$OUT/step_overhead_gpu_tree_$tree.md" \
+      || { rc=1; echo "step_overhead --tree $tree FAILED"; }
+  done
   echo "== done in ${SECONDS} s, rc $rc"
   return $rc
 }
