@@ -33,7 +33,9 @@ Optimizers (comma-separated names):
   ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
   ``celo2_style`` (``mnemosyne_lopt.celo2_style``: a learning rate of its own, so ``--schedule``
   and ``celo2_style_tuned`` apply to it as to Mnemosyne v2),
-  ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default").
+  ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"); ``mnemosyne_harness``
+  (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
+  and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
   ``mnemosyne_no_hpe``: ``use_hpe=False``: chunk tokens are only embedded (no Performer mixing of
   a tensor's chunks, no pooling) and every chunk is its own CAM stream (with the shipped
@@ -118,6 +120,7 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgd
               "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped")
@@ -375,6 +378,8 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
         source=(f"lr grid {', '.join(f'{lr:.3g}' for lr in lr_grid(base_name))}" if tuned
                 else f"lr {DEFAULT_LR[base_name]:g}") + with_schedule,
         has_learning_rate=True)
+  if kind == HARNESS:
+    return _harness_optimizer(spec, source, schedule)
   if base_name in LEARNED and kind.endswith("_tuned"):
     return _tuned_learned(spec, base_name, source, schedule)
   if kind in LEARNED:
@@ -412,6 +417,33 @@ def _at_learning_rate(kind: str, lopt, rate):
   features must be concrete draws."""
   with jax.ensure_compile_time_eval():
     return _learned_optimizer(kind, dict(lopt.config, learning_rate=rate))
+
+
+def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
+  """``mnemosyne_harness[:pretrained]``: ``mnemosyne_lopt.mnemosyne_with_adamw_harness()`` at its
+  defaults, the pretrained "default" Mnemosyne for the hidden matrices and optax.adamw for the
+  vectors and embeddings, both at learning rate 1e-3 (``schedule`` applies to both), Mnemosyne
+  told the task's length.  A learned optimizer, not a hand-designed one: no ``_tuned`` variant."""
+  if source not in ("", "pretrained"):
+    raise ValueError(f"{spec}: the harness runs the pretrained default only; use "
+                     f"{HARNESS} or {HARNESS}:pretrained.")
+  from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
+  lr = 1e-3
+  by_steps = {}
+
+  def tx(num_steps):
+    if num_steps not in by_steps:
+      with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
+        by_steps[num_steps] = optax_adapter.mnemosyne_with_adamw_harness(
+            learning_rate_schedule(schedule, lr, num_steps), num_steps=num_steps)
+    return by_steps[num_steps]
+  with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
+  return Optimizer(
+      name=f"{HARNESS}:pretrained", family=f"harness:{schedule}", hyper=lr,
+      fns=lambda _, num_steps: meta_training.transform_fns(tx(num_steps)),
+      lo_optimizer=lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)),
+      source=f"pretrained 'default' for matrices, AdamW for vectors and embeddings, lr {lr:g}"
+      + with_schedule, has_learning_rate=True)
 
 
 def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:

@@ -315,7 +315,25 @@ def _params_after_each_update(opt, steps):
   return [np.concatenate([np.ravel(p["w"]), np.ravel(p["b"])]) for p in history]
 
 
-@pytest.mark.parametrize("name", ["adamw", "mnemosyne"])
+def test_harness_trains_vectors_with_adamw_and_matrices_with_mnemosyne():
+  # mnemosyne_harness: the bias b follows AdamW at 1e-3 exactly, the matrix w follows the
+  # pretrained Mnemosyne (a tensor's step depends only on its own chunks: HPE and CAM attend
+  # within the tensor), each checked against its optimizer run on the whole tree.
+  steps = 5
+  both = np.stack(_params_after_each_update(evaluation.make_optimizer("mnemosyne_harness"), steps))
+  adamw = np.stack(_params_after_each_update(evaluation.make_optimizer("adamw"), steps))
+  mnem = np.stack(_params_after_each_update(evaluation.make_optimizer("mnemosyne:pretrained"),
+                                            steps))
+  np.testing.assert_allclose(both[:, 6:], adamw[:, 6:], rtol=1e-6, atol=1e-9)
+  np.testing.assert_allclose(both[:, :6], mnem[:, :6], rtol=1e-5, atol=1e-8)
+  assert np.max(np.abs(both[:, 6:] - mnem[:, 6:])) > 1e-4     # b is not Mnemosyne's
+  with pytest.raises(ValueError, match="pretrained default only"):
+    evaluation.make_optimizer("mnemosyne_harness:untrained")
+  with pytest.raises(ValueError, match="Unknown optimizer"):
+    evaluation.make_optimizer("mnemosyne_harness_tuned")
+
+
+@pytest.mark.parametrize("name", ["adamw", "mnemosyne", "mnemosyne_harness"])
 def test_cosine_schedule_reaches_the_optimizer(name):
   # With cosine decay the last update has learning rate 0: the parameters stop moving (and only
   # then); at a constant learning rate the last update moves them.
