@@ -88,9 +88,10 @@ def tree_benchmarks(args, log):
                             target_ms_per_round=args.target_ms_per_round,
                             min_steps_per_round=1, max_steps_per_round=min(3, args.max_steps_per_round))
     t0 = time.perf_counter()
-    n = sum(math.prod(shape) for shape in step_overhead.MODEL_TREES[tree]().values())
+    shapes = step_overhead.MODEL_TREES[tree]()
+    n = sum(math.prod(shape) for shape in shapes.values())
     for row in step_overhead.run_size(n, ns, []):
-      rows.append(dict(row, tree=tree, num_tensors=len(step_overhead.MODEL_TREES[tree]())))
+      rows.append(dict(row, tree=tree, num_tensors=len(shapes)))
     log(f"[trees {tree}] {time.perf_counter() - t0:.0f} s")
   return rows
 

@@ -479,9 +479,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     """
     b1, b2, L = self.beta1, self.beta2, self.chunk_length
     f32 = jnp.float32
-    F = self.chunks_per_stream
-    padded = [-(-lay.num_chunks // F) * F for lay in layouts]
-    offsets = np.concatenate([[0], np.cumsum(padded)]).astype(int)
+    offsets = self._row_offsets(layouts)
+    padded = np.diff(offsets)
     total = int(offsets[-1])
     pad_rows = lambda x, i: jnp.pad(x, [(0, padded[i] - x.shape[0])] + [(0, 0)] * (x.ndim - 1))
     raw = jnp.concatenate([pad_rows(jnp.stack(sm, axis=-1), i) for i, sm in enumerate(sums)])
@@ -661,10 +660,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     zero-padded to a common width W (a multiple of 8) and stacked as the rows of one [n, W]
     tensor, whose row sums are their chunk sums (the padding adds 0).  Matrices are not stacked:
     a sharded kernel would be gathered to be stacked, and the statistics of a sharded tensor are
-    otherwise local sums and an all-reduce.  The matrix is
-    then one gather (static indices) from the stacked sums.  Per tensor, a pass of its own and
-    the copies into the matrix cost XLA:CPU a few kernels each, a fixed cost that dominates the
-    update of a model's many small tensors."""
+    otherwise local sums and an all-reduce.  The matrix is then one gather (static indices) from
+    the stacked sums.  Per tensor, a pass of its own and the copies into the matrix cost XLA:CPU a
+    few kernels each, a fixed cost that dominates the update of a model's many small tensors."""
     offsets = self._row_offsets(layouts)
     single = [i for i, lay in enumerate(layouts)
               if lay.num_chunks == 1 and lay.kind != "empty" and len(lay.shape) <= 1]
