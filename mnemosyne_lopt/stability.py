@@ -19,12 +19,15 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
                         [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--plot runs/stability.png]
+                        [--schedule constant|cosine|warmup_cosine]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
 defaults: learning rate 1e-3, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
 ``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
-optimizer (``load_pretrained("v1")``, through ``to_optax``).
+optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
+but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
+(``evaluation.learning_rate_schedule``) with 1e-3 as its peak, over each run's steps.
 """
 
 import argparse
@@ -41,6 +44,7 @@ import optax
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adam", "mnemosyne_v1")
+LEARNING_RATE = 1e-3                 # every optimizer's (peak) learning rate
 
 
 def blew_up(losses) -> bool:
@@ -130,12 +134,15 @@ def make_problem(name: str, seed: int):
 
 
 def make_optimizer(name: str, num_steps: int, theta_file=None,
-                   overrides=None) -> optax.GradientTransformation:
+                   overrides=None, schedule: str = "constant") -> optax.GradientTransformation:
   """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
   ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
   default; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``) in place
-  of the shipped optimizer's."""
+  of the shipped optimizer's; ``schedule``: the learning rate 1e-3 as the peak of
+  ``evaluation.learning_rate_schedule(schedule, 1e-3, num_steps)`` (not for ``mnemosyne_v1``)."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
+  lr = evaluation.learning_rate_schedule(schedule, LEARNING_RATE, num_steps)
   if name in ("mnemosyne", "mnemosyne_T"):
     kw = {}
     if theta_file or overrides:
@@ -149,11 +156,11 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
       else:
         theta = mnemosyne_lopt.load_pretrained("default")[1]
       kw = {"theta": theta, "learned_opt": lopt}
-    return mnemosyne_lopt.mnemosyne(num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
+    return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
   if name == "adamw":
-    return optax.adamw(1e-3)
+    return optax.adamw(lr)
   if name == "adam":
-    return optax.adam(1e-3)
+    return optax.adam(lr)
   if name == "mnemosyne_v1":
     lopt, theta = mnemosyne_lopt.load_pretrained("v1")
     return mnemosyne_lopt.to_optax(lopt, theta, num_steps)
@@ -161,10 +168,10 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
 
 
 def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file=None,
-                 overrides=None) -> np.ndarray:
+                 overrides=None, schedule: str = "constant") -> np.ndarray:
   """Training losses [len(seeds), num_steps] (the loss at each step, before its update)."""
   init, loss = make_problem(problem, 0)
-  tx = make_optimizer(optimizer, num_steps, theta_file, overrides)
+  tx = make_optimizer(optimizer, num_steps, theta_file, overrides, schedule)
 
   def one(seed):
     key = jax.random.PRNGKey(seed)
@@ -204,6 +211,9 @@ def run(argv=None) -> dict:
   parser.add_argument("--max_adam_ratio", default="default",
                       help="MnemosyneLOpt.max_adam_ratio for mnemosyne / mnemosyne_T: a number or "
                            "'none' (default: the shipped optimizer's)")
+  parser.add_argument("--schedule", default="constant", choices=("constant", "cosine", "warmup_cosine"),
+                      help="learning-rate schedule with peak 1e-3 over each run's steps, for every "
+                           "optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
   args = parser.parse_args(argv)
   if args.replot:
     with open(args.replot) as f:
@@ -229,7 +239,8 @@ def run(argv=None) -> dict:
   for problem in problems:
     for steps in args.steps:
       for opt in optimizers:
-        losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, overrides)
+        losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, overrides,
+                              args.schedule)
         tail = max(steps // 20, 1)
         for seed, curve in enumerate(losses):
           results.append({"problem": problem, "steps": steps, "optimizer": opt, "seed": seed,
@@ -248,8 +259,10 @@ def run(argv=None) -> dict:
   runs = {o: sum(1 for r in results if r["optimizer"] == o) for o in optimizers}
   print()
   for o in optimizers:
-    print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs")
-  out = {"results": results, "blow_ups": summary, "runs": runs, "seconds": time.time() - t0}
+    print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs"
+          + (f" ({args.schedule} schedule)" if o != "mnemosyne_v1" else ""))
+  out = {"results": results, "blow_ups": summary, "runs": runs, "schedule": args.schedule,
+         "seconds": time.time() - t0}
   if args.json:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

@@ -92,3 +92,34 @@ def test_shipped_default_does_not_explode_where_v1_did():
   for curve, ref in zip(losses, adam):
     assert not stability.blew_up(curve)
     assert np.mean(curve[-30:]) < 2.0 * np.mean(ref[-30:])
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "warmup_cosine"])
+def test_sweep_schedule_scales_every_step_by_its_closed_form(schedule):
+  """With ``--schedule``, update t of mnemosyne_T and adam is the constant-rate update times
+  lr_t / 1e-3, lr_t written out here: cosine 1e-3 (1 + cos(pi t / (T - 1))) / 2; warmup_cosine
+  1e-3 (t + 1) / W for t < W - 1 (W = ceil(0.05 T)), then the cosine from W - 1 to T - 1.
+  (Adam's and v2's directions do not depend on the parameters, so both see the same gradients.)"""
+  steps = 40
+  w = int(np.ceil(0.05 * steps))
+
+  def rate(t):
+    if schedule == "cosine":
+      return 0.5 * (1 + np.cos(np.pi * t / (steps - 1)))
+    if t < w - 1:
+      return (t + 1) / w
+    return 0.5 * (1 + np.cos(np.pi * (t - w + 1) / (steps - 1 - (w - 1))))
+  params = {"w": jnp.ones((8, 4)), "b": jnp.zeros((4,))}
+  keys = jax.random.split(jax.random.PRNGKey(3), steps)
+  grads = [jax.tree_util.tree_map(lambda x, k=k: jax.random.normal(k, x.shape), params) for k in keys]
+  for name in ("mnemosyne_T", "adam"):
+    txs = [stability.make_optimizer(name, steps, schedule=s) for s in ("constant", schedule)]
+    states = [tx.init(params) for tx in txs]
+    for t, g in enumerate(grads):
+      ups = []
+      for i, tx in enumerate(txs):
+        u, states[i] = tx.update(g, states[i], params)
+        ups.append(u)
+      for key in params:
+        np.testing.assert_allclose(ups[1][key], ups[0][key] * rate(t), rtol=2e-5, atol=1e-12,
+                                   err_msg=f"{name} update {t} {key}")
