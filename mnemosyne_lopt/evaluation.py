@@ -97,6 +97,7 @@ schedule, and keeps the notes of merged sweeps that were merges themselves.
 import argparse
 import dataclasses
 import functools
+import gzip
 import importlib
 import json
 import math
@@ -1235,10 +1236,14 @@ def main(argv=None) -> int:
     parts = []
     for folder in args.merge:
       path = os.path.join(folder, "results.json")
-      if not os.path.exists(path):
-        parser.error(f"{path} does not exist; give output folders of mnemosyne-eval runs.")
-      with open(path) as f:
-        parts.append(json.load(f))
+      if os.path.exists(path):
+        with open(path) as f:
+          parts.append(json.load(f))
+      elif os.path.exists(path + ".gz"):           # a committed folder keeps its curves gzipped
+        with gzip.open(path + ".gz", "rt") as f:
+          parts.append(json.load(f))
+      else:
+        parser.error(f"{path} (or {path}.gz) does not exist; give output folders of mnemosyne-eval runs.")
     try:
       results = merge_results(parts, labels=args.merge)
     except ValueError as e:

@@ -7,6 +7,7 @@ notes, run-folder loading, RNNMLPLOpt's jit fix, and held_out against the meta-t
 import ast
 import dataclasses
 import glob
+import gzip
 import inspect
 import json
 import os
@@ -182,6 +183,15 @@ def test_merge_of_sweeps_with_different_optimizers(tmp_path):
   assert "| adam_tuned | source of adam_tuned | 2 of 2 | 2 of 2 |" in table
   assert "| mnemosyne:pretrained | source of mnemosyne:pretrained | 1 of 1 | 1 of 1 |" in table
   assert "Merged sweeps" in table and os.path.exists(os.path.join(out, "summary.png"))
+  # A committed folder's results.json.gz (gzipped, the plain file gone) merges to the same table.
+  plain = tmp_path / "b" / "results.json"
+  with open(plain, "rb") as f, gzip.open(str(plain) + ".gz", "wb") as g:
+    g.write(f.read())
+  plain.unlink()
+  out_gz = str(tmp_path / "merged_gz")
+  assert evaluation.main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", out_gz]) == 0
+  with open(os.path.join(out_gz, "results.md")) as f:
+    assert f.read() == table
   with pytest.raises(ValueError, match="same seeds"):
     evaluation.merge_results([a, _fake_sweep({"t1": {"adam": 1.0}}, seeds=3)])
   # Disjoint task subsets (``--tasks``) merge into one table of all tasks.
