@@ -1236,14 +1236,11 @@ def main(argv=None) -> int:
     parts = []
     for folder in args.merge:
       path = os.path.join(folder, "results.json")
-      if os.path.exists(path):
-        with open(path) as f:
-          parts.append(json.load(f))
-      elif os.path.exists(path + ".gz"):           # a committed folder keeps its curves gzipped
-        with gzip.open(path + ".gz", "rt") as f:
-          parts.append(json.load(f))
-      else:
+      opener, found = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
+      if not os.path.exists(found):            # a committed folder keeps its curves gzipped
         parser.error(f"{path} (or {path}.gz) does not exist; give output folders of mnemosyne-eval runs.")
+      with opener(found, "rt") as f:
+        parts.append(json.load(f))
     try:
       results = merge_results(parts, labels=args.merge)
     except ValueError as e:

@@ -211,7 +211,8 @@ def run(argv=None) -> dict:
   parser.add_argument("--max_adam_ratio", default="default",
                       help="MnemosyneLOpt.max_adam_ratio for mnemosyne / mnemosyne_T: a number or "
                            "'none' (default: the shipped optimizer's)")
-  parser.add_argument("--schedule", default="constant", choices=("constant", "cosine", "warmup_cosine"),
+  from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
+  parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with peak 1e-3 over each run's steps, for every "
                            "optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
   args = parser.parse_args(argv)

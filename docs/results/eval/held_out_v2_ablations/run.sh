@@ -2,7 +2,8 @@
 # Mnemosyne v2 and its ablations on the nine held_out tasks other than MiniLM's two, one seed, all at
 # learning rate 1e-3 untuned, constant: each learned optimizer meta-trained for 500 outer steps of
 # meta_train/v2.gin (docs/results/meta_training/v2_ablations/: full, no_hpe, no_cam, no_norm; its
-# theta_best; and ../../meta_training/v2_lm_families, the same budget on meta_train/v2_lm.gin), the untrained v2 rule (Adam's direction normalised per tensor), and AdamW.
+# theta_best) or of meta_train/v2_lm.gin (docs/results/meta_training/v2_lm_families), the untrained
+# v2 rule (Adam's direction normalised per tensor), and AdamW.
 # Two sweeps, one per core, then merged.
 cd "$(dirname "$0")/../../../.."
 A=docs/results/meta_training/v2_ablations
