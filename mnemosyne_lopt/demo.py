@@ -4,8 +4,10 @@ Optimizers compared, all at learning rate 1e-3 with no tuning: optax AdamW (its 
 decay 1e-4); the shipped pretrained Mnemosyne (``--pretrained``, default "default"); the
 meta-parameters of a meta-training run (``--train_log_dir``: its best held-out checkpoint if it
 has one, else its latest); and, with ``--untrained``, Mnemosyne straight from ``init`` (for v2:
-Adam's direction normalised per tensor).  Tasks: MLPs on MNIST (two real MNIST sources), a data set
-that no meta-training family and no selection task of the shipped recipes uses.  Reported per task:
+Adam's direction normalised per tensor).  Every v2 Mnemosyne runs with the weight decay of
+``mnemosyne_lopt.mnemosyne()``, 0.1 (``optax_adapter.DEFAULT_WEIGHT_DECAY``).  Tasks: MLPs on
+MNIST (two real MNIST sources), a data set that no meta-training family and no selection task of
+the shipped recipes uses.  Reported per task:
 the final training loss (mean over the last 10% of steps) and the test loss after training (mean
 over 10 test batches), each averaged over seeds; with ``--plot``, the mean training curves as a PNG.
 """
@@ -20,6 +22,7 @@ import jax
 import numpy as np
 import optax
 
+from mnemosyne_lopt import optax_adapter
 from mnemosyne_lopt import optimizer as mnemosyne_optimizer
 from mnemosyne_lopt import pretrained as pretrained_lib
 from mnemosyne_lopt.outer_trainers import meta_training
@@ -74,13 +77,13 @@ def run(argv=None):
     print(f"(no shipped pretrained Mnemosyne named {args.pretrained!r}; available: "
           f"{pretrained_lib.available()})")
   if args.train_log_dir:
-    lopt = mnemosyne_optimizer.MnemosyneLOpt()
+    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY)
     best = os.path.exists(os.path.join(args.train_log_dir, meta_training.BEST_THETA_FILE))
     theta = meta_training.load_theta(args.train_log_dir, lopt, best=best)
     optimizers[f"Mnemosyne from {args.train_log_dir} ({'best held-out' if best else 'latest'})"] = (
         functools.partial(meta_training.lopt_fns, lopt, theta))
   if args.untrained:
-    lopt = mnemosyne_optimizer.MnemosyneLOpt()
+    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY)
     optimizers["Mnemosyne untrained"] = functools.partial(meta_training.lopt_fns, lopt,
                                                           lopt.init(jax.random.PRNGKey(0)))
 

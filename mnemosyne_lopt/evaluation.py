@@ -6,9 +6,10 @@
 
 Optimizers (comma-separated names):
 
-- ``adam``, ``adamw``, ``adafactor``, ``lion``, ``sgdm``, ``muon``, ``schedule_free_adamw``: optax
-  at a default learning rate (``DEFAULT_LR``): Adam/AdamW 1e-3 (AdamW weight decay 1e-4, optax's
-  default), Adafactor 1e-2, Lion 1e-4, SGD with momentum 0.9 at 1e-2;
+- ``adam``, ``adamw``, ``adamw_wd0.1``, ``adafactor``, ``lion``, ``sgdm``, ``muon``,
+  ``schedule_free_adamw``: optax at a default learning rate (``DEFAULT_LR``): Adam/AdamW 1e-3
+  (AdamW weight decay 1e-4, optax's default; ``adamw_wd0.1``: 0.1, Mnemosyne's default),
+  Adafactor 1e-2, Lion 1e-4, SGD with momentum 0.9 at 1e-2;
   ``muon`` is ``optax.contrib.muon(lr, consistent_rms=0.2)`` at 1e-3: Newton-Schulz orthogonalised
   Nesterov momentum (beta 0.95) for 2-D weights, scaled by 0.2 sqrt(max(fan_in, fan_out)) so that
   its steps have AdamW's RMS and take AdamW's learning rate (Liu et al. 2025, "Muon is scalable for
@@ -43,7 +44,8 @@ Optimizers (comma-separated names):
   ``mnemosyne_per_coordinate``: ``mode="per_coordinate"`` (a CAM per coordinate);
   ``mnemosyne_no_discount``: ``tau=0`` (CAM attends to the whole history with equal weight);
   ``mnemosyne_adam_capped`` / ``mnemosyne_uncapped``: ``max_adam_ratio=1`` / ``None`` (each
-  tensor's step RMS at most Adam's at the same learning rate, or not bounded by it).
+  tensor's step RMS at most Adam's at the same learning rate, or not bounded by it);
+  ``mnemosyne_no_wd``: ``weight_decay=0`` (the shipped default decays with 0.1).
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
@@ -117,19 +119,20 @@ from learned_optimization.optimizers import base as opt_base
 from mnemosyne_lopt import stability
 from mnemosyne_lopt.outer_trainers import meta_training
 
-DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adafactor": 1e-2, "lion": 1e-4, "sgdm": 1e-2,
-              "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-2, "lion": 1e-4,
+              "sgdm": 1e-2, "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
-           "mnemosyne_adam_capped", "mnemosyne_uncapped")
+           "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
               "mnemosyne_no_discount": {"tau": 0.0},
               "mnemosyne_adam_capped": {"max_adam_ratio": 1.0},
-              "mnemosyne_uncapped": {"max_adam_ratio": None}}
+              "mnemosyne_uncapped": {"max_adam_ratio": None},
+              "mnemosyne_no_wd": {"weight_decay": 0.0}}
 NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
 SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
@@ -185,6 +188,8 @@ def optax_transform(name: str, learning_rate) -> optax.GradientTransformation:
     return optax.adam(learning_rate)
   if name == "adamw":
     return optax.adamw(learning_rate)
+  if name == "adamw_wd0.1":       # Mnemosyne's default weight decay
+    return optax.adamw(learning_rate, weight_decay=0.1)
   if name == "adafactor":
     return optax.adafactor(learning_rate)
   if name == "lion":

@@ -3,7 +3,7 @@
 The v2 rule (``MnemosyneLOpt(rule="v2")``, the default) splits like any optax optimizer into a
 direction and a learning rate:
 
-    tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=10_000)
+    tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.1, num_steps=10_000)
        = optax.chain(mnemosyne_lopt.scale_by_mnemosyne(num_steps=10_000),
                      optax.add_decayed_weights(0.0),
                      optax.scale_by_learning_rate(1e-3))
@@ -108,6 +108,9 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
+DEFAULT_WEIGHT_DECAY = 0.1   # mnemosyne()'s decoupled weight decay (docs/results/eval/weight_decay_selection)
+
+
 def _check_num_steps(num_steps):
   if num_steps is not None and (not isinstance(num_steps, (int, np.integer)) or num_steps <= 0):
     raise ValueError(f"num_steps must be a positive integer number of training steps, or None when "
@@ -162,7 +165,8 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
 
 
 def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e-3,
-              weight_decay: float = 0.0, num_steps: Optional[int] = None, name: str = "default",
+              weight_decay: float = DEFAULT_WEIGHT_DECAY, num_steps: Optional[int] = None,
+              name: str = "default",
               theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None,
               max_adam_ratio: Optional[float] = None
               ) -> optax.GradientTransformationExtraArgs:
@@ -172,7 +176,14 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
             scale_by_learning_rate(learning_rate)).
 
   ``mnemosyne()`` is the untuned default that the README's results use: learning rate 1e-3 (the
-  one it was meta-trained at), no weight decay, horizon unknown.  ``learning_rate`` is a float or
+  one it was meta-trained at), decoupled weight decay ``DEFAULT_WEIGHT_DECAY`` = 0.1 (so
+  p <- p - lr_t (Delta + 0.1 p)), horizon unknown.  The network was meta-trained without weight
+  decay; 0.1 is the value of 0, 0.01, 0.03, 0.1, 0.3, 1 that put the validation loss below
+  AdamW's on the most of five tasks outside held_out (all five;
+  ``docs/results/eval/weight_decay_selection``).  Every tensor's step keeps an RMS near a
+  fraction of the learning rate even where the gradient carries no signal (the sign direction),
+  so without decay the weights of a fitted classifier grow linearly and its test loss with them;
+  ``weight_decay=0.0`` turns it off.  ``learning_rate`` is a float or
   an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
   ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
   stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
@@ -195,7 +206,7 @@ def adamw_harness_labels(params, embedding_names=("embed", "embedding", "wte", "
   return jax.tree_util.tree_map_with_path(label, params)
 
 
-def mnemosyne_with_adamw_harness(learning_rate=1e-3, weight_decay: float = 0.0,
+def mnemosyne_with_adamw_harness(learning_rate=1e-3, weight_decay: float = DEFAULT_WEIGHT_DECAY,
                                  num_steps: Optional[int] = None, name: str = "default",
                                  adamw_learning_rate=None, adamw_weight_decay: Optional[float] = None,
                                  embedding_names=("embed", "embedding", "wte", "wpe"), **kw):

@@ -23,7 +23,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
-defaults: learning rate 1e-3, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
+defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
 ``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``

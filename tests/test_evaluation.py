@@ -256,6 +256,25 @@ def test_lo_runner_reproduces_eval_training():
     assert ours["eval_steps"] == list(theirs["eval/xs"])
 
 
+def test_weight_decay_variants_are_the_shipped_default_and_adamw_at_0_1():
+  """mnemosyne:pretrained decays with 0.1 (as mnemosyne()), mnemosyne_no_wd:pretrained with 0, and
+  adamw_wd0.1's update is optax.adamw(lr, weight_decay=0.1)'s."""
+  lopt = lambda spec: evaluation._load_learned(spec, "pretrained")[0]  # pylint: disable=protected-access
+  assert lopt("mnemosyne").weight_decay == 0.1
+  assert lopt("mnemosyne_no_wd").weight_decay == 0.0
+  assert {k: v for k, v in lopt("mnemosyne_no_wd").config.items() if k != "weight_decay"} == {
+      k: v for k, v in lopt("mnemosyne").config.items() if k != "weight_decay"}
+  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4)}
+  grads = {"w": jnp.cos(params["w"])}
+  ours = evaluation.optax_transform("adamw_wd0.1", 3e-3)
+  theirs = optax.adamw(3e-3, weight_decay=0.1)
+  u1, _ = ours.update(grads, ours.init(params), params)
+  u2, _ = theirs.update(grads, theirs.init(params), params)
+  np.testing.assert_allclose(u1["w"], u2["w"], rtol=1e-7)
+  u3, _ = optax.adamw(3e-3).update(grads, optax.adamw(3e-3).init(params), params)
+  assert not np.allclose(u1["w"], u3["w"], rtol=1e-4)     # 0.1, not optax's default 1e-4
+
+
 def test_schedule_free_adamw_is_evaluated_at_its_averaged_parameters():
   opt = evaluation.make_optimizer("schedule_free_adamw")
   lr = 0.05           # large enough that the averaged x and the gradient point y differ clearly
@@ -326,12 +345,13 @@ def _params_after_each_update(opt, steps):
 
 
 def test_harness_trains_vectors_with_adamw_and_matrices_with_mnemosyne():
-  # mnemosyne_harness: the bias b follows AdamW at 1e-3 exactly, the matrix w follows the
+  # mnemosyne_harness: the bias b follows AdamW at 1e-3 (weight decay 0.1) exactly, the matrix w follows the
   # pretrained Mnemosyne (a tensor's step depends only on its own chunks: HPE and CAM attend
   # within the tensor), each checked against its optimizer run on the whole tree.
   steps = 5
   both = np.stack(_params_after_each_update(evaluation.make_optimizer("mnemosyne_harness"), steps))
-  adamw = np.stack(_params_after_each_update(evaluation.make_optimizer("adamw"), steps))
+  # (the harness's AdamW takes Mnemosyne's default weight decay, 0.1)
+  adamw = np.stack(_params_after_each_update(evaluation.make_optimizer("adamw_wd0.1"), steps))
   mnem = np.stack(_params_after_each_update(evaluation.make_optimizer("mnemosyne:pretrained"),
                                             steps))
   np.testing.assert_allclose(both[:, 6:], adamw[:, 6:], rtol=1e-6, atol=1e-9)

@@ -40,12 +40,15 @@ def test_100k_steps_of_the_pretrained_optimizer_stay_finite_and_bounded(dtype):
       step_rms = jnp.stack([jnp.sqrt(jnp.mean(jnp.square(after[k].astype(jnp.float32)
                                                          - before[k].astype(jnp.float32))))
                             for k in sorted(after)])
-      return state, step_rms
+      param_rms = jnp.stack([jnp.sqrt(jnp.mean(jnp.square(before[k].astype(jnp.float32))))
+                             for k in sorted(after)])
+      return state, (step_rms, param_rms)
 
     run = jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.PRNGKey(3), STEPS)))
-    state, step_rms = run(opt.init(params, num_steps=STEPS))
-    if dtype == jnp.float32:
-      assert float(jnp.max(step_rms)) <= lopt.learning_rate * (1 + 1e-3), name
+    state, (step_rms, param_rms) = run(opt.init(params, num_steps=STEPS))
+    if dtype == jnp.float32:   # lr (Delta + wd p): RMS <= lr (1 + wd rms(p)), rms(Delta) <= 1
+      bound = lopt.learning_rate * (1 + lopt.weight_decay * param_rms)
+      assert bool(jnp.all(step_rms <= bound * (1 + 1e-3))), name
     assert int(state.iteration) == STEPS and int(state.skipped_updates) == 0, name
     final = opt.get_params(state)
     for k in final:

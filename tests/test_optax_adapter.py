@@ -197,6 +197,38 @@ def test_shipped_pretrained_optimizers_are_v2_default_and_v1_for_comparison():
   assert pretrained_lib.load_pretrained("v1")[0].rule == "v1"
 
 
+def test_default_weight_decay_is_decoupled_and_shared_by_the_optax_and_lopt_paths():
+  """mnemosyne()'s step = mnemosyne(weight_decay=0)'s - lr 0.1 p (decoupled, scaled by the
+  learning rate, as optax.adamw), and load_pretrained("default")'s learned_optimization update
+  is the same step."""
+  params = {"w": jax.random.normal(jax.random.PRNGKey(0), (64, 32)), "b": 0.5 * jnp.ones((32,))}
+  loss = lambda p: jnp.sum(jnp.sin(p["w"]) ** 2) + jnp.sum((p["b"] - 0.2) ** 2)
+  lr = 2e-3
+  paths = {wd: [] for wd in (None, 0.0)}     # None: the default
+  for wd, out in paths.items():
+    tx = (mnemosyne_lopt.mnemosyne(lr) if wd is None
+          else mnemosyne_lopt.mnemosyne(lr, weight_decay=wd))
+    p, state = params, tx.init(params)
+    for _ in range(3):
+      u, state = tx.update(jax.grad(loss)(p), state, p)
+      out.append((p, u))
+      p = optax.apply_updates(p, u)
+  # the first step, from the same parameters: the two differ by exactly -lr * 0.1 * p
+  (_, u_default), (_, u_none) = paths[None][0], paths[0.0][0]
+  jax.tree_util.tree_map(
+      lambda a, b, x: np.testing.assert_allclose(a, b - lr * 0.1 * x, rtol=1e-6, atol=1e-9),
+      u_default, u_none, params)
+  assert mnemosyne_lopt.optax_adapter.DEFAULT_WEIGHT_DECAY == 0.1
+  lopt, theta = pretrained_lib.load_pretrained("default")
+  lopt = MnemosyneLOpt(**{**lopt.config, "learning_rate": lr})
+  opt = lopt.opt_fn(theta)
+  st = opt.init(params)
+  for p, u in paths[None]:
+    st = opt.update(st, jax.grad(loss)(opt.get_params(st)))
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+                           opt.get_params(st), optax.apply_updates(p, u))
+
+
 def test_max_adam_ratio_bounds_the_first_step_by_adams():
   """At step 1 Adam's direction is m_hat / (sqrt(v_hat) + eps) = sign(g) up to eps (RMS 1), so with
   max_adam_ratio=0.5 every tensor's step has RMS <= 0.5 lr, while the shipped default takes more."""
@@ -204,6 +236,6 @@ def test_max_adam_ratio_bounds_the_first_step_by_adams():
   grads = jax.tree_util.tree_map(lambda p: 0.1 * jnp.sin(3.0 * p) + 0.01, params)
   rms = lambda t: [float(jnp.sqrt(jnp.mean(jnp.square(x)))) for x in jax.tree_util.tree_leaves(t)]
   for ratio, check in ((0.5, lambda r: r <= 0.5e-3 * (1 + 1e-4)), (None, lambda r: r > 0.6e-3)):
-    tx = mnemosyne_lopt.mnemosyne(1e-3, max_adam_ratio=ratio)
+    tx = mnemosyne_lopt.mnemosyne(1e-3, weight_decay=0.0, max_adam_ratio=ratio)
     updates, _ = tx.update(grads, tx.init(params), params)
     assert all(check(r) for r in rms(updates)), (ratio, rms(updates))

@@ -349,8 +349,10 @@ def test_adamw_harness_routes_vectors_and_embeddings_to_adamw():
                                                    learned_opt=lopt)
   grads = jax.tree_util.tree_map(lambda x: 0.5 * x, params)
   u, _ = tx.update(grads, tx.init(params), params)
-  adam_u, _ = optax.adamw(1e-3, weight_decay=0.0).update(grads, optax.adamw(1e-3, weight_decay=0.0).init(params), params)
+  adamw = optax.adamw(1e-3, weight_decay=0.1)      # the harness's default: Mnemosyne's decay 0.1
+  adam_u, _ = adamw.update(grads, adamw.init(params), params)
   np.testing.assert_allclose(u["dense"]["bias"], adam_u["dense"]["bias"], rtol=1e-6)
   np.testing.assert_allclose(u["embed"]["embedding"], adam_u["embed"]["embedding"], rtol=1e-6)
-  np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(u["dense"]["kernel"] ** 2))), 1e-3 * 0.8808,
+  delta = u["dense"]["kernel"] + 1e-3 * 0.1 * params["dense"]["kernel"]   # -lr Delta
+  np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(delta ** 2))), 1e-3 * 0.8808,
                              rtol=1e-3)   # untrained: s = exp(-softplus(-2))
