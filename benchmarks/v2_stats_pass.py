@@ -7,7 +7,8 @@ Times (median of interleaved rounds, jit, one process) three ways of computing t
   * ``variadic``: one variadic ``lax.reduce`` over each whole chunk;
   * ``separate``: seven ``jnp.sum``s.
 
-and checks that they agree.
+and checks that they agree; beside them, for scale, ``adam``: optax Adam's whole update of the same
+tensors (its m, v and step).
 
     PYTHONPATH=. .venv/bin/python benchmarks/v2_stats_pass.py
 """
@@ -21,6 +22,7 @@ from mnemosyne_lopt.optimizer import MnemosyneLOpt
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-order
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 
 def main():
@@ -47,6 +49,13 @@ def main():
   }
   fns = {k: jax.jit(lambda gs, ms, vs, f=f: [f(g, m, v) for g, m, v in zip(gs, ms, vs)])
          for k, f in ways.items()}
+  adam = optax.adam(1e-3)
+  treedef = jax.tree_util.tree_structure(adam.init(gs))
+
+  def adam_update(gs, ms, vs):            # the state (count, mu = ms, nu = vs) as arguments
+    state = jax.tree_util.tree_unflatten(treedef, [jnp.zeros([], jnp.int32)] + ms + vs)
+    return adam.update(gs, state)
+  fns["adam"] = jax.jit(adam_update)
   outs = {k: jax.block_until_ready(f(gs, ms, vs)) for k, f in fns.items()}
   for k in ("variadic", "separate"):
     for a, b in zip(jax.tree_util.tree_leaves(outs["lanes"]), jax.tree_util.tree_leaves(outs[k])):
