@@ -108,7 +108,6 @@ import re
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -327,7 +326,7 @@ def _load_learned(kind: str, source: str):
     lopt, theta = pretrained_lib.load_pretrained("default")
     if _ABLATIONS[kind]:
       lopt = _learned_optimizer(kind, lopt.config)
-      template = lopt.init(jax.random.PRNGKey(0))
+      template = jax.eval_shape(lopt.init, jax.random.PRNGKey(0))
       # e.g. no HPE: the shipped Performer and pooling layers have no place in the ablation
       theta = {k: ({kk: theta[k][kk] for kk in template[k]} if isinstance(template[k], dict)
                    else theta[k]) for k in template}
@@ -345,9 +344,10 @@ def _load_learned(kind: str, source: str):
     theta = meta_training.load_theta(source, lopt, best=best)
     return lopt, theta, f"{source} ({'best held-out' if best else 'latest'})"
   if os.path.isfile(source):
+    from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
     lopt = _learned_optimizer(kind, {})
     with open(source, "rb") as f:
-      theta = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), f.read())
+      theta = pretrained_lib.read_theta(lopt, f.read(), source)
     return lopt, theta, source
   raise ValueError(f"Meta-parameter source {source!r} of {kind} is neither 'untrained', "
                    "'pretrained', a run folder nor a .msgpack file.")

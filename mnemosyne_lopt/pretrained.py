@@ -10,6 +10,7 @@ import os
 
 import flax
 import jax
+import numpy as np
 
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
 
@@ -31,10 +32,28 @@ def load_pretrained(name: str = "default"):
   with open(os.path.join(folder, "optimizer.json")) as f:
     config = json.load(f)
   lopt = MnemosyneLOpt(**config)
-  template = lopt.init(jax.random.PRNGKey(0))
-  with open(os.path.join(folder, "theta.msgpack"), "rb") as f:
-    theta = flax.serialization.from_bytes(template, f.read())
+  path = os.path.join(folder, "theta.msgpack")
+  with open(path, "rb") as f:
+    theta = read_theta(lopt, f.read(), path)
   return lopt, theta
+
+
+def read_theta(lopt, data: bytes, source: str):
+  """The meta-parameters of the learned optimizer ``lopt`` from flax msgpack ``data``.
+
+  The structure to read into comes from ``jax.eval_shape(lopt.init, key)``: shapes only, no random
+  draw computed (calling ``lopt.init`` compiled and ran each initialiser's draw: 12 s of the first
+  ``mnemosyne()`` in a process).  Every leaf's shape is checked against it; ``source`` names the
+  data in the error.
+  """
+  template = jax.eval_shape(lopt.init, jax.random.PRNGKey(0))
+  theta = flax.serialization.from_bytes(template, data)
+  want = jax.tree_util.tree_map(lambda x: tuple(x.shape), template)
+  got = jax.tree_util.tree_map(lambda x: tuple(np.shape(x)), theta)
+  if want != got:
+    raise ValueError(f"{source} holds meta-parameters of shapes {got}, but {type(lopt).__name__} as "
+                     f"configured needs {want}; load it with the optimizer configuration that made it.")
+  return theta
 
 
 def export(train_log_dir: str, name: str, lopt: MnemosyneLOpt, files=(), best: bool = True) -> str:

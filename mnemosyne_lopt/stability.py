@@ -146,13 +146,12 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   if name in ("mnemosyne", "mnemosyne_T"):
     kw = {}
     if theta_file or overrides:
-      import flax  # pylint: disable=g-import-not-at-top
       config = dict(mnemosyne_lopt.load_pretrained("default")[0].config)
       config.update(overrides or {})
       lopt = mnemosyne_lopt.MnemosyneLOpt(**config)
       if theta_file:
         with open(theta_file, "rb") as f:
-          theta = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), f.read())
+          theta = mnemosyne_lopt.pretrained.read_theta(lopt, f.read(), theta_file)
       else:
         theta = mnemosyne_lopt.load_pretrained("default")[1]
       kw = {"theta": theta, "learned_opt": lopt}

@@ -229,11 +229,11 @@ def load_theta(train_log_dir: str, learned_opt: Optional[lopt_base.LearnedOptimi
   if learned_opt is None:
     from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
     learned_opt = MnemosyneLOpt()
-  template = learned_opt.init(jax.random.PRNGKey(0))
+  from mnemosyne_lopt import pretrained  # pylint: disable=g-import-not-at-top
   with open(path, "rb") as f:
     data = f.read()
   try:
-    return flax.serialization.from_bytes(template, data)
+    return pretrained.read_theta(learned_opt, data, path)
   except Exception as e:  # pylint: disable=broad-except
     raise CheckpointError(f"Meta-parameters in {path} do not fit {type(learned_opt).__name__} as "
                           f"configured ({e}); load them with the gin config that made them.") from e

@@ -197,6 +197,30 @@ def test_shipped_pretrained_optimizers_are_v2_default_and_v1_for_comparison():
   assert pretrained_lib.load_pretrained("v1")[0].rule == "v1"
 
 
+@pytest.mark.parametrize("name", ["default", "v1"])
+def test_read_theta_equals_reading_into_an_initialised_theta(name):
+  """read_theta takes its structure from eval_shape (no initialiser run); the bytes read are the same
+  arrays as flax's from_bytes into a computed lopt.init(key), leaf for leaf."""
+  import flax  # pylint: disable=g-import-not-at-top
+  lopt, theta = pretrained_lib.load_pretrained(name)
+  with open(f"{pretrained_lib.PRETRAINED_DIR}/{name}/theta.msgpack", "rb") as f:
+    data = f.read()
+  reference = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), data)
+  assert jax.tree_util.tree_structure(theta) == jax.tree_util.tree_structure(reference)
+  for a, b in zip(jax.tree_util.tree_leaves(theta), jax.tree_util.tree_leaves(reference)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_read_theta_of_another_configuration_is_a_clear_error():
+  lopt, _ = pretrained_lib.load_pretrained("default")
+  with open(f"{pretrained_lib.PRETRAINED_DIR}/default/theta.msgpack", "rb") as f:
+    data = f.read()
+  wider = MnemosyneLOpt(**dict(lopt.config, hidden_dim=2 * lopt.hidden_dim))
+  with pytest.raises(ValueError, match="holds meta-parameters of shapes .* load it with the "
+                                       "optimizer configuration that made it"):
+    pretrained_lib.read_theta(wider, data, "theta.msgpack")
+
+
 def test_default_weight_decay_is_decoupled_and_shared_by_the_optax_and_lopt_paths():
   """mnemosyne()'s step = mnemosyne(weight_decay=0)'s - lr 0.1 p (decoupled, scaled by the
   learning rate, as optax.adamw), and load_pretrained("default")'s learned_optimization update
