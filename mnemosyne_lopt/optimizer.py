@@ -368,10 +368,13 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       # 7 statistics, the time features, the tensor's log-size, the chunk's fill
       self.token_input_dim = _V2_CHUNK_STATS + self.num_time_features + 1 + 1
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(feature_seed), 3)
-    # Fixed buffers (numpy-backed so that building the optimizer inside a trace stays cheap).
+    # Fixed buffers, drawn eagerly (each draw's ops compile once per process: about a second each);
+    # the per-coordinate CAM's only in the mode that uses it.
     self.hpe_projection = random_features.draw_projection(k1, hpe_features, hpe_key_dim, orthogonal_features)
     self.cam_projection = random_features.draw_projection(k2, cam_features, cam_key_dim, orthogonal_features)
-    self.coord_projection = random_features.draw_projection(k3, coord_features, coord_key_dim, orthogonal_features)
+    self.coord_projection = (
+        random_features.draw_projection(k3, coord_features, coord_key_dim, orthogonal_features)
+        if mode == "per_coordinate" else None)
 
   # --- meta-parameters -------------------------------------------------------------------------
   def init(self, key) -> lopt_base.MetaParams:
