@@ -6,9 +6,15 @@ NumPy 2 removed ``numpy.product``, which its parametric tasks call).  This
 module restores exactly those names, pointing each at its modern equivalent, and is applied once
 when ``mnemosyne_lopt`` is imported, before any learned_optimization module is loaded.  It never
 replaces a name that JAX still defines.
+
+It also defers ``learned_optimization.summary`` (``defer_summary_import``): that module imports
+TensorFlow at import time, and every ``LearnedOptimizer`` imports it, but only meta-training and
+learned_optimization's training loops call it.
 """
 
 import importlib
+import importlib.util
+import sys
 
 import jax
 import jax.tree_util as _tree_util
@@ -63,5 +69,29 @@ def apply() -> list:
   # sampled initialisers, used by ParametricImageConv) still call it.
   import numpy  # pylint: disable=g-import-not-at-top
   _set_if_missing(numpy, "product", numpy.prod, restored)
+  defer_summary_import()
   _applied = True
   return restored
+
+
+def defer_summary_import() -> bool:
+  """Registers ``learned_optimization.summary`` as a lazily executed module; True if it did.
+
+  The module object is the real one (``importlib.util.LazyLoader``): its code runs at its first
+  attribute access, so the optax and ``opt_fn`` paths, which never touch it, do not import
+  TensorFlow (``import mnemosyne_lopt`` 18.2 -> 5.0 s on a loaded core,
+  ``benchmarks/startup.py``), while meta-training and learned_optimization's loops load it on
+  their first summary call.  Nothing is done if it is already imported or cannot be found.
+  """
+  name = "learned_optimization.summary"
+  if name in sys.modules:
+    return False
+  spec = importlib.util.find_spec(name)
+  if spec is None or spec.loader is None:
+    return False
+  spec.loader = importlib.util.LazyLoader(spec.loader)
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[name] = module
+  spec.loader.exec_module(module)
+  setattr(sys.modules["learned_optimization"], "summary", module)
+  return True

@@ -30,6 +30,7 @@ state and parameters donated), inside ``optax.chain`` / ``optax.MultiSteps``, an
 with orbax.
 """
 
+import json
 from typing import Any, Callable, Optional, Union
 
 import flax
@@ -117,6 +118,23 @@ def _check_num_steps(num_steps):
                      f"it is not known, got {num_steps!r}.")
 
 
+_DIRECTIONS = {}
+
+
+def _jitted_directions(learned_opt: MnemosyneLOpt):
+  """``jax.jit(learned_opt.directions)``, one per optimizer configuration.
+
+  Called outside jit (a first try in a notebook), the update then compiles once as a whole instead
+  of dispatching and compiling its few hundred operations one by one; inside the caller's jit it
+  is traced inline as before.  Keyed by the configuration, so that optimizers rebuilt with the
+  same arguments (``optax.inject_hyperparams`` rebuilds at every update) share one compilation.
+  """
+  key = json.dumps(learned_opt.config, sort_keys=True, default=repr)
+  if key not in _DIRECTIONS:
+    _DIRECTIONS[key] = jax.jit(learned_opt.directions)
+  return _DIRECTIONS[key]
+
+
 def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Optional[int] = None,
                        learned_opt: Optional[MnemosyneLOpt] = None,
                        max_adam_ratio: Optional[float] = None
@@ -151,13 +169,14 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
                      f"that the learning rate is the user's); {name!r} has rule="
                      f"{learned_opt.rule!r}: use to_optax(lopt, theta, num_steps) for it.")
   opt = learned_opt.opt_fn(theta)
+  directions = _jitted_directions(learned_opt)
 
   def init_fn(params):
     return opt.init(params, num_steps=num_steps).replace(params=None, state=None)
 
   def update_fn(updates, state, params=None, **extra):
     del params, extra
-    deltas, state = learned_opt.directions(theta, state, updates)
+    deltas, state = directions(theta, state, updates)
     deltas = jax.tree_util.tree_map(lambda d, g: d.astype(jnp.asarray(g).dtype), deltas, updates)
     return deltas, state
 

@@ -221,6 +221,26 @@ def test_read_theta_of_another_configuration_is_a_clear_error():
     pretrained_lib.read_theta(wider, data, "theta.msgpack")
 
 
+def test_eager_update_is_one_compiled_program_shared_by_equal_configurations():
+  """Outside jit the update runs as one compiled function (not op by op), the same as under the
+  caller's jit, and optimizers rebuilt with equal arguments (inject_hyperparams) share it."""
+  from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
+  params = _params()
+  grads = jax.grad(_loss)(params)
+  tx = mnemosyne_lopt.mnemosyne()
+  state = tx.init(params)
+  eager, eager_state = tx.update(grads, state, params)
+  jitted, jitted_state = jax.jit(tx.update)(grads, state, params)
+  for a, b in zip(jax.tree_util.tree_leaves((eager, eager_state)),
+                  jax.tree_util.tree_leaves((jitted, jitted_state))):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-12)   # two programs: float32 rounding
+  one, two = (pretrained_lib.load_pretrained("default")[0] for _ in range(2))
+  assert one is not two
+  assert optax_adapter._jitted_directions(one) is optax_adapter._jitted_directions(two)  # pylint: disable=protected-access
+  other = MnemosyneLOpt(**dict(one.config, max_adam_ratio=1.0))
+  assert optax_adapter._jitted_directions(other) is not optax_adapter._jitted_directions(one)  # pylint: disable=protected-access
+
+
 def test_default_weight_decay_is_decoupled_and_shared_by_the_optax_and_lopt_paths():
   """mnemosyne()'s step = mnemosyne(weight_decay=0)'s - lr 0.1 p (decoupled, scaled by the
   learning rate, as optax.adamw), and load_pretrained("default")'s learned_optimization update

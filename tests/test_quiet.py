@@ -25,6 +25,7 @@ def test_console_script_stderr_has_no_banners():
 
 def test_real_warnings_still_reach_the_user():
   code = ("import logging, mnemosyne_lopt, learned_optimization.summary, tensorflow; "
+          "learned_optimization.summary.TensorboardWriter; "   # runs the deferred module (Oryx)
           "logging.getLogger('absl').warning('a real warning'); "
           "logging.getLogger('jax._src.xla_bridge').warning('a jax warning')")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
@@ -45,3 +46,19 @@ def test_gin_include_probe_is_not_printed():
                        timeout=300)
   assert out.returncode == 0, out.stderr
   assert out.stdout.strip() and "Path not found" not in out.stderr, out.stderr
+
+
+def test_optax_use_does_not_import_tensorflow_until_a_summary_is_used():
+  """learned_optimization.summary (which imports TensorFlow) is deferred by mnemosyne_lopt.compat:
+  the optax path never loads TensorFlow; the first use of the summary module loads the real one."""
+  code = ("import sys, jax, jax.numpy as jnp, mnemosyne_lopt; "
+          "tx = mnemosyne_lopt.mnemosyne(); p = {'w': jnp.ones((4, 3))}; "
+          "u, s = jax.jit(tx.update)(p, tx.init(p), p); print('tensorflow' in sys.modules); "
+          "from learned_optimization import summary; "
+          "print(summary.TensorboardWriter.__name__, 'tensorflow' in sys.modules)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                       timeout=300)
+  assert out.returncode == 0, out.stderr
+  assert out.stdout.split() == ["False", "SummaryWriter", "True"], out.stdout
+  for banner in BANNERS:
+    assert banner not in out.stderr, (banner, out.stderr)
