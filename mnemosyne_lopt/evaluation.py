@@ -19,6 +19,8 @@ Optimizers (comma-separated names):
   default of Defazio et al. 2024's reference implementation; b1 0.9, no warmup, no weight decay),
   its validation and test losses measured at its averaged parameters x
   (``optax.contrib.schedule_free_eval_params``), its gradients (and training loss) at y.
+- ``<name>@<rate>`` (any optax optimizer above, or a learned optimizer with a learning rate of
+  its own: ``mnemosyne:pretrained@2e-3``): at learning rate ``rate`` instead of its default.
 - ``<name>_tuned``: the same optimizer at each learning rate of ``lr_grid(name)`` (the default times
   10^{-1, -0.5, 0, 0.5, 1}; ``mnemosyne_tuned:<source>``: Mnemosyne v2's learning rate times the
   same factors), every grid point for every seed; per task the learning rate with the
@@ -368,21 +370,27 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
   the optimizer's learning rate); other learned optimizers run unscheduled."""
   if schedule not in SCHEDULES:
     raise ValueError(f"Unknown schedule {schedule!r}; use one of {', '.join(SCHEDULES)}.")
+  spec, rate = _split_rate(spec)
   kind, _, source = spec.partition(":")
   base_name = kind[:-len("_tuned")] if kind.endswith("_tuned") else kind
   scheduled = schedule != "constant"
   with_schedule = f", {schedule} schedule" if scheduled else ""
+  if rate is not None and (kind.endswith("_tuned") or kind == HARNESS):
+    raise ValueError(f"{spec}@{rate:g}: a tuned optimizer picks its own learning rate and the "
+                     "harness runs at 1e-3; drop the @ part.")
+  at = "" if rate is None else f"@{rate:g}"
   if base_name in DEFAULT_LR and not source:
     tuned = kind.endswith("_tuned")
     lr_at = lambda lr, num_steps: learning_rate_schedule(schedule, lr, num_steps)
+    hyper = DEFAULT_LR[base_name] if rate is None else rate
     return Optimizer(
-        name=kind, family=f"optax:{base_name}:{schedule}", hyper=DEFAULT_LR[base_name],
+        name=kind + at, family=f"optax:{base_name}:{schedule}", hyper=hyper,
         fns=lambda lr, num_steps: optax_fns(base_name, lr_at(lr, num_steps)),
         eval_params=lambda lr, num_steps: lambda state: optax_eval_params(base_name, *state),
         lo_optimizer=lambda lr, num_steps: _OptaxLoOptimizer(base_name, lr_at(lr, num_steps)),
         grid=lr_grid(base_name) if tuned else None,
         source=(f"lr grid {', '.join(f'{lr:.3g}' for lr in lr_grid(base_name))}" if tuned
-                else f"lr {DEFAULT_LR[base_name]:g}") + with_schedule,
+                else f"lr {hyper:g}") + with_schedule,
         has_learning_rate=True)
   if kind == HARNESS:
     return _harness_optimizer(spec, source, schedule)
@@ -391,6 +399,12 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
   if kind in LEARNED:
     lopt, theta, where = _load_learned(kind, source)
     has_lr = _has_learning_rate(lopt)
+    if rate is not None:
+      if not has_lr:
+        raise ValueError(f"{spec}@{rate:g}: {kind} has no learning rate of its own (only "
+                         "Mnemosyne v2 and celo2_style do); drop the @ part.")
+      lopt = _at_learning_rate(kind, lopt, rate)
+      where += f", lr {rate:g}"
     scheduled = scheduled and has_lr
     by_steps = {}
 
@@ -408,13 +422,28 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
     if scheduled:
       where += f", lr {lopt.learning_rate:g}{with_schedule}"
     return Optimizer(
-        name=spec if source else f"{kind}:untrained",
+        name=(spec if source else f"{kind}:untrained") + at,
         family=f"lopt:{spec}:{id(lopt)}:{schedule if scheduled else 'constant'}", hyper=theta,
         fns=lambda th, num_steps: meta_training.lopt_fns(lopt_for(num_steps), th, num_steps),
         lo_optimizer=lambda th, num_steps: lopt_for(num_steps).opt_fn(th), source=where,
         has_learning_rate=has_lr)
   raise ValueError(f"Unknown optimizer {spec!r}; use one of {sorted(DEFAULT_LR)} (optionally with "
                    f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
+
+
+def _split_rate(spec: str):
+  """(name, learning rate or None) of ``name@rate`` (e.g. ``adamw@2e-3``,
+  ``mnemosyne:pretrained@2e-3``)."""
+  if "@" not in spec:
+    return spec, None
+  name, _, text = spec.rpartition("@")
+  try:
+    rate = float(text)
+  except ValueError:
+    rate = float("nan")
+  if not rate > 0 or not np.isfinite(rate):
+    raise ValueError(f"{spec}: the part after @ must be a positive learning rate, e.g. adamw@2e-3.")
+  return name, rate
 
 
 def _at_learning_rate(kind: str, lopt, rate):

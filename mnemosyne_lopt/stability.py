@@ -19,7 +19,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
                         [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--plot runs/stability.png]
-                        [--schedule constant|cosine|warmup_cosine]
+                        [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
@@ -27,7 +27,8 @@ defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_
 ``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
-(``evaluation.learning_rate_schedule``) with 1e-3 as its peak, over each run's steps.
+(``evaluation.learning_rate_schedule``) with 1e-3 as its peak, over each run's steps;
+``--learning_rate`` sets that rate (or peak) for all of them.
 """
 
 import argparse
@@ -134,15 +135,17 @@ def make_problem(name: str, seed: int):
 
 
 def make_optimizer(name: str, num_steps: int, theta_file=None,
-                   overrides=None, schedule: str = "constant") -> optax.GradientTransformation:
+                   overrides=None, schedule: str = "constant",
+                   learning_rate: float = LEARNING_RATE) -> optax.GradientTransformation:
   """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
   ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
   default; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``) in place
   of the shipped optimizer's; ``schedule``: the learning rate 1e-3 as the peak of
-  ``evaluation.learning_rate_schedule(schedule, 1e-3, num_steps)`` (not for ``mnemosyne_v1``)."""
+  ``evaluation.learning_rate_schedule(schedule, 1e-3, num_steps)`` (not for ``mnemosyne_v1``);
+  ``learning_rate``: that (peak) rate, 1e-3 by default."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
-  lr = evaluation.learning_rate_schedule(schedule, LEARNING_RATE, num_steps)
+  lr = evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)
   if name in ("mnemosyne", "mnemosyne_T"):
     kw = {}
     if theta_file or overrides:
@@ -167,10 +170,11 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
 
 
 def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file=None,
-                 overrides=None, schedule: str = "constant") -> np.ndarray:
+                 overrides=None, schedule: str = "constant",
+                 learning_rate: float = LEARNING_RATE) -> np.ndarray:
   """Training losses [len(seeds), num_steps] (the loss at each step, before its update)."""
   init, loss = make_problem(problem, 0)
-  tx = make_optimizer(optimizer, num_steps, theta_file, overrides, schedule)
+  tx = make_optimizer(optimizer, num_steps, theta_file, overrides, schedule, learning_rate)
 
   def one(seed):
     key = jax.random.PRNGKey(seed)
@@ -214,7 +218,11 @@ def run(argv=None) -> dict:
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with peak 1e-3 over each run's steps, for every "
                            "optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
+  parser.add_argument("--learning_rate", type=float, default=LEARNING_RATE,
+                      help="every optimizer's (peak) learning rate but mnemosyne_v1's [1e-3]")
   args = parser.parse_args(argv)
+  if not args.learning_rate > 0:
+    parser.error(f"--learning_rate must be positive, got {args.learning_rate}")
   if args.replot:
     with open(args.replot) as f:
       out = json.load(f)
@@ -240,7 +248,7 @@ def run(argv=None) -> dict:
     for steps in args.steps:
       for opt in optimizers:
         losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, overrides,
-                              args.schedule)
+                              args.schedule, args.learning_rate)
         tail = max(steps // 20, 1)
         for seed, curve in enumerate(losses):
           results.append({"problem": problem, "steps": steps, "optimizer": opt, "seed": seed,
@@ -260,9 +268,10 @@ def run(argv=None) -> dict:
   print()
   for o in optimizers:
     print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs"
-          + (f" ({args.schedule} schedule)" if o != "mnemosyne_v1" else ""))
+          + (f" (learning rate {args.learning_rate:g}, {args.schedule} schedule)"
+             if o != "mnemosyne_v1" else ""))
   out = {"results": results, "blow_ups": summary, "runs": runs, "schedule": args.schedule,
-         "seconds": time.time() - t0}
+         "learning_rate": args.learning_rate, "seconds": time.time() - t0}
   if args.json:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

@@ -275,6 +275,29 @@ def test_weight_decay_variants_are_the_shipped_default_and_adamw_at_0_1():
   assert not np.allclose(u1["w"], u3["w"], rtol=1e-4)     # 0.1, not optax's default 1e-4
 
 
+def test_an_optimizer_at_a_given_learning_rate():
+  """name@rate: optax optimizers take rate as their hyper-parameter; Mnemosyne v2 is rebuilt with
+  learning_rate=rate, so its first step (RMS proportional to the rate) is twice that at 1e-3."""
+  adamw = evaluation.make_optimizer("adamw@2e-3")
+  assert (adamw.name, adamw.hyper, adamw.source) == ("adamw@0.002", 2e-3, "lr 0.002")
+  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4)}
+  grads = {"w": jnp.cos(params["w"])}
+
+  def first_step(spec):
+    opt = evaluation.make_optimizer(spec)
+    inner = opt.lo_optimizer(opt.hyper, 10)
+    state = inner.init(params, num_steps=10)
+    return inner.get_params(inner.update(state, grads))["w"] - params["w"]
+  at2, at1 = first_step("mnemosyne:pretrained@2e-3"), first_step("mnemosyne:pretrained")
+  assert evaluation.make_optimizer("mnemosyne:pretrained@2e-3").name == "mnemosyne:pretrained@0.002"
+  np.testing.assert_allclose(at2, 2.0 * at1, rtol=1e-5, atol=2.5e-7)   # p - p0, |p| <= 2: ulp 2.4e-7
+  for bad, match in (("adamw@fast", "positive learning rate"), ("adamw@-1e-3", "positive learning rate"),
+                     ("adamw_tuned@1e-3", "picks its own learning rate"),
+                     ("lstm:untrained@1e-3", "no learning rate of its own")):
+    with pytest.raises(ValueError, match=match):
+      evaluation.make_optimizer(bad)
+
+
 def test_schedule_free_adamw_is_evaluated_at_its_averaged_parameters():
   opt = evaluation.make_optimizer("schedule_free_adamw")
   lr = 0.05           # large enough that the averaged x and the gradient point y differ clearly

@@ -123,3 +123,17 @@ def test_sweep_schedule_scales_every_step_by_its_closed_form(schedule):
       for key in params:
         np.testing.assert_allclose(ups[1][key], ups[0][key] * rate(t), rtol=2e-5, atol=1e-12,
                                    err_msg=f"{name} update {t} {key}")
+
+
+def test_learning_rate_option_scales_every_optimizers_first_update():
+  """--learning_rate r: each optimizer's update at r is r / 1e-3 times its update at 1e-3 (AdamW and
+  Mnemosyne's decoupled weight decay both scale with the rate)."""
+  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
+  grads = jax.tree_util.tree_map(jnp.cos, params)
+  for name in ("adamw", "mnemosyne", "mnemosyne_T"):
+    ups = []
+    for lr in (1e-3, 2e-3):
+      tx = stability.make_optimizer(name, 100, learning_rate=lr)
+      ups.append(tx.update(grads, tx.init(params), params)[0])
+    for a, b in zip(jax.tree_util.tree_leaves(ups[0]), jax.tree_util.tree_leaves(ups[1])):
+      np.testing.assert_allclose(b, 2.0 * a, rtol=1e-6)
