@@ -14,6 +14,11 @@ def _env():
   return env
 
 
+def _python(code):
+  return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                        timeout=300)
+
+
 def test_console_script_stderr_has_no_banners():
   script = os.path.join(os.path.dirname(sys.executable), "mnemosyne-tasks")
   out = subprocess.run([script, "list"], capture_output=True, text=True, env=_env(), timeout=300)
@@ -28,8 +33,7 @@ def test_real_warnings_still_reach_the_user():
           "learned_optimization.summary.TensorboardWriter; "   # runs the deferred module (Oryx)
           "logging.getLogger('absl').warning('a real warning'); "
           "logging.getLogger('jax._src.xla_bridge').warning('a jax warning')")
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
-                       timeout=300)
+  out = _python(code)
   assert out.returncode == 0, out.stderr
   assert "a real warning" in out.stderr and "a jax warning" in out.stderr
   for banner in BANNERS:
@@ -42,8 +46,7 @@ def test_gin_include_probe_is_not_printed():
           "gin.add_config_file_search_path(gin_configs.CONFIG_DIR); "
           "gin.parse_config_files_and_bindings(['meta_train/pretrained_default_lstm.gin'], []); "
           "print(gin.query_parameter('meta_train.num_outer_steps'))")
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
-                       timeout=300)
+  out = _python(code)
   assert out.returncode == 0, out.stderr
   assert out.stdout.strip() and "Path not found" not in out.stderr, out.stderr
 
@@ -56,8 +59,7 @@ def test_optax_use_does_not_import_tensorflow_until_a_summary_is_used():
           "u, s = jax.jit(tx.update)(p, tx.init(p), p); print('tensorflow' in sys.modules); "
           "from learned_optimization import summary; "
           "print(summary.TensorboardWriter.__name__, 'tensorflow' in sys.modules)")
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
-                       timeout=300)
+  out = _python(code)
   assert out.returncode == 0, out.stderr
   assert out.stdout.split() == ["False", "SummaryWriter", "True"], out.stdout
   for banner in BANNERS:

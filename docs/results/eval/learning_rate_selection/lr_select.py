@@ -20,8 +20,6 @@ the lower rate (nearer the rate the network was meta-trained at, 1e-3). Writes r
 results.md, selection.png next to this file; ``--summary_only`` rewrites the last two from
 results.json without training.
 """
-import argparse
-import json
 import os
 import sys
 
@@ -29,7 +27,6 @@ import numpy as np
 import optax
 
 import mnemosyne_lopt
-from mnemosyne_lopt import evaluation
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "weight_decay_selection"))
@@ -46,31 +43,8 @@ def optimizers():
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--seeds", type=int, default=2)
-  parser.add_argument("--summary_only", action="store_true",
-                      help="rewrite results.md and selection.png from results.json")
-  args = parser.parse_args(argv)
-  if args.summary_only:
-    with open(os.path.join(HERE, "results.json")) as f:
-      saved = json.load(f)
-    return summarize(saved["results"], saved["seeds"])
-  results = {}
-  for spec in wd_select.TASKS:
-    cache = {}
-    for opt in optimizers():
-      runs = [evaluation.run_one(opt, opt.hyper, spec, seed, spec.num_steps, cache)
-              for seed in range(args.seeds)]
-      results.setdefault(spec.name, {})[opt.name] = {
-          k: [r[k] for r in runs] for k in ("final_train", "final_valid", "final_test", "seconds")}
-      r = results[spec.name][opt.name]
-      print(f"{spec.name:36s} {opt.name:18s} train {np.mean(r['final_train']):.4g}  valid "
-            f"{np.mean(r['final_valid']):.4f}  test {np.mean(r['final_test']):.4f}  "
-            f"({sum(r['seconds']):.0f} s)", flush=True)
-    with open(os.path.join(HERE, "results.json"), "w") as f:
-      json.dump({"seeds": args.seeds, "lr_grid": LR_GRID, "adamw_grid": ADAMW_GRID,
-                 "results": results}, f, indent=1)
-  return summarize(results, args.seeds)
+  return wd_select.selection_main(__doc__, HERE, optimizers, summarize,
+                                  {"lr_grid": LR_GRID, "adamw_grid": ADAMW_GRID}, argv)
 
 
 def selection_counts(results):
@@ -116,7 +90,7 @@ def summarize(results, seeds):
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   fig, ax = plt.subplots(figsize=(6, 4))
-  for i, t in enumerate(results):
+  for t in results:
     best = mean(t, f"adamw_lr{tuned[t]:g}", "final_valid")
     line, = ax.plot(LR_GRID, [mean(t, f"mnemosyne_lr{lr:g}", "final_valid") / best for lr in LR_GRID],
                     "o-", label=t)

@@ -73,30 +73,45 @@ def optimizers():
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  return selection_main(__doc__, HERE, optimizers, summarize, {"grid": GRID}, argv)
+
+
+def selection_main(doc, folder, make_optimizers, summarize_fn, extra, argv=None):
+  """A selection script's command line: ``--seeds`` runs ``make_optimizers()`` on TASKS into
+  ``folder``/results.json (with ``extra``), ``--summary_only`` reads it back; then
+  ``summarize_fn(results, seeds)`` writes the tables and the figure."""
+  parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
   parser.add_argument("--seeds", type=int, default=2)
   parser.add_argument("--summary_only", action="store_true",
                       help="rewrite results.md and selection.png from results.json")
   args = parser.parse_args(argv)
+  path = os.path.join(folder, "results.json")
   if args.summary_only:
-    with open(os.path.join(HERE, "results.json")) as f:
+    with open(path) as f:
       saved = json.load(f)
-    return summarize(saved["results"], saved["seeds"])
+    return summarize_fn(saved["results"], saved["seeds"])
+  return summarize_fn(run_grid(make_optimizers(), args.seeds, path, extra), args.seeds)
+
+
+def run_grid(opts, seeds, json_path, extra):
+  """Final train / validation / test losses per seed of every optimizer of ``opts`` on every task
+  of TASKS (task -> optimizer -> lists), printed as they come and written to ``json_path`` with
+  ``extra`` after each task."""
   results = {}
   for spec in TASKS:
     cache = {}
-    for opt in optimizers():
+    for opt in opts:
       runs = [evaluation.run_one(opt, opt.hyper, spec, seed, spec.num_steps, cache)
-              for seed in range(args.seeds)]
+              for seed in range(seeds)]
       results.setdefault(spec.name, {})[opt.name] = {
           k: [r[k] for r in runs] for k in ("final_train", "final_valid", "final_test", "seconds")}
       r = results[spec.name][opt.name]
       print(f"{spec.name:36s} {opt.name:18s} train {np.mean(r['final_train']):.4g}  valid "
             f"{np.mean(r['final_valid']):.4f}  test {np.mean(r['final_test']):.4f}  "
             f"({sum(r['seconds']):.0f} s)", flush=True)
-  with open(os.path.join(HERE, "results.json"), "w") as f:
-    json.dump({"seeds": args.seeds, "grid": GRID, "results": results}, f, indent=1)
-  return summarize(results, args.seeds)
+    with open(json_path, "w") as f:
+      json.dump(dict(extra, seeds=seeds, results=results), f, indent=1)
+  return results
 
 
 def summarize(results, seeds):
