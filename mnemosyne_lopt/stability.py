@@ -24,6 +24,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
 defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
+``mnemosyne_harness`` ``mnemosyne_with_adamw_harness()`` (AdamW, weight decay 0.1, for vectors),
 ``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
@@ -44,7 +45,7 @@ import optax
 
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
-OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adam", "mnemosyne_v1")
+OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adam", "mnemosyne_v1")
 LEARNING_RATE = 1e-3                 # every optimizer's (peak) learning rate
 
 
@@ -159,6 +160,8 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
         theta = mnemosyne_lopt.load_pretrained("default")[1]
       kw = {"theta": theta, "learned_opt": lopt}
     return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
+  if name == "mnemosyne_harness":
+    return mnemosyne_lopt.mnemosyne_with_adamw_harness(lr)
   if name == "adamw":
     return optax.adamw(lr)
   if name == "adam":

@@ -130,7 +130,7 @@ def test_learning_rate_option_scales_every_optimizers_first_update():
   Mnemosyne's decoupled weight decay both scale with the rate)."""
   params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
   grads = jax.tree_util.tree_map(jnp.cos, params)
-  for name in ("adamw", "mnemosyne", "mnemosyne_T"):
+  for name in ("adamw", "mnemosyne", "mnemosyne_T", "mnemosyne_harness"):
     ups = []
     for lr in (1e-3, 2e-3):
       tx = stability.make_optimizer(name, 100, learning_rate=lr)
