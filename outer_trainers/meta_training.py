@@ -381,10 +381,10 @@ def _save_curve(train_log_dir, history):
   plt.close(fig)
 
 
-def _read_init_theta(source: str, learned_opt, template):
+def _read_init_theta(source: str, learned_opt):
   """Meta-parameters from a theta file or ``pretrained:NAME``, checked against ``learned_opt``."""
+  from mnemosyne_lopt import pretrained  # pylint: disable=g-import-not-at-top
   if source.startswith("pretrained:"):
-    from mnemosyne_lopt import pretrained  # pylint: disable=g-import-not-at-top
     lopt, theta = pretrained.load_pretrained(source[len("pretrained:"):])
     if getattr(lopt, "config", None) != getattr(learned_opt, "config", None):
       raise ValueError(f"init_theta {source!r} was made for MnemosyneLOpt({lopt.config}), not the "
@@ -397,20 +397,10 @@ def _read_init_theta(source: str, learned_opt, template):
   with open(source, "rb") as f:
     data = f.read()
   try:
-    theta = flax.serialization.from_bytes(template, data)
+    return pretrained.read_theta(learned_opt, data, source)
   except Exception as e:  # pylint: disable=broad-except
     raise ValueError(f"init_theta file {source} does not hold meta-parameters of the configured "
                      f"learned optimizer ({e}).") from e
-  _check_same_shapes(template, theta, source)
-  return theta
-
-
-def _check_same_shapes(template, theta, source):
-  want = jax.tree_util.tree_map(jnp.shape, template)
-  got = jax.tree_util.tree_map(jnp.shape, theta)
-  if want != got:
-    raise ValueError(f"init_theta file {source} has meta-parameter shapes {got}, but the configured "
-                     f"learned optimizer needs {want}.")
 
 
 def _with_theta(state, theta):
@@ -460,7 +450,7 @@ def meta_train(train_log_dir: str,
   if restored is None:
     step, state, history = 0, learner.init(jax.random.fold_in(base_key, 2**31 - 1)), []
     if init_theta:
-      state = _with_theta(state, _read_init_theta(init_theta, learned_opt, theta_template))
+      state = _with_theta(state, _read_init_theta(init_theta, learned_opt))
       print(f"[meta-train] starting from the meta-parameters of {init_theta}")
   else:
     step, state, history = restored
