@@ -79,7 +79,7 @@ def defer_summary_import() -> bool:
 
   The module object is the real one (``importlib.util.LazyLoader``): its code runs at its first
   attribute access, so the optax and ``opt_fn`` paths, which never touch it, do not import
-  TensorFlow (``import mnemosyne_lopt`` 18.2 -> 5.0 s on a loaded core,
+  TensorFlow (``import mnemosyne_lopt`` 18.2 -> 3.4 s on a loaded core,
   ``benchmarks/startup.py``), while meta-training and learned_optimization's loops load it on
   their first summary call.  Nothing is done if it is already imported or cannot be found.
   """

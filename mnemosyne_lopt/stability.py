@@ -28,8 +28,8 @@ defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_
 ``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
-(``evaluation.learning_rate_schedule``) with 1e-3 as its peak, over each run's steps;
-``--learning_rate`` sets that rate (or peak) for all of them.
+(``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
+``--learning_rate`` sets that rate (or peak) for all of them, 1e-3 by default.
 """
 
 import argparse
@@ -141,9 +141,9 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
   ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
   default; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``) in place
-  of the shipped optimizer's; ``schedule``: the learning rate 1e-3 as the peak of
-  ``evaluation.learning_rate_schedule(schedule, 1e-3, num_steps)`` (not for ``mnemosyne_v1``);
-  ``learning_rate``: that (peak) rate, 1e-3 by default."""
+  of the shipped optimizer's; ``schedule``: ``learning_rate`` (1e-3 by default) as the peak of
+  ``evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)`` (not for
+  ``mnemosyne_v1``)."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   lr = evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)
@@ -219,8 +219,8 @@ def run(argv=None) -> dict:
                            "'none' (default: the shipped optimizer's)")
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
-                      help="learning-rate schedule with peak 1e-3 over each run's steps, for every "
-                           "optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
+                      help="learning-rate schedule with --learning_rate as its peak over each run's "
+                           "steps, for every optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
   parser.add_argument("--learning_rate", type=float, default=LEARNING_RATE,
                       help="every optimizer's (peak) learning rate but mnemosyne_v1's [1e-3]")
   args = parser.parse_args(argv)
