@@ -159,7 +159,7 @@ def _data_iterators(learner):
 
 
 def _fingerprint(learner, theta_template) -> str:
-  shapes = jax.tree_util.tree_map(lambda x: (tuple(np.shape(x)), str(np.asarray(x).dtype)),
+  shapes = jax.tree_util.tree_map(lambda x: (tuple(x.shape), str(np.dtype(x.dtype))),
                                   theta_template)
   lopt = learner.gradient_learner.learned_optimizer
   desc = json.dumps({"lopt": type(lopt).__name__, "lopt_config": repr(getattr(lopt, "config", None)),
@@ -444,7 +444,7 @@ def meta_train(train_log_dir: str,
   os.makedirs(train_log_dir, exist_ok=True)
   learner = make_meta_learner(learned_opt, task_families)
   base_key = jax.random.PRNGKey(seed)
-  theta_template = learned_opt.init(jax.random.PRNGKey(0))
+  theta_template = jax.eval_shape(learned_opt.init, jax.random.PRNGKey(0))   # shapes only
   fingerprint = _fingerprint(learner, theta_template)
   restored = load_checkpoint(train_log_dir, learner, fingerprint)
   if restored is None:
