@@ -34,9 +34,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-MLP = {"w1": (784, 128), "b1": (128,), "w2": (128, 10), "b2": (10,)}
-
-
 def compile_times(name, fn, *args):
   """{stage, lower_s, compile_s, kernels} of ``jax.jit(fn)`` on ``args``."""
   t0 = time.perf_counter()
@@ -57,7 +54,7 @@ def main(argv=None):
   key = jax.random.PRNGKey(1)
   if args.tree == "mlp":
     params = {k: 0.02 * jax.random.normal(jax.random.fold_in(key, i), s)
-              for i, (k, s) in enumerate(MLP.items())}
+              for i, (k, s) in enumerate(step_overhead.MLP_SHAPES.items())}
   else:
     params = step_overhead.model_tree(key, args.tree)
   grads = jax.tree_util.tree_map(lambda p: 1e-3 * jnp.ones_like(p), params)

@@ -37,7 +37,7 @@ t1 = time.perf_counter()
 import jax, jax.numpy as jnp, optax
 import step_overhead
 if {tree!r} == "mlp":
-  shapes = {{"w1": (784, 128), "b1": (128,), "w2": (128, 10), "b2": (10,)}}
+  shapes = step_overhead.MLP_SHAPES
 else:
   shapes = step_overhead.MODEL_TREES[{tree!r}]()
 params = {{k: 0.02 * jnp.ones(s, jnp.float32) for k, s in shapes.items()}}

@@ -137,6 +137,10 @@ def registry_shapes(task_name: str):
   return {jax.tree_util.keystr(path): tuple(x.shape) for path, x in flat}
 
 
+# The 784-128-10 MLP whose start-up benchmarks/startup.py and compile_breakdown.py measure beside
+# the model trees.
+MLP_SHAPES = {"w1": (784, 128), "b1": (128,), "w2": (128, 10), "b2": (10,)}
+
 # Trees of the models people train, from the project's own model definitions where they exist:
 # ViT-B/16 (224 x 224, 1,000 classes: 86,567,656 in 200 tensors), BERT-base with its MLM head
 # (109,514,298 in 202), GPT-2 small (124,439,808 in 148), and two held-out tasks of

@@ -317,11 +317,11 @@ _CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJ
 
 def _load_learned(kind: str, source: str):
   """(lopt, theta, description of the source)."""
+  from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
   if source == "pretrained":
     if not kind.startswith("mnemosyne"):
       raise ValueError(f"Only Mnemosyne has shipped meta-parameters; give {kind} a run folder or "
                        "a .msgpack file.")
-    from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
     if "default" not in pretrained_lib.available():
       raise ValueError("No pretrained Mnemosyne is shipped in this checkout (mnemosyne_lopt."
                        "pretrained.available() is empty); use mnemosyne:<train_log_dir> instead.")
@@ -346,7 +346,6 @@ def _load_learned(kind: str, source: str):
     theta = meta_training.load_theta(source, lopt, best=best)
     return lopt, theta, f"{source} ({'best held-out' if best else 'latest'})"
   if os.path.isfile(source):
-    from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
     lopt = _learned_optimizer(kind, {})
     with open(source, "rb") as f:
       theta = pretrained_lib.read_theta(lopt, f.read(), source)

@@ -150,14 +150,11 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   if name in ("mnemosyne", "mnemosyne_T"):
     kw = {}
     if theta_file or overrides:
-      config = dict(mnemosyne_lopt.load_pretrained("default")[0].config)
-      config.update(overrides or {})
-      lopt = mnemosyne_lopt.MnemosyneLOpt(**config)
+      shipped, theta = mnemosyne_lopt.load_pretrained("default")
+      lopt = mnemosyne_lopt.MnemosyneLOpt(**{**shipped.config, **(overrides or {})})
       if theta_file:
         with open(theta_file, "rb") as f:
           theta = mnemosyne_lopt.pretrained.read_theta(lopt, f.read(), theta_file)
-      else:
-        theta = mnemosyne_lopt.load_pretrained("default")[1]
       kw = {"theta": theta, "learned_opt": lopt}
     return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
   if name == "mnemosyne_harness":

@@ -23,7 +23,6 @@ results.json without training.
 import os
 import sys
 
-import numpy as np
 import optax
 
 import mnemosyne_lopt
@@ -50,7 +49,7 @@ def main(argv=None):
 def selection_counts(results):
   """Per candidate rate: (tasks below AdamW at that rate, tasks within 2 % of tuned AdamW), on
   mean final validation loss; and the tuned AdamW rate per task."""
-  mean = lambda t, o, k="final_valid": float(np.mean(results[t][o][k]))
+  mean = wd_select.mean_final(results)
   tuned = {t: min(ADAMW_GRID, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
   below, within = {}, {}
   for lr in LR_GRID:
@@ -67,7 +66,7 @@ def pick_rate(below, within, num_tasks):
 
 def summarize(results, seeds):
   """results.md and selection.png from ``results`` (task -> optimizer -> per-seed finals)."""
-  mean = lambda t, o, k: float(np.mean(results[t][o][k]))
+  mean = wd_select.mean_final(results)
   below, within, tuned = selection_counts(results)
   pick = pick_rate(below, within, len(results))
   cols = [f"adamw_lr{a:g}" for a in ADAMW_GRID] + [f"mnemosyne_lr{lr:g}" for lr in LR_GRID]
@@ -75,17 +74,14 @@ def summarize(results, seeds):
            "weight decay 1e-4, Mnemosyne at 0.1 (its default)." % seeds,
            "", "| task | " + " | ".join(cols) + " | tuned AdamW's rate |", "|---|" + "---:|" * (len(cols) + 1)]
   for t in results:
-    lines.append(f"| {t} | " + " | ".join(f"{mean(t, c, 'final_valid'):.4f} / {mean(t, c, 'final_test'):.4f}"
-                                          for c in cols) + f" | {tuned[t]:g} |")
+    lines.append(f"| {t} | {wd_select.loss_cells(mean, t, cols)} | {tuned[t]:g} |")
   lines += ["", "Tasks (of %d) where Mnemosyne's validation loss is below AdamW's at the same rate: " % len(results)
             + ", ".join(f"{lr:g}: {below[lr]}" for lr in LR_GRID) + ".",
             "", "Tasks within 2 %% of tuned AdamW's validation loss or better (of %d): " % len(results)
             + ", ".join(f"{lr:g}: {within[lr]}" for lr in LR_GRID) + ".",
             "", f"Pick (most tasks within 2 % of tuned AdamW among the rates below AdamW at the same "
             f"rate on every task, then the lower rate): learning rate {pick:g}."]
-  with open(os.path.join(HERE, "results.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  wd_select.write_summary(HERE, lines)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top

@@ -114,9 +114,28 @@ def run_grid(opts, seeds, json_path, extra):
   return results
 
 
+def mean_final(results):
+  """mean(task, optimizer, key="final_valid"): the mean over seeds of a per-seed final figure of
+  ``results``."""
+  return lambda t, o, k="final_valid": float(np.mean(results[t][o][k]))
+
+
+def loss_cells(mean, task, cols):
+  """The table cells 'final validation / test loss' of the optimizers ``cols`` on ``task``."""
+  return " | ".join(f"{mean(task, c, 'final_valid'):.4f} / {mean(task, c, 'final_test'):.4f}"
+                    for c in cols)
+
+
+def write_summary(folder, lines):
+  """Writes ``lines`` as ``folder``/results.md and prints them."""
+  with open(os.path.join(folder, "results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+
 def summarize(results, seeds):
   """results.md and selection.png from ``results`` (task -> optimizer -> per-seed finals)."""
-  mean = lambda t, o, k: float(np.mean(results[t][o][k]))
+  mean = mean_final(results)
   names = [f"mnemosyne_wd{wd:g}" for wd in GRID]
   score = {n: float(np.exp(np.mean([np.log(mean(t, n, "final_valid") / mean(t, names[0], "final_valid"))
                                     for t in results]))) for n in names}
@@ -128,17 +147,14 @@ def summarize(results, seeds):
   lines = ["Final validation / test loss, mean over %d seeds, learning rate 1e-3 constant." % seeds,
            "", "| task | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
   for t in results:
-    lines.append(f"| {t} | " + " | ".join(f"{mean(t, c, 'final_valid'):.4f} / {mean(t, c, 'final_test'):.4f}"
-                                          for c in cols) + " |")
+    lines.append(f"| {t} | {loss_cells(mean, t, cols)} |")
   lines += ["", "Geometric mean over the tasks of validation loss relative to weight decay 0: " +
             ", ".join(f"{n[len('mnemosyne_wd'):]}: {score[n]:.3f}" for n in names) + ".",
             "", "Tasks (of %d) with validation loss below AdamW's: " % len(results) +
             ", ".join(f"{n[len('mnemosyne_wd'):]}: {wins[n]}" for n in names) + ".",
             "", f"Pick (most tasks below AdamW, then the geometric mean): weight decay {pick:g}"
             f" (the geometric mean alone: {by_score:g})."]
-  with open(os.path.join(HERE, "results.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  write_summary(HERE, lines)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
