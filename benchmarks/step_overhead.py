@@ -9,7 +9,11 @@ script measures, in ONE process, the jit-compiled update step of
   * ``mnemosyne_pc``   ``MnemosyneLOpt(rule="v1", mode="per_coordinate")``;
   * ``adafac_mlp``     learned_optimization's ``AdafacMLPLOpt()``;
   * ``rnn_mlp``        learned_optimization's ``RNNMLPLOpt()``;
-  * ``mnemosyne_bf16`` ``MnemosyneLOpt(compute_dtype="bfloat16")`` (only when asked for).
+  * ``mnemosyne_bf16`` ``MnemosyneLOpt(compute_dtype="bfloat16")`` (only when asked for);
+  * ``mnemosyne_capped`` ``MnemosyneLOpt(max_coordinate_ratio=2.0)`` (the per-coordinate bound
+    alone; only when asked for);
+  * ``mnemosyne_shipped`` ``MnemosyneLOpt`` as the pretrained "default" is configured (weight
+    decay 0.1 and ``max_coordinate_ratio=2``; only when asked for).
 
 Each row also records the compiled update's buffer sizes (``benchmark_common.memory_stats``).
 
@@ -58,6 +62,7 @@ from benchmark_common import memory_stats
 import mnemosyne_lopt  # noqa: F401  (must precede any learned_optimization import: JAX shim)
 from mnemosyne_lopt import MnemosyneLOpt
 from mnemosyne_lopt import lo_baselines
+from mnemosyne_lopt import pretrained
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
@@ -67,11 +72,14 @@ import optax
 from learned_optimization.learned_optimizers import adafac_mlp_lopt
 
 DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
-ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1")
+ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1", "mnemosyne_capped",
+                                       "mnemosyne_shipped")
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
     "mnemosyne": "Mnemosyne (v2, meta_token, default)",
     "mnemosyne_v1": "Mnemosyne v1 (meta_token)",
+    "mnemosyne_capped": "Mnemosyne (v2, max_coordinate_ratio=2)",
+    "mnemosyne_shipped": "Mnemosyne (v2, as the pretrained default is configured)",
     "mnemosyne_bf16": "Mnemosyne (meta_token, compute_dtype=bfloat16)",
     "mnemosyne_pc": "Mnemosyne (per_coordinate)",
     "adafac_mlp": "AdafacMLPLOpt",
@@ -194,6 +202,11 @@ def build(name: str, params, key):
     lopt = MnemosyneLOpt(compute_dtype="bfloat16")
   elif name == "mnemosyne_v1":
     lopt = MnemosyneLOpt(rule="v1")
+  elif name == "mnemosyne_capped":
+    lopt = MnemosyneLOpt(max_coordinate_ratio=2.0)
+  elif name == "mnemosyne_shipped":
+    with open(os.path.join(pretrained.PRETRAINED_DIR, "default", "optimizer.json")) as f:
+      lopt = MnemosyneLOpt(**json.load(f))
   elif name == "mnemosyne_pc":
     lopt = MnemosyneLOpt(rule="v1", mode="per_coordinate")
   elif name == "adafac_mlp":

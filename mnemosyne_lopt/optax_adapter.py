@@ -202,7 +202,10 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   ``docs/results/eval/weight_decay_selection``).  Every tensor's step keeps an RMS near a
   fraction of the learning rate even where the gradient carries no signal (the sign direction),
   so without decay the weights of a fitted classifier grow linearly and its test loss with them;
-  ``weight_decay=0.0`` turns it off.  ``learning_rate`` is a float or
+  ``weight_decay=0.0`` turns it off.  The shipped default bounds every coordinate's step by twice
+  Adam's at the same learning rate (``max_coordinate_ratio=2``: |Delta_i| <= 2 |m_hat_i| /
+  (sqrt(v_hat_i) + eps)), which keeps that floor from driving the x100 re-parameterised
+  regression of ``mnemosyne-stability`` up (docs/evaluation.md, "Stability").  ``learning_rate`` is a float or
   an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
   ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
   stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").

@@ -38,6 +38,17 @@ falls below 1 (Adam's m_hat / sqrt(v_hat) does near a noisy minimum) gives a sma
 Adam's does; G = None always gives RMS exactly lr_t s (Celo2's per-tensor normalisation).
 ``max_adam_ratio`` c (None by default) optionally scales Delta per tensor by
 min(1, c rms_T(A) / rms_T(Delta)): a step never larger than c times Adam's.
+With G = 1 the chunk scales w_c <= e^B_r amplify a mix whose RMS is below 1 up to e^B_r-fold.
+``relative_chunk_scales=True`` makes them redistribute the step among a tensor's chunks only, the
+bound G applying to the mix itself:
+
+    Q_1 = sum_c pi_c^T M_c pi_c  (= sum_i d_i^2),
+    Delta_i = s (w_c d_i / sqrt(Q / N)) min(1, G sqrt(Q_1 / N))  (RMS over the tensor s min(1, G rms(d)))
+``max_coordinate_ratio`` c_A (None by default) bounds every coordinate by Adam's step there:
+
+    Delta_i <- clip(Delta_i, -c_A |A_i|, c_A |A_i|),
+
+so no coordinate moves more than c_A times as far as under Adam at the same learning rate.
 ``normalize_step=False`` (an ablation) drops the normalisation.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
@@ -199,6 +210,12 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       min(1, c rms_T(A) / rms_T(Delta)), A = m_hat / (sqrt(v_hat) + eps), so no tensor's step is
       larger than c times Adam's at the same learning rate (c = 1: no blow-up in
       ``mnemosyne-stability``, but the shipped theta then ends near AdamW's losses).
+    relative_chunk_scales (v2): False (default): Delta = s w d / max(rms_T(w d), 1 / G), so the
+      chunk scales w amplify a mix d whose RMS is below 1 / G (up to e^B_r); True: Delta =
+      s (w d / rms_T(w d)) min(1, G rms_T(d)), w only redistributes the step among the tensor's
+      chunks (module docstring).
+    max_coordinate_ratio (v2): c_A, or None (default): if given, Delta_i is clipped to
+      [-c_A |A_i|, c_A |A_i|] per coordinate, A = m_hat / (sqrt(v_hat) + eps).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
@@ -258,6 +275,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                normalize_step: bool = True,
                max_step_gain: Optional[float] = 1.0,
                max_adam_ratio: Optional[float] = None,
+               relative_chunk_scales: bool = False,
+               max_coordinate_ratio: Optional[float] = None,
                use_cam: bool = True,
                hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
@@ -317,6 +336,10 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if max_adam_ratio is not None and not max_adam_ratio > 0:
       raise ValueError(f"max_adam_ratio must be positive or None, got {max_adam_ratio}.")
     self.max_adam_ratio = None if max_adam_ratio is None else float(max_adam_ratio)
+    self.relative_chunk_scales = bool(relative_chunk_scales)
+    if max_coordinate_ratio is not None and not max_coordinate_ratio > 0:
+      raise ValueError(f"max_coordinate_ratio must be positive or None, got {max_coordinate_ratio}.")
+    self.max_coordinate_ratio = None if max_coordinate_ratio is None else float(max_coordinate_ratio)
     self.use_cam = bool(use_cam)
     self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
@@ -748,7 +771,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       q = (pa * pa * aa + pg * pg * gg + ps * ps * live
            + 2.0 * (pa * pg * ag + pa * ps * abs_a + pg * ps * gs))      # sum_i d_i^2 in the chunk
       raw = ms = _segment_sums(w * w * jnp.maximum(q, 0.0), segment_ids, num_tensors) / sizes
-      if self.max_step_gain is not None:     # amplify by at most G: divide by max(rms, 1 / G)
+      if self.max_step_gain is not None and self.relative_chunk_scales:
+        # w only redistributes: RMS of the step s min(1, G rms_T(d)), d the mix without w
+        mix = _segment_sums(jnp.maximum(q, 0.0), segment_ids, num_tensors) / sizes
+        ms = ms / jnp.maximum(jnp.minimum(1.0, self.max_step_gain ** 2 * mix), _TINY)
+      elif self.max_step_gain is not None:   # amplify by at most G: divide by max(rms, 1 / G)
         ms = jnp.maximum(ms, 1.0 / self.max_step_gain ** 2)
       if self.max_adam_ratio is not None:    # step RMS s sqrt(raw / ms) <= c rms_T(A)
         cap = self.max_adam_ratio ** 2 * _segment_sums(aa, segment_ids, num_tensors) / sizes
@@ -770,6 +797,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     a, gr, sg = self._directions_v2(g32, m1, v1, iteration)
     bc = layout.broadcast
     delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
+    if self.max_coordinate_ratio is not None:     # |Delta_i| <= c_A |A_i|
+      bound = self.max_coordinate_ratio * jnp.abs(a)
+      delta = jnp.clip(delta, -bound, bound)
     return jnp.where(finite, delta, 0.0), m1, v1
 
   def learning_rate_at(self, count):

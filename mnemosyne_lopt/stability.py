@@ -18,7 +18,8 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
 
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
                         [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
-                        [--max_step_gain none] [--max_adam_ratio none] [--plot runs/stability.png]
+                        [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
+                        [--relative_chunk_scales true|false] [--plot runs/stability.png]
                         [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
@@ -214,6 +215,12 @@ def run(argv=None) -> dict:
   parser.add_argument("--max_adam_ratio", default="default",
                       help="MnemosyneLOpt.max_adam_ratio for mnemosyne / mnemosyne_T: a number or "
                            "'none' (default: the shipped optimizer's)")
+  parser.add_argument("--max_coordinate_ratio", default="default",
+                      help="MnemosyneLOpt.max_coordinate_ratio for mnemosyne / mnemosyne_T: a "
+                           "number or 'none' (default: the shipped optimizer's)")
+  parser.add_argument("--relative_chunk_scales", default="default", choices=("default", "true", "false"),
+                      help="MnemosyneLOpt.relative_chunk_scales for mnemosyne / mnemosyne_T "
+                           "(default: the shipped optimizer's)")
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with --learning_rate as its peak over each run's "
@@ -237,10 +244,12 @@ def run(argv=None) -> dict:
     if name not in OPTIMIZERS:
       parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
   overrides = {}
-  for arg in ("max_step_gain", "max_adam_ratio"):
+  for arg in ("max_step_gain", "max_adam_ratio", "max_coordinate_ratio"):
     value = getattr(args, arg)
     if value != "default":
       overrides[arg] = None if value.lower() == "none" else float(value)
+  if args.relative_chunk_scales != "default":
+    overrides["relative_chunk_scales"] = args.relative_chunk_scales == "true"
   results, t0 = [], time.time()
   total = len(problems) * len(args.steps) * len(optimizers)
   done = 0

@@ -42,16 +42,19 @@ def _features64(g, m, v, t):
   return m, v, m / (1 - B1 ** t) * rs, g * rs, np.sign(m)
 
 
-@pytest.mark.parametrize("gain,cap,binds", [(None, None, None), (1.0, None, None),
-                                            (4.0, None, None), (1.0, 0.6, False),
-                                            (None, 0.5, True)])
-def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds):
+@pytest.mark.parametrize("gain,cap,binds,rel,coord", [
+    (None, None, None, False, None), (1.0, None, None, False, None), (4.0, None, None, False, None),
+    (1.0, 0.6, False, False, None), (None, 0.5, True, False, None), (1.0, None, None, True, None),
+    (4.0, None, None, True, 0.8), (1.0, 0.6, False, True, 1.5)])
+def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, coord):
   """Zero head weights: every chunk gets the biases' pi, w, s, and the step is
-  Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor, then with max_adam_ratio c
-  scaled by min(1, c rms_T(A) / rms_T(Delta))."""
+  Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor (with relative_chunk_scales:
+  s (pi . f) / rms_T(pi . f) min(1, G rms_T(pi . f)), w cancelling), then with max_adam_ratio c
+  scaled by min(1, c rms_T(A) / rms_T(Delta)), then with max_coordinate_ratio c_A clipped to
+  +-c_A |A_i| per coordinate."""
   z, r, u = np.array([0.7, -0.3, 0.2]), 0.4, 0.3
   lopt = MnemosyneLOpt(chunk_length=64, learning_rate=2e-3, max_step_gain=gain,
-                       max_adam_ratio=cap)
+                       max_adam_ratio=cap, relative_chunk_scales=rel, max_coordinate_ratio=coord)
   theta = _theta_with_head(lopt, jax.random.PRNGKey(1), list(z) + [r, u])
   opt = lopt.opt_fn(theta)
   params = _tree()
@@ -63,7 +66,7 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds):
   p64 = jax.tree_util.tree_map(lambda x: np.asarray(x, np.float64), params)
   m64 = jax.tree_util.tree_map(np.zeros_like, p64)
   v64 = jax.tree_util.tree_map(np.zeros_like, p64)
-  capped = []
+  capped, clipped = [], []
   for t in range(1, 8):
     g = grad(opt.get_params(state))
     state = update(state, g)
@@ -77,16 +80,26 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds):
       d = w * (pi[0] * a + pi[1] * gr + pi[2] * sg)     # w cancels only where the RMS is >= 1/G
       ms = np.mean(d * d) if d.size else 0.0
       floor = 0.0 if gain is None else 1.0 / gain ** 2
-      delta = s * d / np.sqrt(max(ms, floor)) if ms > 0 else 0.0 * d
+      if rel:                                  # the RMS bound on the mix d / w
+        delta = s * d / np.sqrt(ms) * (1.0 if gain is None else min(1.0, gain * np.sqrt(ms) / w)) \
+            if ms > 0 else 0.0 * d
+      else:
+        delta = s * d / np.sqrt(max(ms, floor)) if ms > 0 else 0.0 * d
       if cap is not None and ms > 0:
-        delta = delta * min(1.0, cap * np.sqrt(np.mean(a * a)) / np.sqrt(np.mean(delta ** 2)))
-        capped.append(np.sqrt(np.mean(delta ** 2)) < s * np.sqrt(ms / max(ms, floor)) * (1 - 1e-3))
+        uncapped = np.sqrt(np.mean(delta ** 2))
+        delta = delta * min(1.0, cap * np.sqrt(np.mean(a * a)) / uncapped)
+        capped.append(np.sqrt(np.mean(delta ** 2)) < uncapped * (1 - 1e-3))
+      if coord is not None:
+        clipped.append(np.any(np.abs(delta) > coord * np.abs(a)))
+        delta = np.clip(delta, -coord * np.abs(a), coord * np.abs(a))
       return p - 2e-3 * delta
     p64 = jax.tree_util.tree_map(step, p64, pick(2), pick(3), pick(4))
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
                          opt.get_params(state), p64)
   if cap is not None:                      # every non-empty tensor, every step
     assert len(capped) == 7 * 5 and all(c == binds for c in capped)   # both branches of the min
+  if coord is not None:                    # the clip binds somewhere, but not everywhere
+    assert any(clipped) and not all(clipped)
 
 
 def test_tree_sums_equal_numpy_per_chunk_in_network_order():
@@ -116,11 +129,12 @@ def test_tree_sums_equal_numpy_per_chunk_in_network_order():
   np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("gain", [None, 1.0])
-def test_coefficients_equal_numpy_for_random_head_outputs(gain):
-  """v2_coefficients (pi, chunk scale w, tensor scale s, the Gram quadratic form) against numpy."""
+@pytest.mark.parametrize("gain,rel", [(None, False), (1.0, False), (1.0, True), (3.0, True)])
+def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel):
+  """v2_coefficients (pi, chunk scale w, tensor scale s, the Gram quadratic form) against numpy;
+  with relative_chunk_scales the step's RMS is s min(1, G rms(d)) whatever the chunk scales."""
   lopt = MnemosyneLOpt(chunk_length=8, max_relative_log_scale=1.0, max_log_shrink=np.log(100.0),
-                       max_step_gain=gain)
+                       max_step_gain=gain, relative_chunk_scales=rel)
   rng = np.random.default_rng(0)
   counts = np.array([8, 8, 3, 0, 8, 5], np.float32)
   seg = np.array([0, 0, 0, 0, 1, 1], np.int32)
@@ -143,12 +157,19 @@ def test_coefficients_equal_numpy_for_random_head_outputs(gain):
     s = np.exp(max(-np.log1p(np.exp(-u_bar)), -np.log(100.0)))
     d = [w[c] * (f[c] @ pi[c]) for c in rows]
     rms = np.sqrt(sum(np.sum(x ** 2) for x in d) / sizes[tensor])
-    divisor = rms if gain is None else max(rms, 1.0 / gain)
+    rms_mix = np.sqrt(sum(np.sum((f[c] @ pi[c]) ** 2) for c in rows) / sizes[tensor])
+    if rel:
+      want_rms = s * min(1.0, gain * rms_mix)
+      divisor = rms * s / want_rms
+    else:
+      want_rms = s * (1.0 if gain is None else min(gain * rms, 1.0))
+      divisor = rms if gain is None else max(rms, 1.0 / gain)
     want = pi[rows] * (s * w[rows] / divisor)[:, None]
     np.testing.assert_allclose(k[rows], want, rtol=2e-5)
     got_rms = np.sqrt(sum(np.sum((f[c] @ k[c]) ** 2) for c in rows) / sizes[tensor])
-    # RMS of the step: s (G = None), s min(rms, 1) (G = 1); always <= s <= 1
-    np.testing.assert_allclose(got_rms, s * (1.0 if gain is None else min(rms, 1.0)), rtol=2e-5)
+    # RMS of the step: s (G = None), s min(G rms, 1) (default), s min(1, G rms(d)) (relative
+    # chunk scales); always <= s <= 1
+    np.testing.assert_allclose(got_rms, want_rms, rtol=2e-5)
     assert 1e-2 * (1 - 1e-6) <= s <= 1.0
 
 
