@@ -44,6 +44,7 @@ bound G applying to the mix itself:
 
     Q_1 = sum_c pi_c^T M_c pi_c  (= sum_i d_i^2),
     Delta_i = s (w_c d_i / sqrt(Q / N)) min(1, G sqrt(Q_1 / N))  (RMS over the tensor s min(1, G rms(d)))
+
 ``max_coordinate_ratio`` c_A (None by default) bounds every coordinate by Adam's step there:
 
     Delta_i <- clip(Delta_i, -c_A |A_i|, c_A |A_i|),
