@@ -205,8 +205,7 @@ def build(name: str, params, key):
   elif name == "mnemosyne_capped":
     lopt = MnemosyneLOpt(max_coordinate_ratio=2.0)
   elif name == "mnemosyne_shipped":
-    with open(os.path.join(pretrained.PRETRAINED_DIR, "default", "optimizer.json")) as f:
-      lopt = MnemosyneLOpt(**json.load(f))
+    lopt = pretrained.load_pretrained("default")[0]
   elif name == "mnemosyne_pc":
     lopt = MnemosyneLOpt(rule="v1", mode="per_coordinate")
   elif name == "adafac_mlp":

@@ -324,22 +324,23 @@ def plot(results, path) -> None:
   plt.close(fig)
 
 
+def format_cell(runs) -> str:
+  """'blow-ups/runs, median final loss' of some runs (the blow-ups bold when any); '' if none."""
+  if not runs:
+    return ""
+  b = sum(r["blew_up"] for r in runs)
+  return (f"{'**' if b else ''}{b}/{len(runs)}{'**' if b else ''}, "
+          f"{np.median([r['final_loss'] for r in runs]):.3g}")
+
+
 def format_table(results, problems, steps_list, optimizers) -> str:
   """Markdown: per problem and horizon, per optimizer 'blow-ups/runs, median final loss'."""
   head = "| problem | steps | " + " | ".join(optimizers) + " |"
   lines = [head, "|---|---:|" + "---:|" * len(optimizers)]
   for problem in problems:
     for steps in steps_list:
-      cells = []
-      for o in optimizers:
-        rs = [r for r in results if r["problem"] == problem and r["steps"] == steps
-              and r["optimizer"] == o]
-        if not rs:
-          cells.append("")
-          continue
-        b = sum(r["blew_up"] for r in rs)
-        cells.append(f"{'**' if b else ''}{b}/{len(rs)}{'**' if b else ''}, "
-                     f"{np.median([r['final_loss'] for r in rs]):.3g}")
+      cells = [format_cell([r for r in results if r["problem"] == problem and r["steps"] == steps
+                            and r["optimizer"] == o]) for o in optimizers]
       lines.append(f"| {problem} | {steps} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 

@@ -1,13 +1,13 @@
 """The table of ``screens.sh``'s JSON files: blow-ups / runs and the median final loss per bound,
 learning rate and optimizer (AdamW's from the screens that ran it).
 
-    python docs/results/stability/coordinate_bound/summarize.py
+    .venv/bin/python docs/results/stability/coordinate_bound/summarize.py
 """
 import glob
 import json
 import os
 
-import numpy as np
+from mnemosyne_lopt import stability
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOUNDS = ("none", "tensor_cap1", "tensor_cap1.5", "coordinate_cap1", "coordinate_cap2",
@@ -15,12 +15,7 @@ BOUNDS = ("none", "tensor_cap1", "tensor_cap1.5", "coordinate_cap1", "coordinate
 
 
 def cells(results, optimizer):
-  runs = [r for r in results if r["optimizer"] == optimizer]
-  if not runs:
-    return ""
-  blown = sum(r["blew_up"] for r in runs)
-  text = f"{blown}/{len(runs)}, {np.median([r['final_loss'] for r in runs]):.3g}"
-  return f"**{text}**" if blown else text
+  return stability.format_cell([r for r in results if r["optimizer"] == optimizer])
 
 
 def main():
