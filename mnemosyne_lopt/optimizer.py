@@ -50,6 +50,8 @@ bound G applying to the mix itself:
     Delta_i <- clip(Delta_i, -c_A |A_i|, c_A |A_i|),
 
 so no coordinate moves more than c_A times as far as under Adam at the same learning rate.
+``align_with_adam=True`` (an ablation) also keeps every coordinate's step in Adam's direction,
+Delta_i in the interval between 0 and c_A A_i (without c_A: Delta_i <- 0 where Delta_i A_i < 0).
 ``normalize_step=False`` (an ablation) drops the normalisation.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
@@ -217,6 +219,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       chunks (module docstring).
     max_coordinate_ratio (v2): c_A, or None (default): if given, Delta_i is clipped to
       [-c_A |A_i|, c_A |A_i|] per coordinate, A = m_hat / (sqrt(v_hat) + eps).
+    align_with_adam (v2): False (default); True: no coordinate steps against Adam's direction A_i
+      (Delta_i between 0 and c_A A_i; the x100 regression of ``mnemosyne-stability`` blows up as
+      often with it, docs/results/stability/reparam100_12seeds).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
@@ -278,6 +283,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                max_adam_ratio: Optional[float] = None,
                relative_chunk_scales: bool = False,
                max_coordinate_ratio: Optional[float] = None,
+               align_with_adam: bool = False,
                use_cam: bool = True,
                hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
@@ -341,6 +347,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if max_coordinate_ratio is not None and not max_coordinate_ratio > 0:
       raise ValueError(f"max_coordinate_ratio must be positive or None, got {max_coordinate_ratio}.")
     self.max_coordinate_ratio = None if max_coordinate_ratio is None else float(max_coordinate_ratio)
+    self.align_with_adam = bool(align_with_adam)
     self.use_cam = bool(use_cam)
     self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
@@ -798,9 +805,14 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     a, gr, sg = self._directions_v2(g32, m1, v1, iteration)
     bc = layout.broadcast
     delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
-    if self.max_coordinate_ratio is not None:     # |Delta_i| <= c_A |A_i|
+    if self.max_coordinate_ratio is not None and self.align_with_adam:   # Delta_i in [0, c_A A_i]
+      bound = self.max_coordinate_ratio * a
+      delta = jnp.clip(delta, jnp.minimum(bound, 0.0), jnp.maximum(bound, 0.0))
+    elif self.max_coordinate_ratio is not None:     # |Delta_i| <= c_A |A_i|
       bound = self.max_coordinate_ratio * jnp.abs(a)
       delta = jnp.clip(delta, -bound, bound)
+    elif self.align_with_adam:                      # Delta_i A_i >= 0
+      delta = jnp.where(delta * a > 0.0, delta, 0.0)
     return jnp.where(finite, delta, 0.0), m1, v1
 
   def learning_rate_at(self, count):

@@ -19,18 +19,22 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
                         [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
-                        [--relative_chunk_scales true|false] [--plot runs/stability.png]
+                        [--relative_chunk_scales true|false] [--align_with_adam true|false]
+                        [--weight_decay 0.1] [--plot runs/stability.png]
                         [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
 blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
 defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
 ``mnemosyne_harness`` ``mnemosyne_with_adamw_harness()`` (AdamW, weight decay 0.1, for vectors),
-``adamw`` optax.adamw(1e-3), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
+``adamw`` optax.adamw(1e-3) (its weight decay 1e-4), ``adamw_wd0.1`` optax.adamw(1e-3,
+weight_decay=0.1) (Mnemosyne's decay), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
 (``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
 ``--learning_rate`` sets that rate (or peak) for all of them, 1e-3 by default.
+The flags named after ``MnemosyneLOpt`` arguments set them for ``mnemosyne`` / ``mnemosyne_T`` in
+place of the shipped optimizer's; ``--weight_decay`` sets their decoupled weight decay (0.1).
 """
 
 import argparse
@@ -46,7 +50,8 @@ import optax
 
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
-OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adam", "mnemosyne_v1")
+OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adamw_wd0.1", "adam",
+              "mnemosyne_v1")
 LEARNING_RATE = 1e-3                 # every optimizer's (peak) learning rate
 
 
@@ -149,19 +154,22 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   lr = evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)
   if name in ("mnemosyne", "mnemosyne_T"):
-    kw = {}
+    overrides = dict(overrides or {})
+    kw = {"weight_decay": overrides.pop("weight_decay")} if "weight_decay" in overrides else {}
     if theta_file or overrides:
       shipped, theta = mnemosyne_lopt.load_pretrained("default")
-      lopt = mnemosyne_lopt.MnemosyneLOpt(**{**shipped.config, **(overrides or {})})
+      lopt = mnemosyne_lopt.MnemosyneLOpt(**{**shipped.config, **overrides})
       if theta_file:
         with open(theta_file, "rb") as f:
           theta = mnemosyne_lopt.pretrained.read_theta(lopt, f.read(), theta_file)
-      kw = {"theta": theta, "learned_opt": lopt}
+      kw.update(theta=theta, learned_opt=lopt)
     return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
   if name == "mnemosyne_harness":
     return mnemosyne_lopt.mnemosyne_with_adamw_harness(lr)
   if name == "adamw":
     return optax.adamw(lr)
+  if name == "adamw_wd0.1":
+    return optax.adamw(lr, weight_decay=0.1)
   if name == "adam":
     return optax.adam(lr)
   if name == "mnemosyne_v1":
@@ -221,6 +229,12 @@ def run(argv=None) -> dict:
   parser.add_argument("--relative_chunk_scales", default="default", choices=("default", "true", "false"),
                       help="MnemosyneLOpt.relative_chunk_scales for mnemosyne / mnemosyne_T "
                            "(default: the shipped optimizer's)")
+  parser.add_argument("--weight_decay", type=float, default=None,
+                      help="decoupled weight decay of mnemosyne / mnemosyne_T (default: "
+                           "mnemosyne()'s, 0.1)")
+  parser.add_argument("--align_with_adam", default="default", choices=("default", "true", "false"),
+                      help="MnemosyneLOpt.align_with_adam for mnemosyne / mnemosyne_T "
+                           "(default: the shipped optimizer's)")
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with --learning_rate as its peak over each run's "
@@ -250,6 +264,10 @@ def run(argv=None) -> dict:
       overrides[arg] = None if value.lower() == "none" else float(value)
   if args.relative_chunk_scales != "default":
     overrides["relative_chunk_scales"] = args.relative_chunk_scales == "true"
+  if args.weight_decay is not None:
+    overrides["weight_decay"] = args.weight_decay
+  if args.align_with_adam != "default":
+    overrides["align_with_adam"] = args.align_with_adam == "true"
   results, t0 = [], time.time()
   total = len(problems) * len(args.steps) * len(optimizers)
   done = 0
@@ -280,7 +298,8 @@ def run(argv=None) -> dict:
           + (f" (learning rate {args.learning_rate:g}, {args.schedule} schedule)"
              if o != "mnemosyne_v1" else ""))
   out = {"results": results, "blow_ups": summary, "runs": runs, "schedule": args.schedule,
-         "learning_rate": args.learning_rate, "seconds": time.time() - t0}
+         "learning_rate": args.learning_rate, "mnemosyne_overrides": overrides,
+         "theta": args.theta, "seconds": time.time() - t0}
   if args.json:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

@@ -4,6 +4,7 @@ the stability sweep's blow-up rule, and the shipped default on the problem that 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import mnemosyne_lopt
@@ -150,3 +151,23 @@ def test_learning_rate_option_scales_every_optimizers_first_update():
       ups.append(tx.update(grads, tx.init(params), params)[0])
     for a, b in zip(jax.tree_util.tree_leaves(ups[0]), jax.tree_util.tree_leaves(ups[1])):
       np.testing.assert_allclose(b, 2.0 * a, rtol=1e-6)
+
+
+def test_weight_decay_option_and_adamw_with_mnemosynes_decay():
+  """``weight_decay`` override: Mnemosyne's update with decay lambda minus its update without is
+  -lr lambda p exactly (decoupled, as optax.adamw); ``adamw_wd0.1`` is optax.adamw(lr, weight_decay=0.1)."""
+  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
+  grads = jax.tree_util.tree_map(jnp.sin, params)
+
+  def first_update(tx):
+    return tx.update(grads, tx.init(params), params)[0]
+  for name in ("mnemosyne", "mnemosyne_T"):
+    with_wd, without = (first_update(stability.make_optimizer(name, 100, overrides={"weight_decay": wd},
+                                                              learning_rate=2e-3)) for wd in (0.3, 0.0))
+    for key in params:
+      np.testing.assert_allclose(with_wd[key] - without[key], -2e-3 * 0.3 * params[key], rtol=1e-5,
+                                 atol=1e-9)
+  ours = first_update(stability.make_optimizer("adamw_wd0.1", 100, learning_rate=2e-3))
+  reference = first_update(optax.adamw(2e-3, weight_decay=0.1))
+  for key in params:
+    np.testing.assert_allclose(ours[key], reference[key], rtol=1e-6)

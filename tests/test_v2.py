@@ -42,19 +42,24 @@ def _features64(g, m, v, t):
   return m, v, m / (1 - B1 ** t) * rs, g * rs, np.sign(m)
 
 
-@pytest.mark.parametrize("gain,cap,binds,rel,coord", [
-    (None, None, None, False, None), (1.0, None, None, False, None), (4.0, None, None, False, None),
-    (1.0, 0.6, False, False, None), (None, 0.5, True, False, None), (1.0, None, None, True, None),
-    (4.0, None, None, True, 0.8), (1.0, 0.6, False, True, 1.5)])
-def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, coord):
+@pytest.mark.parametrize("gain,cap,binds,rel,coord,align", [
+    (None, None, None, False, None, False), (1.0, None, None, False, None, False),
+    (4.0, None, None, False, None, False), (1.0, 0.6, False, False, None, False),
+    (None, 0.5, True, False, None, False), (1.0, None, None, True, None, False),
+    (4.0, None, None, True, 0.8, False), (1.0, 0.6, False, True, 1.5, False),
+    (1.0, None, None, False, 0.7, True), (1.0, None, None, False, None, True)])
+def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, coord, align):
   """Zero head weights: every chunk gets the biases' pi, w, s, and the step is
   Delta = s w (pi . f) / max(rms_T(w pi . f), 1 / G) per tensor (with relative_chunk_scales:
   s (pi . f) / rms_T(pi . f) min(1, G rms_T(pi . f)), w cancelling), then with max_adam_ratio c
   scaled by min(1, c rms_T(A) / rms_T(Delta)), then with max_coordinate_ratio c_A clipped to
-  +-c_A |A_i| per coordinate."""
-  z, r, u = np.array([0.7, -0.3, 0.2]), 0.4, 0.3
+  +-c_A |A_i| per coordinate (with align_with_adam: to the interval between 0 and c_A A_i, or
+  to 0 where Delta_i A_i < 0 without c_A).  With align_with_adam the mix leans on G = g rs, whose
+  sign differs from A's where the gradient turns."""
+  z, r, u = np.array([-1.0, 2.0, -1.0] if align else [0.7, -0.3, 0.2]), 0.4, 0.3
   lopt = MnemosyneLOpt(chunk_length=64, learning_rate=2e-3, max_step_gain=gain,
-                       max_adam_ratio=cap, relative_chunk_scales=rel, max_coordinate_ratio=coord)
+                       max_adam_ratio=cap, relative_chunk_scales=rel, max_coordinate_ratio=coord,
+                       align_with_adam=align)
   theta = _theta_with_head(lopt, jax.random.PRNGKey(1), list(z) + [r, u])
   opt = lopt.opt_fn(theta)
   params = _tree()
@@ -66,7 +71,7 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, c
   p64 = jax.tree_util.tree_map(lambda x: np.asarray(x, np.float64), params)
   m64 = jax.tree_util.tree_map(np.zeros_like, p64)
   v64 = jax.tree_util.tree_map(np.zeros_like, p64)
-  capped, clipped = [], []
+  capped, clipped, opposed = [], [], []
   for t in range(1, 8):
     g = grad(opt.get_params(state))
     state = update(state, g)
@@ -89,6 +94,9 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, c
         uncapped = np.sqrt(np.mean(delta ** 2))
         delta = delta * min(1.0, cap * np.sqrt(np.mean(a * a)) / uncapped)
         capped.append(np.sqrt(np.mean(delta ** 2)) < uncapped * (1 - 1e-3))
+      if align:
+        opposed.append(np.any(delta * a < 0))
+        delta = np.where(delta * a > 0, delta, 0.0)
       if coord is not None:
         clipped.append(np.any(np.abs(delta) > coord * np.abs(a)))
         delta = np.clip(delta, -coord * np.abs(a), coord * np.abs(a))
@@ -100,6 +108,8 @@ def test_step_with_constant_head_equals_the_closed_form(gain, cap, binds, rel, c
     assert len(capped) == 7 * 5 and all(c == binds for c in capped)   # both branches of the min
   if coord is not None:                    # the clip binds somewhere, but not everywhere
     assert any(clipped) and not all(clipped)
+  if align:                                # some coordinates point against Adam's direction
+    assert any(opposed) and not all(opposed)
 
 
 def test_tree_sums_equal_numpy_per_chunk_in_network_order():
