@@ -38,6 +38,7 @@ place of the shipped optimizer's; ``--weight_decay`` sets their decoupled weight
 """
 
 import argparse
+import glob
 import json
 import math
 import os
@@ -362,6 +363,29 @@ def format_table(results, problems, steps_list, optimizers) -> str:
                             and r["optimizer"] == o]) for o in optimizers]
       lines.append(f"| {problem} | {steps} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
+
+
+def screens_table(directory, settings, columns, first="setting") -> str:
+  """Markdown of a folder of screens, one ``mnemosyne-stability --json`` file per setting and
+  learning rate named ``<setting>_lr<rate>.json`` (rates 1e-3, 2e-3, 3e-3): a row per file, a
+  ``format_cell`` per column; ``columns``: (optimizer, header) pairs.  Files of other settings are
+  an error (a screen the table would leave out)."""
+  rows = [f"| {first} | learning rate | " + " | ".join(h for _, h in columns) + " |",
+          "|---|---:|" + "---:|" * len(columns)]
+  for lr in ("1e-3", "2e-3", "3e-3"):
+    for setting in settings:
+      path = os.path.join(directory, f"{setting}_lr{lr}.json")
+      if not os.path.exists(path):
+        continue
+      with open(path) as f:
+        results = json.load(f)["results"]
+      cells = [format_cell([r for r in results if r["optimizer"] == o]) for o, _ in columns]
+      rows.append(f"| {setting} | {lr} | " + " | ".join(cells) + " |")
+  names = {os.path.basename(p).rsplit("_lr", 1)[0] for p in glob.glob(os.path.join(directory, "*_lr*.json"))}
+  if not names <= set(settings):
+    raise ValueError(f"{directory} holds screens of settings {sorted(names - set(settings))} that "
+                     "the table does not list; add them to its settings.")
+  return "\n".join(rows)
 
 
 def main(argv=None):

@@ -171,3 +171,21 @@ def test_weight_decay_option_and_adamw_with_mnemosynes_decay():
   reference = first_update(optax.adamw(2e-3, weight_decay=0.1))
   for key in params:
     np.testing.assert_allclose(ours[key], reference[key], rtol=1e-6)
+
+
+def test_screens_table_on_hand_made_screens(tmp_path):
+  """One row per <setting>_lr<rate>.json in rate order, blow-ups / runs and the median final loss
+  per column; a screen of a setting the table does not list is an error."""
+  import json  # pylint: disable=g-import-not-at-top
+
+  def write(name, runs):
+    with open(tmp_path / name, "w") as f:
+      json.dump({"results": [{"optimizer": o, "blew_up": b, "final_loss": x} for o, b, x in runs]}, f)
+  write("a_lr2e-3.json", [("m", True, 5.0), ("m", False, 1.0), ("m", False, 2.0), ("w", False, 0.5)])
+  write("a_lr1e-3.json", [("m", False, 0.25), ("w", False, 0.125)])
+  table = stability.screens_table(str(tmp_path), ("a",), [("m", "M"), ("w", "W")]).splitlines()
+  assert table[0] == "| setting | learning rate | M | W |"
+  assert table[2:] == ["| a | 1e-3 | 0/1, 0.25 | 0/1, 0.125 |", "| a | 2e-3 | **1/3**, 2 | 0/1, 0.5 |"]
+  write("b_lr3e-3.json", [("m", False, 1.0)])
+  with pytest.raises(ValueError, match="add them to its settings"):
+    stability.screens_table(str(tmp_path), ("a",), [("m", "M")])
