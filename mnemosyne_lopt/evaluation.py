@@ -48,9 +48,9 @@ Optimizers (comma-separated names):
   ``mnemosyne_adam_capped`` / ``mnemosyne_uncapped``: ``max_adam_ratio=1`` / ``None`` (each
   tensor's step RMS at most Adam's at the same learning rate, or not bounded by it);
   ``mnemosyne_no_wd``: ``weight_decay=0`` (the shipped default decays with 0.1);
-  ``mnemosyne_coordinate_capped`` / ``mnemosyne_no_coordinate_cap``: ``max_coordinate_ratio=2`` /
-  ``None`` (every coordinate's step at most twice Adam's there, as the shipped default has it, or
-  not bounded); ``mnemosyne_relative_scales``: ``relative_chunk_scales=True``.
+  ``mnemosyne_coordinate_capped`` / ``mnemosyne_coordinate_cap1`` / ``mnemosyne_no_coordinate_cap``:
+  ``max_coordinate_ratio=2`` / ``1`` / ``None`` (every coordinate's step at most twice Adam's there,
+  as the shipped default has it, at most Adam's, or not bounded); ``mnemosyne_relative_scales``: ``relative_chunk_scales=True``.
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
@@ -131,7 +131,8 @@ HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_op
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd",
-           "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_no_coordinate_cap")
+           "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_coordinate_cap1",
+           "mnemosyne_no_coordinate_cap")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
               "mnemosyne_no_discount": {"tau": 0.0},
@@ -140,6 +141,7 @@ _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_no_wd": {"weight_decay": 0.0},
               "mnemosyne_relative_scales": {"relative_chunk_scales": True},
               "mnemosyne_coordinate_capped": {"max_coordinate_ratio": 2.0},
+              "mnemosyne_coordinate_cap1": {"max_coordinate_ratio": 1.0},
               "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None}}
 NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"

@@ -208,9 +208,9 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   regression of ``mnemosyne-stability`` up (docs/evaluation.md, "Stability").  ``learning_rate`` is a float or
   an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
   Tuned over a half-decade grid on held_out, its learning rate lands where AdamW's does on 7 of
-  9 tasks, but its step may be longer than AdamW's at the same rate (on the x100 regression 1.3-2x
+  9 tasks, but its step may be longer than AdamW's at the same rate (on the x100 regression 1.4-2x
   Adam's RMS; 2x per coordinate at most, the bound): at a rate on AdamW's edge of stability, halve
-  it if a run spikes (docs/results/stability/reparam100_12seeds).
+  it if a run spikes (docs/results/stability/reparam100_48seeds).
   ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
   stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
   """

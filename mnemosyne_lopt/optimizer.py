@@ -220,8 +220,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     max_coordinate_ratio (v2): c_A, or None (default): if given, Delta_i is clipped to
       [-c_A |A_i|, c_A |A_i|] per coordinate, A = m_hat / (sqrt(v_hat) + eps).
     align_with_adam (v2): False (default); True: no coordinate steps against Adam's direction A_i
-      (Delta_i between 0 and c_A A_i; the x100 regression of ``mnemosyne-stability`` blows up as
-      often with it, docs/results/stability/reparam100_12seeds).
+      (Delta_i between 0 and c_A A_i; at c_A = 1 the x100 regression of ``mnemosyne-stability``
+      blows up no less often than without it, docs/results/stability/reparam100_48seeds).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at

@@ -275,6 +275,17 @@ def test_weight_decay_variants_are_the_shipped_default_and_adamw_at_0_1():
   assert not np.allclose(u1["w"], u3["w"], rtol=1e-4)     # 0.1, not optax's default 1e-4
 
 
+def test_coordinate_bound_variants_change_only_the_bound():
+  """mnemosyne_coordinate_capped / _cap1 / no_coordinate_cap: the shipped default (whose bound is
+  2) with max_coordinate_ratio 2 / 1 / None and every other argument as shipped."""
+  lopt = lambda spec: evaluation._load_learned(spec, "pretrained")[0]  # pylint: disable=protected-access
+  shipped = lopt("mnemosyne").config
+  assert shipped["max_coordinate_ratio"] == 2.0
+  for name, bound in (("mnemosyne_coordinate_capped", 2.0), ("mnemosyne_coordinate_cap1", 1.0),
+                      ("mnemosyne_no_coordinate_cap", None)):
+    assert lopt(name).config == {**shipped, "max_coordinate_ratio": bound}, name
+
+
 def test_an_optimizer_at_a_given_learning_rate():
   """name@rate: optax optimizers take rate as their hyper-parameter; Mnemosyne v2 is rebuilt with
   learning_rate=rate, so its first step (RMS proportional to the rate) is twice that at 1e-3."""

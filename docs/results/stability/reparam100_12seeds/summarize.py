@@ -1,9 +1,11 @@
 """The table of ``screens.sh``'s JSON files: blow-ups / runs and the median final loss per
-setting, learning rate and optimizer.
+setting, learning rate and optimizer; of this folder, or of the folder given (``../reparam100_48seeds``
+uses it too).
 
-    .venv/bin/python docs/results/stability/reparam100_12seeds/summarize.py
+    .venv/bin/python docs/results/stability/reparam100_12seeds/summarize.py [folder]
 """
 import os
+import sys
 
 from mnemosyne_lopt import stability
 
@@ -11,5 +13,5 @@ SETTINGS = ("shipped", "wd0", "coordinate_cap1", "coordinate_cap1_aligned")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adamw_wd0.1")
 
 if __name__ == "__main__":
-  print(stability.screens_table(os.path.dirname(os.path.abspath(__file__)), SETTINGS,
-                                [(o, f"`{o}`") for o in OPTIMIZERS]))
+  folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+  print(stability.screens_table(folder, SETTINGS, [(o, f"`{o}`") for o in OPTIMIZERS]))
