@@ -202,6 +202,45 @@ def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file
   return np.asarray(run(jnp.asarray(list(seeds))))
 
 
+def step_ratios(problem: str, optimizer: str, num_steps: int, seeds, weight_decay: float,
+                overrides=None, learning_rate: float = LEARNING_RATE) -> dict:
+  """How long ``optimizer``'s steps are against Adam's on ``problem`` (constant ``learning_rate``).
+  With u the update and ``weight_decay`` the optimizer's decoupled decay, its direction is
+
+      Delta = -u / lr - weight_decay p        (u = -lr (Delta + weight_decay p))
+
+  and Adam's A = m_hat / (sqrt(v_hat) + eps) from optax.scale_by_adam on the same gradients (the
+  accumulators Mnemosyne keeps).  Returns numpy arrays: ``losses`` [seeds, steps] (before each
+  update), per tensor (in tree-leaf order) ``ratio`` = rms(Delta) / rms(A) and ``below`` = the
+  fraction of coordinates with |Delta_i| < |A_i| (1 - 1e-4), both [seeds, steps, tensors]; and
+  ``tensors``, the leaves' paths.  For optax.adamw at its own decay ratio is 1 and below 0."""
+  init, loss = make_problem(problem, 0)
+  tx = make_optimizer(optimizer, num_steps, None, overrides, "constant", learning_rate)
+  adam = optax.scale_by_adam()
+  leaves = jax.tree_util.tree_leaves
+
+  def one(seed):
+    key = jax.random.PRNGKey(seed)
+    params = init(jax.random.fold_in(key, 0))
+
+    def body(carry, k):
+      p, s, sa = carry
+      value, g = jax.value_and_grad(loss)(p, k)
+      u, s = tx.update(g, s, p, loss=value) if _takes_loss(tx) else tx.update(g, s, p)
+      a, sa = adam.update(g, sa, p)
+      pairs = [(-x / learning_rate - weight_decay * q, y)
+               for x, q, y in zip(leaves(u), leaves(p), leaves(a))]
+      ratio = jnp.stack([jnp.sqrt(jnp.mean(x * x) / (jnp.mean(y * y) + 1e-30)) for x, y in pairs])
+      below = jnp.stack([jnp.mean(jnp.abs(x) < jnp.abs(y) * (1 - 1e-4)) for x, y in pairs])
+      return (optax.apply_updates(p, u), s, sa), (value, ratio, below)
+    keys = jax.random.split(jax.random.fold_in(key, 1), num_steps)
+    return jax.lax.scan(body, (params, tx.init(params), adam.init(params)), keys)[1]
+  losses, ratio, below = (np.asarray(x) for x in jax.jit(jax.vmap(one))(jnp.asarray(list(seeds))))
+  tensors = [jax.tree_util.keystr(path) for path, _ in
+             jax.tree_util.tree_flatten_with_path(init(jax.random.PRNGKey(0)))[0]]
+  return {"losses": losses, "ratio": ratio, "below": below, "tensors": tensors}
+
+
 def _takes_loss(tx) -> bool:
   return isinstance(tx, optax.GradientTransformationExtraArgs)
 

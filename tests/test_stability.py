@@ -189,3 +189,16 @@ def test_screens_table_on_hand_made_screens(tmp_path):
   write("b_lr3e-3.json", [("m", False, 1.0)])
   with pytest.raises(ValueError, match="add them to its settings"):
     stability.screens_table(str(tmp_path), ("a",), [("m", "M")])
+
+
+def test_step_ratios_of_adam_and_adamw_are_one_and_of_the_default_within_its_bound():
+  """stability.step_ratios against closed forms: Adam's update is -lr A and AdamW-0.1's
+  -lr (A + 0.1 p), so with their decays removed the ratio is 1 and no coordinate is below A; the
+  shipped default's direction is at most 2 |A_i| per coordinate (its bound), so its ratio <= 2."""
+  for name, wd in (("adam", 0.0), ("adamw_wd0.1", 0.1)):
+    m = stability.step_ratios("regression_mlp64", name, 20, [0, 1], wd, learning_rate=3e-3)
+    assert m["ratio"].shape == (2, 20, 4) and m["losses"].shape == (2, 20)
+    np.testing.assert_allclose(m["ratio"], 1.0, rtol=1e-5)
+    assert m["below"].max() == 0.0
+  m = stability.step_ratios("regression_mlp64", "mnemosyne", 20, [0], 0.1)
+  assert len(m["tensors"]) == 4 and np.all(m["ratio"] <= 2.0 * (1 + 1e-3)) and m["ratio"].min() > 0.1

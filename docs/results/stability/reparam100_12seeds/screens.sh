@@ -5,19 +5,13 @@
 # One JSON per screen here; about 1-1.5 minutes per optimizer on one core.
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
-out=docs/results/stability/reparam100_12seeds
-screen() {  # name lr optimizers flags...
-  local name=$1 lr=$2 opts=$3; shift 3
-  if [ -e "$out/${name}_lr${lr}.json" ]; then return; fi   # kept: delete it to re-run
-  echo "== $name lr $lr"
-  .venv/bin/mnemosyne-stability --optimizers "$opts" --problems reparam_100 --steps 3000 --seeds 12 \
-    --learning_rate "$lr" "$@" --json "$out/${name}_lr${lr}.json" | grep "^\[stability\]"
-}
+source docs/results/stability/screen.sh
+rs() { screen docs/results/stability/reparam100_12seeds 12 "$@"; }  # name lr optimizers flags...
 for lr in 1e-3 2e-3 3e-3; do
-  screen shipped "$lr" mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
+  rs shipped "$lr" mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
 done
 for lr in 2e-3 3e-3; do
-  screen wd0 "$lr" mnemosyne,mnemosyne_T --weight_decay 0
+  rs wd0 "$lr" mnemosyne,mnemosyne_T --weight_decay 0
 done
-screen coordinate_cap1 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1
-screen coordinate_cap1_aligned 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1 --align_with_adam true
+rs coordinate_cap1 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1
+rs coordinate_cap1_aligned 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1 --align_with_adam true

@@ -9,10 +9,7 @@ and under ``max_coordinate_ratio=1, align_with_adam=True``.  Writes step_ratio.j
 import json
 import os
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 from mnemosyne_lopt import stability
 
@@ -22,31 +19,11 @@ SETTINGS = {"shipped": {}, "coordinate_cap1_aligned": {"max_coordinate_ratio": 1
 
 
 def measure(overrides):
-  init, loss = stability.make_problem("reparam_100", 0)
-  tx = stability.make_optimizer("mnemosyne_T", STEPS, None, overrides, "constant", LR)
-  adam = optax.scale_by_adam()
-
-  def one(seed):
-    key = jax.random.PRNGKey(seed)
-    params = init(jax.random.fold_in(key, 0))
-
-    def body(carry, k):
-      p, s, sa = carry
-      value, g = jax.value_and_grad(loss)(p, k)
-      u, s = tx.update(g, s, p, loss=value)
-      a, sa = adam.update(g, sa, p)
-      d = jax.tree_util.tree_map(lambda uu, pp: -uu / LR - WD * pp, u, p)   # u = -lr (Delta + wd p)
-      pairs = list(zip(jax.tree_util.tree_leaves(d), jax.tree_util.tree_leaves(a)))
-      ratio = jnp.stack([jnp.sqrt(jnp.mean(x * x) / (jnp.mean(y * y) + 1e-30)) for x, y in pairs])
-      below = jnp.stack([jnp.mean(jnp.abs(x) < jnp.abs(y) * (1 - 1e-4)) for x, y in pairs])
-      return (optax.apply_updates(p, u), s, sa), (value, ratio, below)
-    keys = jax.random.split(jax.random.fold_in(key, 1), STEPS)
-    return jax.lax.scan(body, (params, tx.init(params), adam.init(params)), keys)[1]
-  losses, ratio, below = (np.asarray(x) for x in jax.jit(jax.vmap(one))(jnp.arange(3)))
+  m = stability.step_ratios("reparam_100", "mnemosyne_T", STEPS, range(3), WD, overrides, LR)
   late = slice(STEPS // 20, None)          # after the first 5 % (the blow-up rule's window)
-  return {"blew_up": [stability.blew_up(l) for l in losses],
-          "rms_ratio_quantiles_10_50_90": np.quantile(ratio[:, late], [0.1, 0.5, 0.9]).tolist(),
-          "fraction_below_adam_mean": float(below[:, late].mean())}
+  return {"blew_up": [stability.blew_up(l) for l in m["losses"]],
+          "rms_ratio_quantiles_10_50_90": np.quantile(m["ratio"][:, late], [0.1, 0.5, 0.9]).tolist(),
+          "fraction_below_adam_mean": float(m["below"][:, late].mean())}
 
 
 def main():

@@ -6,16 +6,10 @@
 # 0.5-1.5 minutes per optimizer on one core (the other busy).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
-out=docs/results/stability/reparam100_48seeds
-screen() {  # name lr optimizers flags...
-  local name=$1 lr=$2 opts=$3; shift 3
-  if [ -e "$out/${name}_lr${lr}.json" ]; then return; fi   # kept: delete it to re-run
-  echo "== $name lr $lr"
-  .venv/bin/mnemosyne-stability --optimizers "$opts" --problems reparam_100 --steps 3000 --seeds 48 \
-    --learning_rate "$lr" "$@" --json "$out/${name}_lr${lr}.json" | grep "^\[stability\]"
-}
-screen shipped 2e-3 mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
-screen coordinate_cap1_aligned 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1 --align_with_adam true
-screen shipped 1e-3 mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
-screen wd0 2e-3 mnemosyne,mnemosyne_T --weight_decay 0
-screen coordinate_cap1 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1
+source docs/results/stability/screen.sh
+rs() { screen docs/results/stability/reparam100_48seeds 48 "$@"; }  # name lr optimizers flags...
+rs shipped 2e-3 mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
+rs coordinate_cap1_aligned 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1 --align_with_adam true
+rs shipped 1e-3 mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
+rs wd0 2e-3 mnemosyne,mnemosyne_T --weight_decay 0
+rs coordinate_cap1 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1

@@ -4,20 +4,17 @@ shipped and with the per-coordinate bound 1 instead of 2.  Per step, tensor and 
 
     r = rms(u + lr wd p) / (lr rms(A)),   A = m_hat / (sqrt(v_hat) + eps)
 
-(the step without its weight decay, against Adam's step from optax.scale_by_adam on the same
-gradients, i.e. from Mnemosyne's own accumulators).  Prints and writes to trajectory.json the
-median of r over seeds and tensors in windows of 500 steps (each run counted until its first loss
-above 10x its initial one) and the blow-ups; trajectory.png: loss and median r against the step.
+(the step without its weight decay against Adam's, ``stability.step_ratios``).  Prints and writes
+to trajectory.json the median of r over seeds and tensors in windows of 500 steps (each run
+counted until its first loss above 10x its initial one) and the blow-ups; trajectory.png: loss
+and median r against the step.
 
     .venv/bin/python docs/results/stability/reparam100_48seeds/trajectory.py
 """
 import json
 import os
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 from mnemosyne_lopt import stability
 
@@ -28,33 +25,10 @@ RUNS = {"mnemosyne": ("mnemosyne", None), "mnemosyne_T": ("mnemosyne_T", None),
         "mnemosyne_T cap1": ("mnemosyne_T", {"max_coordinate_ratio": 1.0})}
 
 
-def rms(x):
-  return jnp.sqrt(jnp.mean(jnp.square(x)))
-
-
 def trajectories(name, overrides):
   """(losses [SEEDS, STEPS], r [SEEDS, STEPS, tensors])."""
-  init, loss = stability.make_problem("reparam_100", 0)
-  tx = stability.make_optimizer(name, STEPS, None, overrides, "constant", LR)
-  adam = optax.scale_by_adam()
-
-  def one(seed):
-    key = jax.random.PRNGKey(seed)
-    params = init(jax.random.fold_in(key, 0))
-
-    def body(carry, k):
-      p, s, a = carry
-      value, g = jax.value_and_grad(loss)(p, k)
-      u, s = tx.update(g, s, p, loss=value)
-      direction, a = adam.update(g, a)
-      leaves = jax.tree_util.tree_leaves
-      r = jnp.stack([rms(x + LR * WD * q) / (LR * rms(d))
-                     for x, q, d in zip(leaves(u), leaves(p), leaves(direction))])
-      return (optax.apply_updates(p, u), s, a), (value, r)
-    keys = jax.random.split(jax.random.fold_in(key, 1), STEPS)
-    return jax.lax.scan(body, (params, tx.init(params), adam.init(params)), keys)[1]
-  losses, r = jax.jit(jax.vmap(one))(jnp.arange(SEEDS))
-  return np.asarray(losses), np.asarray(r)
+  m = stability.step_ratios("reparam_100", name, STEPS, range(SEEDS), WD, overrides, LR)
+  return m["losses"], m["ratio"]
 
 
 def main():
