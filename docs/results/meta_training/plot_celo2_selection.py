@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 STAGES = ("celo2_style_v2_stage1", "celo2_style_v2_stage2", "celo2_style_v2_stage3",
           "celo2_style_v2_stage4", "celo2_style_v2_stage5", "celo2_style_v2_stage6",
-          "celo2_style_v2_stage7")
+          "celo2_style_v2_stage7", "celo2_style_v2_stage8")
 
 
 def stage_history(name):
