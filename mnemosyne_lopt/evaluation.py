@@ -50,7 +50,8 @@ Optimizers (comma-separated names):
   ``mnemosyne_no_wd``: ``weight_decay=0`` (the shipped default decays with 0.1);
   ``mnemosyne_coordinate_capped`` / ``mnemosyne_coordinate_cap1`` / ``mnemosyne_no_coordinate_cap``:
   ``max_coordinate_ratio=2`` / ``1`` / ``None`` (every coordinate's step at most twice Adam's there,
-  as the shipped default has it, at most Adam's, or not bounded); ``mnemosyne_relative_scales``: ``relative_chunk_scales=True``.
+  as the shipped default has it, at most Adam's, or not bounded); ``mnemosyne_relative_scales``:
+  ``relative_chunk_scales=True``.
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
