@@ -20,9 +20,10 @@ as rs of an untouched tensor, is kept as it is: its RMS is 1/eps-sized and it di
 MLP (``hidden`` = (8, 8), ReLU) maps a coordinate's 13 features to a direction d; the step is d
 normalised per matrix (its last two axes; the whole tensor for rank < 2),
 
-    u = d / sqrt(mean(d^2) + 1e-9),     p <- p - lr(t) u,
+    u = d / sqrt(mean(d^2) + 1e-9),     p <- p - lr(t) (u + weight_decay p),
 
-so every matrix's step has RMS lr(t) (below it only where d is nearly zero).  ``learning_rate`` is
+so every matrix's step has RMS lr(t) (below it only where d is nearly zero) before the decoupled
+weight decay (0 by default, as the rule is meta-trained; Mnemosyne v2's shipped default uses 0.1).  ``learning_rate`` is
 a float or an optax-style schedule of the update count.  A non-finite gradient anywhere skips the
 whole update (state unchanged, ``skipped_updates`` + 1).
 
@@ -90,11 +91,13 @@ class Celo2StyleLOpt(lopt_base.LearnedOptimizer):
     momentum_decays: decays of the three momenta ((0.9, 0.99, 0.999)).
     second_moment_decay: decay of v and of the factored statistics (0.999).
     epsilon: of 1 / (sqrt(v_hat) + eps) (1e-8).
+    weight_decay: decoupled, p <- p - lr(t) (u + weight_decay p) (0.0).
   """
 
   def __init__(self, learning_rate: Any = 1e-3, hidden: Sequence[int] = (8, 8),
                momentum_decays: Sequence[float] = (0.9, 0.99, 0.999),
-               second_moment_decay: float = 0.999, epsilon: float = 1e-8):
+               second_moment_decay: float = 0.999, epsilon: float = 1e-8,
+               weight_decay: float = 0.0):
     if len(tuple(momentum_decays)) != 3:
       raise ValueError(f"momentum_decays must hold three decays, got {momentum_decays}.")
     if not hidden or any(int(h) < 1 for h in hidden):
@@ -102,10 +105,14 @@ class Celo2StyleLOpt(lopt_base.LearnedOptimizer):
     self.learning_rate = learning_rate
     self.hidden = tuple(int(h) for h in hidden)
     self.momentum_decays = tuple(float(b) for b in momentum_decays)
+    if not weight_decay >= 0.0:
+      raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     self.second_moment_decay, self.epsilon = float(second_moment_decay), float(epsilon)
+    self.weight_decay = float(weight_decay)
     self.config = dict(learning_rate=learning_rate, hidden=list(self.hidden),
                        momentum_decays=list(self.momentum_decays),
-                       second_moment_decay=self.second_moment_decay, epsilon=self.epsilon)
+                       second_moment_decay=self.second_moment_decay, epsilon=self.epsilon,
+                       weight_decay=self.weight_decay)
 
   def state_floats_per_param(self) -> int:
     """Persistent float32 numbers per coordinate of a large matrix (momenta and v)."""
@@ -205,7 +212,8 @@ class _Celo2StyleOptimizer(opt_base.Optimizer):
       p = jnp.asarray(p)
       g = jnp.where(finite, g, jnp.zeros_like(g))
       u, m2, r2, c2 = lopt.step(self.theta, p, g, m, r, c, opt_state.iteration)
-      new_p = (p.astype(jnp.float32) - lr * u).astype(p.dtype)
+      p32 = p.astype(jnp.float32)
+      new_p = (p32 - lr * (u + lopt.weight_decay * p32)).astype(p.dtype)
       keep = lambda new, old: jnp.where(finite, new, old)
       outs.append((keep(new_p, p), keep(m2, m), keep(r2, r), keep(c2, c)))
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])

@@ -35,7 +35,8 @@ Optimizers (comma-separated names):
   ``adafac_mlp_lopt`` (learned_optimization's AdafacMLPLOpt), ``rnn_mlp_lopt`` (its RNNMLPLOpt, as
   ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
   ``celo2_style`` (``mnemosyne_lopt.celo2_style``: a learning rate of its own, so ``--schedule``
-  and ``celo2_style_tuned`` apply to it as to Mnemosyne v2),
+  and ``celo2_style_tuned`` apply to it as to Mnemosyne v2; ``celo2_style_wd``: the same with
+  decoupled weight decay 0.1, as Mnemosyne v2's shipped default),
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"); ``mnemosyne_harness``
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
@@ -129,7 +130,8 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
-LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style", "mnemosyne",
+LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
+           "celo2_style_wd", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd",
            "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_coordinate_cap1",
@@ -144,6 +146,7 @@ _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_coordinate_capped": {"max_coordinate_ratio": 2.0},
               "mnemosyne_coordinate_cap1": {"max_coordinate_ratio": 1.0},
               "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None}}
+_CELO2_VARIANTS = {"celo2_style": {}, "celo2_style_wd": {"weight_decay": 0.1}}
 NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
 SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
@@ -313,16 +316,16 @@ def _learned_optimizer(kind: str, kwargs: Dict[str, Any]):
   if kind in ("lstm", "lstm_features"):
     from mnemosyne_lopt import lstm  # pylint: disable=g-import-not-at-top
     return (lstm.LSTMLOpt if kind == "lstm" else lstm.FeatureLSTMLOpt)(**kwargs)
-  if kind == "celo2_style":
+  if kind in _CELO2_VARIANTS:
     from mnemosyne_lopt import celo2_style  # pylint: disable=g-import-not-at-top
-    return celo2_style.Celo2StyleLOpt(**kwargs)
+    return celo2_style.Celo2StyleLOpt(**{**kwargs, **_CELO2_VARIANTS[kind]})
   from mnemosyne_lopt.optimizer import MnemosyneLOpt  # pylint: disable=g-import-not-at-top
   return MnemosyneLOpt(**{**kwargs, **_ABLATIONS[kind]})
 
 
 _CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJitSafe",
                 "lstm": "LSTMLOpt", "lstm_features": "FeatureLSTMLOpt",
-                "celo2_style": "Celo2StyleLOpt"}
+                "celo2_style": "Celo2StyleLOpt", "celo2_style_wd": "Celo2StyleLOpt"}
 
 
 def _load_learned(kind: str, source: str):

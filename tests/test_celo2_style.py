@@ -130,6 +130,20 @@ def test_loss_scale_invariance_and_learning_rate_scaling():
                                rtol=1e-4, atol=3e-7)   # float32 rounding of p (|p| < 2)
 
 
+def test_weight_decay_is_decoupled_and_scaled_by_the_learning_rate():
+  theta = Celo2StyleLOpt().init(jax.random.PRNGKey(7))
+  params = _params()
+  plain = Celo2StyleLOpt(3e-3).opt_fn(theta)
+  decayed = Celo2StyleLOpt(3e-3, weight_decay=0.1).opt_fn(theta)
+  a = plain.get_params(plain.update(plain.init(params), _grads(1)))
+  b = decayed.get_params(decayed.update(decayed.init(params), _grads(1)))
+  for n, p in params.items():   # p <- p - lr (u + wd p): the decay adds -lr wd p, nothing else
+    np.testing.assert_allclose(np.asarray(b[n], np.float64) - np.asarray(a[n], np.float64),
+                               -3e-3 * 0.1 * np.asarray(p, np.float64), rtol=1e-3, atol=2e-7)
+  with pytest.raises(ValueError, match="weight_decay"):
+    Celo2StyleLOpt(weight_decay=-0.1)
+
+
 def test_schedule_sets_each_steps_rate():
   lopt = Celo2StyleLOpt(learning_rate=lambda count: 1e-3 * (count + 1.0))
   opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(6)))
@@ -176,3 +190,8 @@ def test_mnemosyne_eval_runs_it_scheduled_and_tuned():
   at = {p["lr"]: p for p in res["grid"]}
   assert res["chosen_lr"] == min(at, key=lambda lr: at[lr]["selection_loss"])
   assert all(np.isfinite(p["mean_final_test"]) for p in at.values())
+  decayed = evaluation.make_optimizer("celo2_style_wd:untrained@2e-3")
+  assert np.isfinite(evaluation.run_one(decayed, decayed.hyper, spec, 0, 10)["final_test"])
+  lopt, _, _ = evaluation._load_learned("celo2_style_wd", "untrained")  # pylint: disable=protected-access
+  assert (lopt.weight_decay, evaluation._at_learning_rate("celo2_style_wd", lopt, 2e-3).config) == (  # pylint: disable=protected-access
+      0.1, dict(lopt.config, learning_rate=2e-3))
