@@ -275,6 +275,32 @@ def test_loss_scale_invariance_like_adam():
     jax.tree_util.tree_map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=2e-5), a, b)
 
 
+def test_reparameterisation_by_a_scale_is_a_learning_rate_times_that_scale():
+  """The shipped default (weight decay 0) trains w with p = s w at learning rate lr along the path
+  of p trained at s lr: its features are ratios of gradient statistics and the parameters do not
+  enter the step, so meta-training's re-parameterisation scales (``param_scale_range``) act on
+  the rule as learning-rate multipliers over the same range."""
+  params = _tree()
+  tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=40)
+
+  @jax.jit
+  def step(w, st, s, c):     # loss of p = s w; the step times c is a learning rate of c 1e-3
+    value, grad = jax.value_and_grad(lambda w: _loss(jax.tree_util.tree_map(lambda x: s * x, w)))(w)
+    u, st = tx.update(grad, st, w, loss=value)
+    return optax.apply_updates(w, jax.tree_util.tree_map(lambda x: c * x, u)), st
+
+  def train(w, s, c):
+    st = tx.init(w)
+    for _ in range(40):
+      w, st = step(w, st, s, c)
+    return w
+  for scale in (100.0, 0.01):
+    direct = train(params, 1.0, scale)
+    w = train(jax.tree_util.tree_map(lambda x: x / scale, params), scale, 1.0)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(
+        scale * np.asarray(b), a, rtol=1e-4, atol=1e-5 * scale), direct, w)
+
+
 def test_parameter_values_do_not_enter_the_step():
   """v2 reads g, m, v only: the same gradients give the same step whatever the parameters are."""
   lopt = MnemosyneLOpt(chunk_length=32)
