@@ -197,6 +197,9 @@ class _Celo2StyleOptimizer(opt_base.Optimizer):
         cols=jax.tree_util.tree_map(lambda p: factored(p, slice(-1, None)), params),
         iteration=jnp.asarray(0, jnp.int32), skipped_updates=jnp.asarray(0, jnp.int32))
 
+  def set_params(self, state: Celo2StyleState, params) -> Celo2StyleState:
+    return state.replace(params=params)
+
   def update(self, opt_state: Celo2StyleState, grad, loss=None, model_state=None, is_valid=False,
              key=None, **kwargs) -> Celo2StyleState:
     del loss, is_valid, key, kwargs
