@@ -69,8 +69,9 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   """Mnemosyne with meta-parameters ``theta`` as an optax transformation.
 
   Args:
-    lopt: the ``MnemosyneLOpt`` (any learned_optimization ``LearnedOptimizer`` whose inner
-      optimizer has ``set_params`` works the same way).
+    lopt: the ``MnemosyneLOpt``, or any other learned_optimization ``LearnedOptimizer`` whose
+      inner optimizer's state is a flax dataclass with ``params`` and ``state`` fields and which
+      has ``set_params`` (``Celo2StyleLOpt``; its state is kept as ``inner`` the same way).
     theta: its meta-parameters (``lopt.init(key)``, ``load_theta(...)`` or ``load_pretrained``).
     num_steps: planned length of training T (Mnemosyne's time features use t / T).
 
@@ -84,6 +85,8 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   opt = lopt.opt_fn(theta)
 
   def pack(inner, params):
+    if not hasattr(inner, "memory"):          # not Mnemosyne: no CAM memory to flatten
+      return MnemosyneOptaxState(inner=inner.replace(params=None, state=None))
     memory = inner.memory
     if not isinstance(memory, CAMState):
       memory = list(jax.tree_util.tree_structure(params).flatten_up_to(memory))
@@ -95,10 +98,10 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
   def update_fn(updates, state, params=None, *, loss=None, **extra):
     del extra
     _require_params(params)
-    memory = state.inner.memory
-    if isinstance(memory, list):
-      memory = jax.tree_util.tree_structure(params).unflatten(memory)
-    inner = opt.set_params(state.inner.replace(memory=memory), params)
+    inner = state.inner
+    if isinstance(getattr(inner, "memory", None), list):
+      inner = inner.replace(memory=jax.tree_util.tree_structure(params).unflatten(inner.memory))
+    inner = opt.set_params(inner, params)
     inner = opt.update(inner, updates, loss=loss)
     new_params = opt.get_params(inner)
     deltas = jax.tree_util.tree_map(

@@ -31,7 +31,7 @@ defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_
 weight_decay=0.1) (Mnemosyne's decay), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``), ``celo2_style`` the Celo2-style rule
 meta-trained at Mnemosyne v2's budget (``mnemosyne_lopt.celo2_style``; the best theta and config
-of ``CELO2_RUN``, no weight decay, through ``learned_as_optax``).  ``--schedule`` gives every optimizer
+of ``CELO2_RUN``, no weight decay, through ``to_optax``).  ``--schedule`` gives every optimizer
 but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
 (``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
 ``--learning_rate`` sets that rate (or peak) for all of them, 1e-3 by default.
@@ -146,23 +146,6 @@ def make_problem(name: str, seed: int):
   raise ValueError(f"Unknown problem {name!r}; choose from {PROBLEMS}.")
 
 
-def learned_as_optax(lopt, theta, num_steps: int) -> optax.GradientTransformationExtraArgs:
-  """A learned_optimization ``LearnedOptimizer`` at ``theta`` as an optax transformation: its inner
-  optimizer's state (parameters included) is the optax state, ``update`` sets the parameters,
-  applies the inner update (``loss`` passed on) and returns new - old parameters."""
-  opt = lopt.opt_fn(theta)
-
-  def init_fn(params):
-    return opt.init(params, num_steps=num_steps)
-
-  def update_fn(updates, state, params=None, *, loss=None, **extra):
-    del extra
-    state = opt.update(opt.set_params(state, params), updates, loss=loss)
-    return jax.tree_util.tree_map(lambda new, old: (new - old).astype(old.dtype),
-                                  opt.get_params(state), params), state
-  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
-
-
 def make_optimizer(name: str, num_steps: int, theta_file=None,
                    overrides=None, schedule: str = "constant",
                    learning_rate: float = LEARNING_RATE) -> optax.GradientTransformation:
@@ -199,7 +182,8 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
     return mnemosyne_lopt.to_optax(lopt, theta, num_steps)
   if name == "celo2_style":
     lopt, theta, _ = evaluation._load_learned("celo2_style", CELO2_RUN)  # pylint: disable=protected-access
-    return learned_as_optax(evaluation._at_learning_rate("celo2_style", lopt, lr), theta, num_steps)  # pylint: disable=protected-access
+    return mnemosyne_lopt.to_optax(evaluation._at_learning_rate("celo2_style", lopt, lr), theta,  # pylint: disable=protected-access
+                                   num_steps)
   raise ValueError(f"Unknown optimizer {name!r}; choose from {OPTIMIZERS}.")
 
 

@@ -155,8 +155,8 @@ def test_learning_rate_option_scales_every_optimizers_first_update():
 
 
 def test_celo2_style_through_optax_follows_its_learned_optimization_loop():
-  """``celo2_style`` (``learned_as_optax`` around the Celo2-style rule of ``CELO2_RUN``) gives the
-  losses of the same rule trained by its own ``opt_fn`` update, step by step."""
+  """``celo2_style`` (``to_optax`` around the Celo2-style rule of ``CELO2_RUN``) gives the losses of
+  the same rule trained by its own ``opt_fn`` update, step by step."""
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top
   lopt, theta, _ = evaluation._load_learned("celo2_style", stability.CELO2_RUN)  # pylint: disable=protected-access
   ours = stability.train_losses("regression_mlp64", "celo2_style", 15, [0])[0]
@@ -164,8 +164,11 @@ def test_celo2_style_through_optax_follows_its_learned_optimization_loop():
   key = jax.random.PRNGKey(0)
   opt = lopt.opt_fn(theta)
   state = opt.init(init(jax.random.fold_in(key, 0)), num_steps=15)
-  update = jax.jit(lambda st, k: (lambda v, g: (opt.update(st, g, loss=v), v))(
-      *jax.value_and_grad(loss)(opt.get_params(st), k)))
+
+  @jax.jit
+  def update(st, k):
+    value, grad = jax.value_and_grad(loss)(opt.get_params(st), k)
+    return opt.update(st, grad, loss=value), value
   reference = []
   for k in jax.random.split(jax.random.fold_in(key, 1), 15):
     state, value = update(state, k)

@@ -31,7 +31,8 @@ def measure(spec, opt_name, num_steps, seed=0):
   opt = evaluation.make_optimizer(opt_name)
   init, update, get_params = opt.fns(opt.hyper, num_steps)
   task = spec.make(seed)
-  state = init(task.init(jax.random.PRNGKey(seed)))
+  params = task.init(jax.random.PRNGKey(seed))
+  state = init(params)
   batches = meta_training.stack_batches(task.datasets.train, num_steps)
   keys = jax.random.split(jax.random.PRNGKey(seed), num_steps)
 
@@ -48,7 +49,6 @@ def measure(spec, opt_name, num_steps, seed=0):
     return jax.lax.scan(body, state, (batches, keys))
 
   _, (losses, sq) = run(state, batches, keys)
-  params = task.init(jax.random.PRNGKey(seed))
   sizes = [int(np.size(x)) for x in jax.tree_util.tree_leaves(params)]
   names = ["/".join(str(getattr(k, "key", k)) for k in path)
            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
