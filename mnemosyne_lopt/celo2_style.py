@@ -23,9 +23,13 @@ normalised per matrix (its last two axes; the whole tensor for rank < 2),
     u = d / sqrt(mean(d^2) + 1e-9),     p <- p - lr(t) (u + weight_decay p),
 
 so every matrix's step has RMS lr(t) (below it only where d is nearly zero) before the decoupled
-weight decay (0 by default, as the rule is meta-trained; Mnemosyne v2's shipped default uses 0.1).  ``learning_rate`` is
-a float or an optax-style schedule of the update count.  A non-finite gradient anywhere skips the
-whole update (state unchanged, ``skipped_updates`` + 1).
+weight decay (0 by default, as the rule is meta-trained; Mnemosyne v2's shipped default uses 0.1).
+With ``max_coordinate_ratio`` c (None by default) each coordinate of u is clipped to c times
+Adam's direction, |u_i| <= c |m_hat_0,i rs_i| (Mnemosyne v2's shipped per-coordinate bound; a
+diagnostic variant, not meta-trained with it), so the step's RMS is at most lr(t) and each
+coordinate's at most c lr(t) |A_i|.  ``learning_rate`` is a float or an optax-style schedule of
+the update count.  A non-finite gradient anywhere skips the whole update (state unchanged,
+``skipped_updates`` + 1).
 
 Persistent state per parameter coordinate: 3 momenta and v = 4 floats (Adam: 2), plus the factored
 rows and columns.  Not included (the published recommended version has them): routing 1-D and
@@ -92,12 +96,14 @@ class Celo2StyleLOpt(lopt_base.LearnedOptimizer):
     second_moment_decay: decay of v and of the factored statistics (0.999).
     epsilon: of 1 / (sqrt(v_hat) + eps) (1e-8).
     weight_decay: decoupled, p <- p - lr(t) (u + weight_decay p) (0.0).
+    max_coordinate_ratio: c of the per-coordinate bound |u_i| <= c |A_i|, A = m_hat_0 rs Adam's
+      direction (None: no bound).
   """
 
   def __init__(self, learning_rate: Any = 1e-3, hidden: Sequence[int] = (8, 8),
                momentum_decays: Sequence[float] = (0.9, 0.99, 0.999),
                second_moment_decay: float = 0.999, epsilon: float = 1e-8,
-               weight_decay: float = 0.0):
+               weight_decay: float = 0.0, max_coordinate_ratio: Any = None):
     if len(tuple(momentum_decays)) != 3:
       raise ValueError(f"momentum_decays must hold three decays, got {momentum_decays}.")
     if not hidden or any(int(h) < 1 for h in hidden):
@@ -109,10 +115,16 @@ class Celo2StyleLOpt(lopt_base.LearnedOptimizer):
       raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     self.second_moment_decay, self.epsilon = float(second_moment_decay), float(epsilon)
     self.weight_decay = float(weight_decay)
+    if max_coordinate_ratio is not None and not max_coordinate_ratio > 0.0:
+      raise ValueError(f"max_coordinate_ratio must be a positive number or None, got "
+                       f"{max_coordinate_ratio}.")
+    self.max_coordinate_ratio = (None if max_coordinate_ratio is None
+                                 else float(max_coordinate_ratio))
     self.config = dict(learning_rate=learning_rate, hidden=list(self.hidden),
                        momentum_decays=list(self.momentum_decays),
                        second_moment_decay=self.second_moment_decay, epsilon=self.epsilon,
-                       weight_decay=self.weight_decay)
+                       weight_decay=self.weight_decay,
+                       max_coordinate_ratio=self.max_coordinate_ratio)
 
   def state_floats_per_param(self) -> int:
     """Persistent float32 numbers per coordinate of a large matrix (momenta and v)."""
@@ -171,7 +183,18 @@ class Celo2StyleLOpt(lopt_base.LearnedOptimizer):
     """(unit-RMS-per-matrix step u, new moments, rows, cols) for one tensor."""
     x, moments, rows, cols = self.features(p, g, moments, rows, cols, iteration)
     d = self.direction(theta, x)
-    return rms_normalise(d, matrix_axes(d.ndim), _STEP_EPS), moments, rows, cols
+    u = rms_normalise(d, matrix_axes(d.ndim), _STEP_EPS)
+    if self.max_coordinate_ratio is not None:
+      bound = self.max_coordinate_ratio * jnp.abs(self.adam_direction(moments, iteration))
+      u = jnp.clip(u, -bound, bound)
+    return u, moments, rows, cols
+
+  def adam_direction(self, moments, iteration):
+    """A = m_hat_0 / (sqrt(v_hat) + eps) from the new moments [4, *shape] at update ``iteration``."""
+    t = (iteration + 1).astype(jnp.float32)
+    b0, b2 = self.momentum_decays[0], self.second_moment_decay
+    v_hat = moments[-1] / (1.0 - b2 ** t)
+    return moments[0] / (1.0 - b0 ** t) / (jnp.sqrt(v_hat) + self.epsilon)
 
 
 class _Celo2StyleOptimizer(opt_base.Optimizer):

@@ -36,7 +36,9 @@ Optimizers (comma-separated names):
   ``lo_baselines.RNNMLPLOptJitSafe``), ``lstm`` / ``lstm_features`` (``mnemosyne_lopt.lstm``),
   ``celo2_style`` (``mnemosyne_lopt.celo2_style``: a learning rate of its own, so ``--schedule``
   and ``celo2_style_tuned`` apply to it as to Mnemosyne v2; ``celo2_style_wd``: the same with
-  decoupled weight decay 0.1, as Mnemosyne v2's shipped default),
+  decoupled weight decay 0.1, as Mnemosyne v2's shipped default; ``celo2_style_bound``: the
+  same meta-parameters with each coordinate's step bounded by twice Adam's,
+  ``max_coordinate_ratio=2``, as Mnemosyne v2's shipped default),
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"); ``mnemosyne_harness``
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
@@ -131,7 +133,7 @@ MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu e
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
-           "celo2_style_wd", "mnemosyne",
+           "celo2_style_wd", "celo2_style_bound", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd",
            "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_coordinate_cap1",
@@ -146,7 +148,8 @@ _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_coordinate_capped": {"max_coordinate_ratio": 2.0},
               "mnemosyne_coordinate_cap1": {"max_coordinate_ratio": 1.0},
               "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None}}
-_CELO2_VARIANTS = {"celo2_style": {}, "celo2_style_wd": {"weight_decay": 0.1}}
+_CELO2_VARIANTS = {"celo2_style": {}, "celo2_style_wd": {"weight_decay": 0.1},
+                   "celo2_style_bound": {"max_coordinate_ratio": 2.0}}
 NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
 SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
@@ -325,7 +328,7 @@ def _learned_optimizer(kind: str, kwargs: Dict[str, Any]):
 
 _CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJitSafe",
                 "lstm": "LSTMLOpt", "lstm_features": "FeatureLSTMLOpt",
-                "celo2_style": "Celo2StyleLOpt", "celo2_style_wd": "Celo2StyleLOpt"}
+                **{kind: "Celo2StyleLOpt" for kind in _CELO2_VARIANTS}}
 
 
 def _load_learned(kind: str, source: str):

@@ -31,8 +31,10 @@ defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_
 weight_decay=0.1) (Mnemosyne's decay), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``), ``celo2_style`` the Celo2-style rule
 meta-trained at Mnemosyne v2's budget (``mnemosyne_lopt.celo2_style``; the best theta and config
-of ``CELO2_RUN``, no weight decay, through ``to_optax``).  ``--schedule`` gives every optimizer
-but ``mnemosyne_v1`` (which has no learning rate) the learning-rate schedule of ``mnemosyne-eval``
+of ``CELO2_RUN``, no weight decay, through ``to_optax``), ``celo2_style_bound`` the same with
+each coordinate's step bounded by twice Adam's (``max_coordinate_ratio=2``, as ``mnemosyne``).
+``--schedule`` gives every optimizer but ``mnemosyne_v1`` (which has no learning rate) the
+learning-rate schedule of ``mnemosyne-eval``
 (``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
 ``--learning_rate`` sets that rate (or peak) for all of them, 1e-3 by default.
 The flags named after ``MnemosyneLOpt`` arguments set them for ``mnemosyne`` / ``mnemosyne_T`` in
@@ -54,7 +56,7 @@ import optax
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adamw_wd0.1", "adam",
-              "mnemosyne_v1", "celo2_style")
+              "mnemosyne_v1", "celo2_style", "celo2_style_bound")
 CELO2_RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "docs", "results", "meta_training", "celo2_style_v2_stage8")
 LEARNING_RATE = 1e-3                 # every optimizer's (peak) learning rate
@@ -180,9 +182,9 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   if name == "mnemosyne_v1":
     lopt, theta = mnemosyne_lopt.load_pretrained("v1")
     return mnemosyne_lopt.to_optax(lopt, theta, num_steps)
-  if name == "celo2_style":
-    lopt, theta, _ = evaluation._load_learned("celo2_style", CELO2_RUN)  # pylint: disable=protected-access
-    return mnemosyne_lopt.to_optax(evaluation._at_learning_rate("celo2_style", lopt, lr), theta,  # pylint: disable=protected-access
+  if name in ("celo2_style", "celo2_style_bound"):
+    lopt, theta, _ = evaluation._load_learned(name, CELO2_RUN)  # pylint: disable=protected-access
+    return mnemosyne_lopt.to_optax(evaluation._at_learning_rate(name, lopt, lr), theta,  # pylint: disable=protected-access
                                    num_steps)
   raise ValueError(f"Unknown optimizer {name!r}; choose from {OPTIMIZERS}.")
 

@@ -144,6 +144,39 @@ def test_weight_decay_is_decoupled_and_scaled_by_the_learning_rate():
     Celo2StyleLOpt(weight_decay=-0.1)
 
 
+def test_coordinate_bound_clips_the_step_to_adams_direction_times_c():
+  """max_coordinate_ratio c: u_i clipped to [-c |A_i|, c |A_i|], A = m_hat_0 rs, over 4 steps
+  against numpy (selecting theta: d = the g rf feature, not proportional to A)."""
+  c, lr, k = 0.8, 2e-3, 11
+  lopt = Celo2StyleLOpt(learning_rate=lr, max_coordinate_ratio=c)
+  opt = lopt.opt_fn(_selecting_theta(lopt, k))
+  params = _params()
+  state = opt.init(params)
+  p64 = {n: np.asarray(x, np.float64) for n, x in params.items()}
+  st64 = {n: ([np.zeros(x.shape)] * 3, np.zeros(x.shape),
+              np.zeros(x.shape[:-1]) if x.ndim >= 2 else None,
+              np.zeros(x.shape[:-2] + x.shape[-1:]) if x.ndim >= 2 else None)
+          for n, x in p64.items()}
+  clipped = 0
+  for t in range(1, 5):
+    g = _grads(t)
+    state = opt.update(state, g)
+    for n in params:
+      x, st64[n] = _np_features(p64[n], np.asarray(g[n], np.float64), st64[n], t)
+      ms, v = st64[n][0], st64[n][1]
+      a = ms[0] / (1 - B[0] ** t) / (np.sqrt(v / (1 - B2 ** t)) + EPS)
+      d = x[..., k]
+      axes = (d.ndim - 2, d.ndim - 1) if d.ndim >= 2 else None
+      u = d / np.sqrt(np.mean(d * d, axis=axes, keepdims=True) + 1e-9)
+      clipped += int(np.sum(np.abs(u) > c * np.abs(a)))
+      p64[n] = p64[n] - lr * np.clip(u, -c * np.abs(a), c * np.abs(a))
+      np.testing.assert_allclose(opt.get_params(state)[n], p64[n], rtol=1e-5, atol=1e-6,
+                                 err_msg=f"{n} step {t}")
+  assert clipped > 10      # the bound acted on many coordinates, not on none
+  with pytest.raises(ValueError, match="max_coordinate_ratio"):
+    Celo2StyleLOpt(max_coordinate_ratio=0.0)
+
+
 def test_schedule_sets_each_steps_rate():
   lopt = Celo2StyleLOpt(learning_rate=lambda count: 1e-3 * (count + 1.0))
   opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(6)))
@@ -195,3 +228,5 @@ def test_mnemosyne_eval_runs_it_scheduled_and_tuned():
   lopt, _, _ = evaluation._load_learned("celo2_style_wd", "untrained")  # pylint: disable=protected-access
   assert (lopt.weight_decay, evaluation._at_learning_rate("celo2_style_wd", lopt, 2e-3).config) == (  # pylint: disable=protected-access
       0.1, dict(lopt.config, learning_rate=2e-3))
+  bounded, _, _ = evaluation._load_learned("celo2_style_bound", "untrained")  # pylint: disable=protected-access
+  assert (bounded.max_coordinate_ratio, bounded.weight_decay) == (2.0, 0.0)

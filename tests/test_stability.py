@@ -144,22 +144,27 @@ def test_learning_rate_option_scales_every_optimizers_first_update():
   Mnemosyne's decoupled weight decay both scale with the rate)."""
   params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
   grads = jax.tree_util.tree_map(jnp.cos, params)
-  for name in ("adamw", "mnemosyne", "mnemosyne_T", "mnemosyne_harness", "celo2_style"):
+  for name in ("adamw", "mnemosyne", "mnemosyne_T", "mnemosyne_harness", "celo2_style",
+               "celo2_style_bound"):
     ups = []
     for lr in (1e-3, 2e-3):
       tx = stability.make_optimizer(name, 100, learning_rate=lr)
       ups.append(tx.update(grads, tx.init(params), params)[0])
     for a, b in zip(jax.tree_util.tree_leaves(ups[0]), jax.tree_util.tree_leaves(ups[1])):
       # celo2_style's update is new - old parameters in float32 (|p| <= 2): rounding of p
-      np.testing.assert_allclose(b, 2.0 * a, rtol=1e-6, atol=5e-7 if name == "celo2_style" else 0)
+      np.testing.assert_allclose(b, 2.0 * a, rtol=1e-6,
+                                 atol=5e-7 if name.startswith("celo2_style") else 0)
 
 
-def test_celo2_style_through_optax_follows_its_learned_optimization_loop():
-  """``celo2_style`` (``to_optax`` around the Celo2-style rule of ``CELO2_RUN``) gives the losses of
-  the same rule trained by its own ``opt_fn`` update, step by step."""
+@pytest.mark.parametrize("name", ["celo2_style", "celo2_style_bound"])
+def test_celo2_style_through_optax_follows_its_learned_optimization_loop(name):
+  """``celo2_style`` (``to_optax`` around the Celo2-style rule of ``CELO2_RUN``) and
+  ``celo2_style_bound`` (the same with max_coordinate_ratio=2) give the losses of the same rule
+  trained by its own ``opt_fn`` update, step by step."""
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top
-  lopt, theta, _ = evaluation._load_learned("celo2_style", stability.CELO2_RUN)  # pylint: disable=protected-access
-  ours = stability.train_losses("regression_mlp64", "celo2_style", 15, [0])[0]
+  lopt, theta, _ = evaluation._load_learned(name, stability.CELO2_RUN)  # pylint: disable=protected-access
+  assert lopt.max_coordinate_ratio == (2.0 if name == "celo2_style_bound" else None)
+  ours = stability.train_losses("regression_mlp64", name, 15, [0])[0]
   init, loss = stability.make_problem("regression_mlp64", 0)
   key = jax.random.PRNGKey(0)
   opt = lopt.opt_fn(theta)
