@@ -115,7 +115,16 @@ def to_optax(lopt: MnemosyneLOpt, theta: Any, num_steps: int
 DEFAULT_WEIGHT_DECAY = 0.1   # mnemosyne()'s decoupled weight decay (docs/results/eval/weight_decay_selection)
 
 
+def _require_static(value, name):
+  """A clear error for an argument fixed at construction that arrives as a JAX array (as
+  ``optax.inject_hyperparams`` passes every numeric argument unless told otherwise)."""
+  if isinstance(value, jax.Array):
+    raise ValueError(f"{name} must be a Python number fixed when the optimizer is built, got a JAX "
+                     f"array; with optax.inject_hyperparams pass static_args=({name!r},).")
+
+
 def _check_num_steps(num_steps):
+  _require_static(num_steps, "num_steps")
   if num_steps is not None and (not isinstance(num_steps, (int, np.integer)) or num_steps <= 0):
     raise ValueError(f"num_steps must be a positive integer number of training steps, or None when "
                      f"it is not known, got {num_steps!r}.")
@@ -165,6 +174,7 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
     loaded, theta = load_pretrained(name)
     learned_opt = learned_opt or loaded
   learned_opt = learned_opt or MnemosyneLOpt()
+  _require_static(max_adam_ratio, "max_adam_ratio")
   if max_adam_ratio is not None:
     learned_opt = MnemosyneLOpt(**{**learned_opt.config, "max_adam_ratio": max_adam_ratio})
   if learned_opt.rule != "v2":
@@ -216,9 +226,14 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   it if a run spikes (docs/results/stability/reparam100_48seeds).
   ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
   stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
+  Under ``optax.inject_hyperparams(mnemosyne)`` the learning rate and the weight decay are
+  hyperparameters of the state like AdamW's; ``num_steps`` and ``max_adam_ratio``, fixed when the
+  optimizer is built, go in its ``static_args``.
   """
   parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio)]
-  if weight_decay:
+  # A Python 0 drops the decay; an array (optax.inject_hyperparams: concrete at init, traced in
+  # the update) always keeps it, so that init and update build the same chain.
+  if isinstance(weight_decay, jax.Array) or weight_decay:
     parts.append(optax.add_decayed_weights(weight_decay))
   parts.append(optax.scale_by_learning_rate(learning_rate))
   return optax.chain(*parts)

@@ -283,3 +283,37 @@ def test_max_adam_ratio_bounds_the_first_step_by_adams():
     tx = mnemosyne_lopt.mnemosyne(1e-3, weight_decay=0.0, max_adam_ratio=ratio)
     updates, _ = tx.update(grads, tx.init(params), params)
     assert all(check(r) for r in rms(updates)), (ratio, rms(updates))
+
+
+def test_inject_hyperparams_under_jit_sets_learning_rate_and_weight_decay():
+  """optax.inject_hyperparams(mnemosyne): jitted updates equal mnemosyne()'s with the same rate and
+  decay; the injected rate and decay can be changed in the state (the step is linear in both);
+  num_steps must be static, and says so."""
+  params = _params()
+  grads = jax.grad(_loss)(params)
+  tx = optax.inject_hyperparams(mnemosyne_lopt.mnemosyne)(learning_rate=2e-3)
+  state = tx.init(params)
+  assert set(state.hyperparams) >= {"learning_rate", "weight_decay"}
+  update = jax.jit(tx.update)
+  ref = mnemosyne_lopt.mnemosyne(2e-3)
+  ref_state = ref.init(params)
+  p = params
+  for _ in range(3):
+    u, state = update(grads, state, p)
+    v, ref_state = ref.update(grads, ref_state, p)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-12),
+                           u, v)
+    p = optax.apply_updates(p, u)
+  # the same state, the rate halved and the decay set to 0: Delta's part scales, the decay goes
+  halved = state._replace(hyperparams={**state.hyperparams, "learning_rate": jnp.asarray(1e-3),
+                                       "weight_decay": jnp.asarray(0.0)})
+  u_full, _ = update(grads, state, p)
+  u_half, _ = update(grads, halved, p)
+  jax.tree_util.tree_map(
+      lambda a, b, x: np.testing.assert_allclose(b, 0.5 * (a + 2e-3 * 0.1 * x), rtol=1e-5,
+                                                 atol=1e-12), u_full, u_half, p)
+  with pytest.raises(ValueError, match=r"static_args=\('num_steps',\)"):
+    optax.inject_hyperparams(mnemosyne_lopt.mnemosyne)(num_steps=100).init(params)
+  told = optax.inject_hyperparams(mnemosyne_lopt.mnemosyne, static_args=("num_steps",))(
+      num_steps=100)
+  jax.jit(told.update)(grads, told.init(params), params)
