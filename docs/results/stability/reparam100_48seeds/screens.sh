@@ -13,3 +13,7 @@ rs coordinate_cap1_aligned 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1 -
 rs shipped 1e-3 mnemosyne,mnemosyne_T,adamw,adamw_wd0.1
 rs wd0 2e-3 mnemosyne,mnemosyne_T --weight_decay 0
 rs coordinate_cap1 2e-3 mnemosyne,mnemosyne_T --max_coordinate_ratio 1
+rs relative_scales_coordinate_cap2 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 2
+rs relative_scales_coordinate_cap3 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
+rs relative_scales_coordinate_cap4 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 4
+rs relative_scales_coordinate_cap3 1e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
