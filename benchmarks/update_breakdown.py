@@ -170,7 +170,8 @@ def main(argv=None):
         f"Adam's whole step: {bound:.2f} ms, {bound / ms['adam']:.2f}x Adam.")
   if args.json:
     with open(args.json, "w") as f:
-      json.dump(dict(tree=label, **info, ms=ms, two_pass_bound_ms=bound, code=step_overhead.code_version()), f, indent=1)
+      json.dump(dict(tree=label, **info, ms=ms, two_pass_bound_ms=bound,
+                     code=step_overhead.code_version()), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ the same sums; to say where the time goes):
   * ``lanes_3``: only the three sums A^2, G^2, A G;
   * ``lanes_floor``: three sums, of g, of m and of v (the reads of g, m, v alone);
 
-and, for scale, ``adam``: optax Adam's whole update of the same tensors (its m, v and step).
+and, for scale, ``adam``: optax Adam's whole update of the same tensors (its m, v and step; not
+donated, so it writes new buffers).
 
     PYTHONPATH=. .venv/bin/python benchmarks/v2_stats_pass.py [--tensors 38] [--shape 768,2304]
 """
 
 import argparse
-
 import time
 
 import mnemosyne_lopt  # noqa: F401
