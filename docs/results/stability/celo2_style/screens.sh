@@ -7,8 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 source docs/results/stability/screen.sh
 out=docs/results/stability/celo2_style
-if [ ! -e $out/suite.json ]; then
-  .venv/bin/mnemosyne-stability --optimizers celo2_style,adamw --json $out/suite.json --plot $out/suite.png
-fi
+suite $out celo2_style,adamw
 screen $out 48 celo2_style 1e-3 celo2_style
 screen $out 48 celo2_style 2e-3 celo2_style

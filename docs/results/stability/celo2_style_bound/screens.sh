@@ -8,8 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 source docs/results/stability/screen.sh
 out=docs/results/stability/celo2_style_bound
-if [ ! -e $out/suite.json ]; then
-  .venv/bin/mnemosyne-stability --optimizers celo2_style_bound,adamw --json $out/suite.json --plot $out/suite.png
-fi
+suite $out celo2_style_bound,adamw
 screen $out 48 celo2_style_bound 1e-3 celo2_style_bound
 screen $out 48 celo2_style_bound 2e-3 celo2_style_bound
