@@ -1,0 +1,17 @@
+#!/bin/bash
+# Equal-steps meta-training of every learned optimizer on gin_configs/meta_train/v2_small.gin (500
+# outer steps each, same families, estimator, outer optimizer and selection tasks), two at a time,
+# one per core.  Re-running a name resumes it from runs/v2_small/<name>/checkpoint.pkl.
+# Usage: bash docs/results/meta_training/v2_small/run.sh CORE NAME...   (NAME: mnemosyne, lstm,
+# lstm_features, adafac, rnn, celo2_style)
+cd "$(dirname "$0")/../../../.."
+core=$1; shift
+mkdir -p runs/v2_small
+for name in "$@"; do
+  gin=gin_configs/meta_train/v2_small_${name}.gin
+  [ "$name" = mnemosyne ] && gin=gin_configs/meta_train/v2_small.gin
+  echo "== $name $(date -u +%T)"
+  taskset -c "$core" .venv/bin/mnemosyne-meta-train --gin_config "$gin" \
+     --train_log_dir runs/v2_small/$name > runs/v2_small/$name.log 2>&1
+  echo "== $name done rc $? $(date -u +%T)"
+done
