@@ -54,7 +54,9 @@ Optimizers (comma-separated names):
   ``mnemosyne_coordinate_capped`` / ``mnemosyne_coordinate_cap1`` / ``mnemosyne_no_coordinate_cap``:
   ``max_coordinate_ratio=2`` / ``1`` / ``None`` (every coordinate's step at most twice Adam's there,
   as the shipped default has it, at most Adam's, or not bounded); ``mnemosyne_relative_scales``:
-  ``relative_chunk_scales=True``.
+  ``relative_chunk_scales=True``; ``mnemosyne_orthogonal``: ``orthogonalize=True`` (every matrix's
+  step replaced by its polar factor at the same RMS, Muon's Newton-Schulz iteration, before the
+  per-coordinate bound).
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
@@ -137,7 +139,7 @@ LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_st
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd",
            "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_coordinate_cap1",
-           "mnemosyne_no_coordinate_cap")
+           "mnemosyne_no_coordinate_cap", "mnemosyne_orthogonal")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
               "mnemosyne_no_discount": {"tau": 0.0},
@@ -147,7 +149,8 @@ _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_relative_scales": {"relative_chunk_scales": True},
               "mnemosyne_coordinate_capped": {"max_coordinate_ratio": 2.0},
               "mnemosyne_coordinate_cap1": {"max_coordinate_ratio": 1.0},
-              "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None}}
+              "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None},
+              "mnemosyne_orthogonal": {"orthogonalize": True}}
 _CELO2_VARIANTS = {"celo2_style": {}, "celo2_style_wd": {"weight_decay": 0.1},
                    "celo2_style_bound": {"max_coordinate_ratio": 2.0}}
 NUM_EVAL_BATCHES = 10

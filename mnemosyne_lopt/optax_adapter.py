@@ -149,7 +149,8 @@ def _jitted_directions(learned_opt: MnemosyneLOpt):
 
 def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Optional[int] = None,
                        learned_opt: Optional[MnemosyneLOpt] = None,
-                       max_adam_ratio: Optional[float] = None
+                       max_adam_ratio: Optional[float] = None,
+                       orthogonalize: Optional[bool] = None
                        ) -> optax.GradientTransformationExtraArgs:
   """Mnemosyne v2's normalised step Delta, to chain with a learning rate (module docstring).
 
@@ -162,6 +163,10 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
     max_adam_ratio: if given, c: no tensor's step has an RMS above c times that of Adam's direction
       m_hat / (sqrt(v_hat) + eps) (``MnemosyneLOpt(max_adam_ratio=c)``); None keeps the learned
       optimizer's own setting (the shipped ones: no such bound).
+    orthogonalize: True replaces the step of every matrix-like tensor by its polar factor at the
+      same RMS (``MnemosyneLOpt(orthogonalize=True)``: Muon's Newton-Schulz iteration, before the
+      per-coordinate bound); None keeps the learned optimizer's own setting (the shipped ones:
+      False).
 
   Returns:
     ``GradientTransformationExtraArgs``: ``update(grads, state, params=None, **extra)`` gives
@@ -175,8 +180,11 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
     learned_opt = learned_opt or loaded
   learned_opt = learned_opt or MnemosyneLOpt()
   _require_static(max_adam_ratio, "max_adam_ratio")
-  if max_adam_ratio is not None:
-    learned_opt = MnemosyneLOpt(**{**learned_opt.config, "max_adam_ratio": max_adam_ratio})
+  _require_static(orthogonalize, "orthogonalize")
+  overrides = {k: v for k, v in (("max_adam_ratio", max_adam_ratio),
+                                 ("orthogonalize", orthogonalize)) if v is not None}
+  if overrides:
+    learned_opt = MnemosyneLOpt(**{**learned_opt.config, **overrides})
   if learned_opt.rule != "v2":
     raise ValueError(f"scale_by_mnemosyne needs a rule='v2' Mnemosyne (its step is normalised so "
                      f"that the learning rate is the user's); {name!r} has rule="
@@ -200,7 +208,7 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
               weight_decay: float = DEFAULT_WEIGHT_DECAY, num_steps: Optional[int] = None,
               name: str = "default",
               theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None,
-              max_adam_ratio: Optional[float] = None
+              max_adam_ratio: Optional[float] = None, orthogonalize: Optional[bool] = None
               ) -> optax.GradientTransformationExtraArgs:
   """The shipped pretrained Mnemosyne v2 as a complete optimizer, shaped like ``optax.adamw``:
 
@@ -227,10 +235,10 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
   stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
   Under ``optax.inject_hyperparams(mnemosyne)`` the learning rate and the weight decay are
-  hyperparameters of the state like AdamW's; ``num_steps`` and ``max_adam_ratio``, fixed when the
-  optimizer is built, go in its ``static_args``.
+  hyperparameters of the state like AdamW's; ``num_steps``, ``max_adam_ratio`` and
+  ``orthogonalize``, fixed when the optimizer is built, go in its ``static_args``.
   """
-  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio)]
+  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio, orthogonalize)]
   # A Python 0 drops the decay; an array (optax.inject_hyperparams: concrete at init, traced in
   # the update) always keeps it, so that init and update build the same chain.
   if isinstance(weight_decay, jax.Array) or weight_decay:

@@ -53,6 +53,9 @@ so no coordinate moves more than c_A times as far as under Adam at the same lear
 ``align_with_adam=True`` (an ablation) also keeps every coordinate's step in Adam's direction,
 Delta_i in the interval between 0 and c_A A_i (without c_A: Delta_i <- 0 where Delta_i A_i < 0).
 ``normalize_step=False`` (an ablation) drops the normalisation.
+``orthogonalize=True`` (an option, not meta-trained) first replaces the step of every matrix-like
+tensor by its polar factor at the same RMS (``mnemosyne_lopt.orthogonalize``: Muon's Newton-Schulz
+iteration), then applies the per-coordinate bound.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
 -----------------------------------------------------------------
@@ -90,6 +93,7 @@ from learned_optimization.optimizers import base as opt_base
 from mnemosyne_lopt import cam
 from mnemosyne_lopt import hpe
 from mnemosyne_lopt import nn
+from mnemosyne_lopt import orthogonalize as orthogonal_step
 from mnemosyne_lopt import random_features
 
 MODES = ("meta_token", "per_coordinate")
@@ -222,6 +226,12 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     align_with_adam (v2): False (default); True: no coordinate steps against Adam's direction A_i
       (Delta_i between 0 and c_A A_i; at c_A = 1 the x100 regression of ``mnemosyne-stability``
       blows up no less often than without it, docs/results/stability/reparam100_48seeds).
+    orthogonalize (v2): False (default); True replaces the step of every matrix-like tensor (at
+      least two axes, seen as [prod(shape[:-1]), shape[-1]]) by its polar factor, approximated by
+      Muon's quintic Newton-Schulz iteration and rescaled to the step's own RMS, before the
+      per-coordinate bound (``mnemosyne_lopt.orthogonalize``; Celo2's recommended version
+      orthogonalises its learned step the same way).  Not used in meta-training the shipped
+      optimizers.
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
@@ -284,6 +294,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                relative_chunk_scales: bool = False,
                max_coordinate_ratio: Optional[float] = None,
                align_with_adam: bool = False,
+               orthogonalize: bool = False,
                use_cam: bool = True,
                hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
@@ -348,6 +359,9 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       raise ValueError(f"max_coordinate_ratio must be positive or None, got {max_coordinate_ratio}.")
     self.max_coordinate_ratio = None if max_coordinate_ratio is None else float(max_coordinate_ratio)
     self.align_with_adam = bool(align_with_adam)
+    self.orthogonalize = bool(orthogonalize)
+    if self.orthogonalize and rule != "v2":
+      raise ValueError("orthogonalize=True is an option of rule='v2'; drop it for a v1 optimizer.")
     self.use_cam = bool(use_cam)
     self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
@@ -805,6 +819,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     a, gr, sg = self._directions_v2(g32, m1, v1, iteration)
     bc = layout.broadcast
     delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
+    if self.orthogonalize:
+      delta = orthogonal_step.orthogonalize_like(delta)
     if self.max_coordinate_ratio is not None and self.align_with_adam:   # Delta_i in [0, c_A A_i]
       bound = self.max_coordinate_ratio * a
       delta = jnp.clip(delta, jnp.minimum(bound, 0.0), jnp.maximum(bound, 0.0))

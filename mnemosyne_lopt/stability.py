@@ -285,6 +285,9 @@ def run(argv=None) -> dict:
   parser.add_argument("--align_with_adam", default="default", choices=("default", "true", "false"),
                       help="MnemosyneLOpt.align_with_adam for mnemosyne / mnemosyne_T "
                            "(default: the shipped optimizer's)")
+  parser.add_argument("--orthogonalize", default="default", choices=("default", "true", "false"),
+                      help="MnemosyneLOpt.orthogonalize for mnemosyne / mnemosyne_T (default: "
+                           "the shipped optimizer's)")
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with --learning_rate as its peak over each run's "
@@ -318,6 +321,8 @@ def run(argv=None) -> dict:
     overrides["weight_decay"] = args.weight_decay
   if args.align_with_adam != "default":
     overrides["align_with_adam"] = args.align_with_adam == "true"
+  if args.orthogonalize != "default":
+    overrides["orthogonalize"] = args.orthogonalize == "true"
   results, t0 = [], time.time()
   total = len(problems) * len(args.steps) * len(optimizers)
   done = 0
