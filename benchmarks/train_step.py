@@ -3,7 +3,8 @@
 For each model, one jitted step ``loss, g = value_and_grad(task.loss)(params, key, batch)``, the
 optimizer's optax update and ``optax.apply_updates``, parameters and optimizer state donated, on a
 fixed real batch of the task's training data; optax ``adam(1e-3)`` against
-``mnemosyne_lopt.mnemosyne()`` (the pretrained default at its default learning rate).  After
+``mnemosyne_lopt.mnemosyne()`` (the pretrained default at its default learning rate; ``--pretrained
+NAME``: ``mnemosyne(name=NAME)``, e.g. ``orthogonal``).  After
 compilation and warm-up, ``--rounds`` interleaved rounds (order alternating) of about
 ``--target_ms_per_round`` of timed steps each (at most ``--steps``); reported: median ms per step and the paired ratio (median over rounds of the
 round-median ratio).
@@ -70,7 +71,7 @@ def run_model(name, args):
   batch = jax.tree_util.tree_map(jnp.asarray, next(task.datasets.train))
   num_params = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(params))
   num_tensors = len(jax.tree_util.tree_leaves(params))
-  opts = {"adam": optax.adam(1e-3), "mnemosyne": mnemosyne_lopt.mnemosyne()}
+  opts = {"adam": optax.adam(1e-3), "mnemosyne": mnemosyne_lopt.mnemosyne(name=args.pretrained)}
   runners = {}
   for opt_name, tx in opts.items():
     p = jax.tree_util.tree_map(jnp.copy, params)
@@ -122,6 +123,8 @@ def main(argv=None):
                       help="steps per round: about this much time, between 1 and --steps")
   parser.add_argument("--warmup", type=int, default=5)
   parser.add_argument("--json", default=None)
+  parser.add_argument("--pretrained", default="default",
+                      help="which shipped Mnemosyne: mnemosyne(name=...) (default, orthogonal)")
   args = parser.parse_args(argv)
   rows = []
   for name in args.models.split(","):
@@ -130,7 +133,8 @@ def main(argv=None):
     print(f"[train_step] {name}: Adam {row['adam_ms']:.2f} ms, Mnemosyne {row['mnemosyne_ms']:.2f} "
           f"ms, {row['paired_ratio']:.3f}x", file=sys.stderr, flush=True)
   print(f"Whole training step (forward, backward, update; jit, donated), {jax.device_count()} "
-        f"device(s), {len(os.sched_getaffinity(0))} core(s)\n")
+        f"device(s), {len(os.sched_getaffinity(0))} core(s), Mnemosyne = "
+        f"mnemosyne(name={args.pretrained!r})\n")
   print("| model | task | parameters (tensors) | Adam ms / step | Mnemosyne ms / step | x Adam "
         "(paired) | target |")
   print("|---|---|---:|---:|---:|---:|---|")

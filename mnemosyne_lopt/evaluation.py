@@ -39,7 +39,8 @@ Optimizers (comma-separated names):
   decoupled weight decay 0.1, as Mnemosyne v2's shipped default; ``celo2_style_bound``: the
   same meta-parameters with each coordinate's step bounded by twice Adam's,
   ``max_coordinate_ratio=2``, as Mnemosyne v2's shipped default),
-  ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"); ``mnemosyne_harness``
+  ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"; ``mnemosyne:pretrained/<name>``
+  the shipped pretrained optimizer ``<name>``, e.g. ``pretrained/orthogonal``); ``mnemosyne_harness``
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
@@ -337,21 +338,22 @@ _CLASS_NAMES = {"adafac_mlp_lopt": "AdafacMLPLOpt", "rnn_mlp_lopt": "RNNMLPLOptJ
 def _load_learned(kind: str, source: str):
   """(lopt, theta, description of the source)."""
   from mnemosyne_lopt import pretrained as pretrained_lib  # pylint: disable=g-import-not-at-top
-  if source == "pretrained":
+  if source == "pretrained" or source.startswith("pretrained/"):
+    name = source.partition("/")[2] or "default"
     if not kind.startswith("mnemosyne"):
       raise ValueError(f"Only Mnemosyne has shipped meta-parameters; give {kind} a run folder or "
                        "a .msgpack file.")
-    if "default" not in pretrained_lib.available():
-      raise ValueError("No pretrained Mnemosyne is shipped in this checkout (mnemosyne_lopt."
-                       "pretrained.available() is empty); use mnemosyne:<train_log_dir> instead.")
-    lopt, theta = pretrained_lib.load_pretrained("default")
+    if name not in pretrained_lib.available():
+      raise ValueError(f"No pretrained Mnemosyne {name!r} is shipped in this checkout (available: "
+                       f"{pretrained_lib.available()}); use mnemosyne:<train_log_dir> instead.")
+    lopt, theta = pretrained_lib.load_pretrained(name)
     if _ABLATIONS[kind]:
       lopt = _learned_optimizer(kind, lopt.config)
       template = jax.eval_shape(lopt.init, jax.random.PRNGKey(0))
       # e.g. no HPE: the shipped Performer and pooling layers have no place in the ablation
       theta = {k: ({kk: theta[k][kk] for kk in template[k]} if isinstance(template[k], dict)
                    else theta[k]) for k in template}
-    return lopt, theta, "pretrained 'default'"
+    return lopt, theta, f"pretrained {name!r}"
   if source in ("", "untrained"):
     lopt = _learned_optimizer(kind, {})
     return lopt, lopt.init(jax.random.PRNGKey(0)), "untrained"

@@ -107,3 +107,19 @@ def test_optax_option_on_the_shipped_theta():
   u, _ = full.update(grads, full.init(params), params)
   np.testing.assert_allclose(np.asarray(u["w"]), -2e-3 * np.asarray(d_ortho["w"]), rtol=1e-5,
                              atol=1e-9)
+
+
+def test_pretrained_orthogonal_is_the_default_configuration_with_the_option():
+  """The shipped "orthogonal" optimizer: the default's configuration with orthogonalize=True (the
+  bound 2 and weight decay 0.1 included); mnemosyne-eval loads it as mnemosyne:pretrained/<name>,
+  and an unknown name is one clear error."""
+  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  default = mnemosyne_lopt.load_pretrained("default")[0].config
+  lopt, theta = mnemosyne_lopt.load_pretrained("orthogonal")
+  assert lopt.config == {**default, "orthogonalize": True}
+  assert jax.tree_util.tree_structure(theta) == jax.tree_util.tree_structure(
+      jax.eval_shape(lopt.init, jax.random.PRNGKey(0)))
+  loaded, _, where = evaluation._load_learned("mnemosyne", "pretrained/orthogonal")  # pylint: disable=protected-access
+  assert loaded.config == lopt.config and where == "pretrained 'orthogonal'"
+  with pytest.raises(ValueError, match="No pretrained Mnemosyne 'nope'"):
+    evaluation._load_learned("mnemosyne", "pretrained/nope")  # pylint: disable=protected-access

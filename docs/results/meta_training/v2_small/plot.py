@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402  pylint: disable=wrong-import-position
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMES = (("mnemosyne", "Mnemosyne v2"), ("celo2_style", "Celo2-style"), ("lstm", "LSTM"),
          ("lstm_features", "LSTM + features"), ("adafac", "AdafacMLPLOpt"),
-         ("rnn", "RNNMLPLOpt"))
+         ("rnn", "RNNMLPLOpt"), ("orthogonal", "Mnemosyne v2, orthogonalised step"))
 WINDOW = 25
 
 

@@ -5,7 +5,7 @@
 # run's meta-parameters (last and selected), history, config and curve are copied into this folder's
 # <name>/, where ../../eval/held_out_v2_small_equal_steps/run.sh reads them.
 # Usage: bash docs/results/meta_training/v2_small/run.sh CORE NAME...   (NAME: mnemosyne, lstm,
-# lstm_features, adafac, rnn, celo2_style)
+# lstm_features, adafac, rnn, celo2_style, orthogonal)
 cd "$(dirname "$0")/../../../.."
 core=$1; shift
 mkdir -p runs/v2_small

@@ -17,3 +17,8 @@ rs relative_scales_coordinate_cap2 2e-3 mnemosyne,mnemosyne_T --relative_chunk_s
 rs relative_scales_coordinate_cap3 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
 rs relative_scales_coordinate_cap4 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 4
 rs relative_scales_coordinate_cap3 1e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
+# The pretrained "orthogonal" theta (mnemosyne(name="orthogonal"): the shipped default's settings
+# with orthogonalize=True), at the default learning rate and at 2e-3.
+ortho=(--theta mnemosyne_lopt/pretrained/orthogonal/theta.msgpack --orthogonalize true)
+rs orthogonal_pretrained 1e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
+rs orthogonal_pretrained 2e-3 mnemosyne,mnemosyne_T "${ortho[@]}"

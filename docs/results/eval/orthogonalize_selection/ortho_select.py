@@ -1,0 +1,105 @@
+"""Orthogonalised Mnemosyne against the shipped default on tasks outside held_out.
+
+    PYTHONPATH=. .venv/bin/python docs/results/eval/orthogonalize_selection/ortho_select.py [--seeds 2]
+
+Three optimizers at learning rate 1e-3 and weight decay 0.1: ``mnemosyne()`` as shipped (the
+"default" theta), the same theta with ``orthogonalize=True`` (every matrix's step replaced by its
+polar factor at the same RMS, ``mnemosyne_lopt.orthogonalize``; not meta-trained with it), and
+``mnemosyne(name="orthogonal")`` (a theta meta-trained with that step,
+``pretrained/orthogonal/RECIPE.md``), on the five selection tasks of
+``../weight_decay_selection/wd_select.py`` (Fashion-MNIST, scikit-learn digits and Austen tasks
+that share no data set or task with held_out), through mnemosyne-eval's harness
+(``evaluation.run_one``: same batches and seeds for every optimizer).  ``optax.adamw``'s runs at
+the rates of ``../learning_rate_selection/`` (1e-4 .. 1e-2, weight decay 1e-4) are read from that
+folder's results.json (same harness, tasks and seeds).
+
+The rule, fixed before the runs, on final *validation* loss (test losses are reported, not used):
+a candidate qualifies to replace the shipped default if it is below AdamW at 1e-3 on every task,
+within 2 % of tuned AdamW (the best rate of the grid) on at least as many tasks as the shipped
+default, and below the shipped default on the majority of the tasks.  Writes results.json,
+results.md and selection.png next to this file; ``--summary_only`` rewrites the last two from
+results.json without training.
+"""
+import json
+import os
+import sys
+
+import mnemosyne_lopt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "weight_decay_selection"))
+import wd_select  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+ADAMW_FROM = os.path.join(HERE, "..", "learning_rate_selection", "results.json")
+CANDIDATES = ("mnemosyne", "mnemosyne_orthogonal", "orthogonal_pretrained")
+
+
+def optimizers():
+  return [wd_select._optimizer("mnemosyne", mnemosyne_lopt.mnemosyne()),  # pylint: disable=protected-access
+          wd_select._optimizer("mnemosyne_orthogonal", mnemosyne_lopt.mnemosyne(orthogonalize=True)),  # pylint: disable=protected-access
+          wd_select._optimizer("orthogonal_pretrained", mnemosyne_lopt.mnemosyne(name="orthogonal"))]  # pylint: disable=protected-access
+
+
+def with_adamw(results):
+  """``results`` with the AdamW runs of ../learning_rate_selection/results.json added per task."""
+  with open(ADAMW_FROM) as f:
+    saved = json.load(f)
+  grid = saved["adamw_grid"]
+  for t in results:
+    for a in grid:
+      results[t][f"adamw_lr{a:g}"] = saved["results"][t][f"adamw_lr{a:g}"]
+  return results, grid
+
+
+def summarize(results, seeds):
+  """results.md and selection.png from ``results`` (task -> optimizer -> per-seed finals)."""
+  results, grid = with_adamw(results)
+  mean = wd_select.mean_final(results)
+  tuned = {t: min(grid, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
+  below = {c: sum(mean(t, c) < mean(t, "adamw_lr0.001") for t in results) for c in CANDIDATES}
+  within = {c: sum(mean(t, c) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
+            for c in CANDIDATES}
+  lower = {c: sum(mean(t, c) < mean(t, "mnemosyne") for t in results) for c in CANDIDATES[1:]}
+  n = len(results)
+  qualifies = {c: below[c] == n and within[c] >= within["mnemosyne"] and lower[c] > n / 2
+               for c in CANDIDATES[1:]}
+  cols = ["adamw_lr0.001"] + list(CANDIDATES)
+  lines = ["Final validation / test loss, mean over %d seeds, constant learning rate 1e-3; AdamW at "
+           "weight decay 1e-4, Mnemosyne at 0.1 (its default)." % seeds, "",
+           "| task | " + " | ".join(cols) + " | tuned AdamW (rate) |", "|---|" + "---:|" * (len(cols) + 1)]
+  for t in results:
+    best = f"adamw_lr{tuned[t]:g}"
+    lines.append(f"| {t} | {wd_select.loss_cells(mean, t, cols)} | "
+                 f"{wd_select.loss_cells(mean, t, [best])} ({tuned[t]:g}) |")
+  lines += ["", f"Below AdamW at 1e-3 on validation loss (of {n}): "
+            + ", ".join(f"{c} {below[c]}" for c in CANDIDATES) + ".",
+            "", f"Within 2 % of tuned AdamW's validation loss or better (of {n}): "
+            + ", ".join(f"{c} {within[c]}" for c in CANDIDATES) + ".",
+            "", "Below the shipped default on validation loss (of %d): " % n
+            + ", ".join(f"{c} {lower[c]}" for c in CANDIDATES[1:]) + ".",
+            "", "Rule (module docstring): " + "; ".join(
+                f"{c} {'qualifies' if qualifies[c] else 'does not qualify'}" for c in CANDIDATES[1:])
+            + " to replace the shipped default."]
+  wd_select.write_summary(HERE, lines)
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(6, 3.5))
+  names = list(results)
+  for i, c in enumerate(["adamw_lr0.001"] + list(CANDIDATES)):
+    ax.bar([k + 0.2 * (i - 1.5) for k in range(n)],
+           [mean(t, c) / mean(t, f"adamw_lr{tuned[t]:g}") for t in names], width=0.2, label=c)
+  ax.axhline(1.0, color="k", lw=0.8)
+  ax.axhline(1.02, color="k", lw=0.6, ls=":")
+  ax.set_xticks(range(n)); ax.set_xticklabels(names, rotation=20, ha="right", fontsize=7)
+  ax.set_ylabel("final validation loss / tuned AdamW's")
+  ax.legend(fontsize=7); fig.tight_layout(); fig.savefig(os.path.join(HERE, "selection.png"), dpi=110)
+  return 0
+
+
+def main(argv=None):
+  return wd_select.selection_main(__doc__, HERE, optimizers, summarize, {}, argv)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
