@@ -10,10 +10,11 @@ out=docs/results/eval/held_out_v2_small_equal_steps
 mt=docs/results/meta_training/v2_small
 tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
 declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
-                 [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt)
+                 [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
+                 [orthogonal]=mnemosyne)
 if [ "$1" = merge ]; then
   dirs=()
-  for name in mnemosyne celo2_style lstm lstm_features adafac rnn; do dirs+=(runs/eval_v2_small/$name); done
+  for name in mnemosyne celo2_style lstm lstm_features adafac rnn orthogonal; do dirs+=(runs/eval_v2_small/$name); done
   .venv/bin/mnemosyne-eval --merge "${dirs[@]}" --out $out
   exit
 fi
