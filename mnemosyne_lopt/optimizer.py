@@ -53,9 +53,10 @@ so no coordinate moves more than c_A times as far as under Adam at the same lear
 ``align_with_adam=True`` (an ablation) also keeps every coordinate's step in Adam's direction,
 Delta_i in the interval between 0 and c_A A_i (without c_A: Delta_i <- 0 where Delta_i A_i < 0).
 ``normalize_step=False`` (an ablation) drops the normalisation.
-``orthogonalize=True`` (an option, not meta-trained) first replaces the step of every matrix-like
-tensor by its polar factor at the same RMS (``mnemosyne_lopt.orthogonalize``: Muon's Newton-Schulz
-iteration), then applies the per-coordinate bound.
+``orthogonalize=True`` (the shipped "orthogonal" theta was meta-trained with it, "default" was
+not) first replaces the step of every matrix-like tensor by its polar factor at the same RMS
+(``mnemosyne_lopt.orthogonalize``: Muon's Newton-Schulz iteration), then applies the
+per-coordinate bound.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
 -----------------------------------------------------------------
@@ -230,8 +231,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       least two axes, seen as [prod(shape[:-1]), shape[-1]]) by its polar factor, approximated by
       Muon's quintic Newton-Schulz iteration and rescaled to the step's own RMS, before the
       per-coordinate bound (``mnemosyne_lopt.orthogonalize``; Celo2's recommended version
-      orthogonalises its learned step the same way).  Not used in meta-training the shipped
-      optimizers.
+      orthogonalises its learned step the same way).  The shipped "orthogonal" theta was
+      meta-trained with it (``meta_train/v2_small_orthogonal.gin``).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
