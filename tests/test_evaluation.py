@@ -684,7 +684,7 @@ def _not_held_out(specs, path):
 
 
 def test_gin_reading_of_the_recipes():
-  assert len(RECIPES) >= 10 and len(SHIPPED) == 3
+  assert len(RECIPES) >= 10 and len(SHIPPED) == 4     # default, orthogonal, v1, v1_stage1
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2.gin")) == {
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp")}
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v1_quickstart.gin")) == {
@@ -694,9 +694,10 @@ def test_gin_reading_of_the_recipes():
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2_lm.gin")) == {
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp"),
       ("austen", "transformer_lm")}
-  shipped = os.path.join(ROOT, "mnemosyne_lopt", "pretrained", "default", "config.gin")
-  assert _meta_training_tasks(shipped) == {("fashion_mnist", "mlp"), ("digits", "mlp"),
-                                           ("teacher_student", "mlp")}
+  for name in ("default", "orthogonal"):
+    shipped = os.path.join(ROOT, "mnemosyne_lopt", "pretrained", name, "config.gin")
+    assert _meta_training_tasks(shipped) == {("fashion_mnist", "mlp"), ("digits", "mlp"),
+                                             ("teacher_student", "mlp")}, name
 
 
 def test_held_out_tasks_differ_from_every_meta_training_family_and_selection_task(
