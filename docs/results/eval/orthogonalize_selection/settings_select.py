@@ -14,7 +14,6 @@ on every task, the one within 2 % of tuned AdamW on the most tasks, ties broken 
 geometric mean of validation loss / tuned AdamW's; it is kept only if ``mnemosyne-stability``
 finds no blow-up with it (else the next).  Writes settings.json and settings.md next to this file.
 """
-import argparse
 import json
 import os
 import sys
@@ -83,16 +82,8 @@ def summarize(results, seeds):
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--seeds", type=int, default=2)
-  parser.add_argument("--summary_only", action="store_true")
-  args = parser.parse_args(argv)
-  path = os.path.join(HERE, "settings.json")
-  if args.summary_only:
-    with open(path) as f:
-      saved = json.load(f)
-    return summarize(saved["results"], saved["seeds"])
-  return summarize(wd_select.run_grid(optimizers(), args.seeds, path, {}), args.seeds)
+  return wd_select.selection_main(__doc__, HERE, optimizers, summarize, {}, argv,
+                                  json_name="settings.json")
 
 
 if __name__ == "__main__":

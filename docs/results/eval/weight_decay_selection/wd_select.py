@@ -76,16 +76,17 @@ def main(argv=None):
   return selection_main(__doc__, HERE, optimizers, summarize, {"grid": GRID}, argv)
 
 
-def selection_main(doc, folder, make_optimizers, summarize_fn, extra, argv=None):
+def selection_main(doc, folder, make_optimizers, summarize_fn, extra, argv=None,
+                   json_name="results.json"):
   """A selection script's command line: ``--seeds`` runs ``make_optimizers()`` on TASKS into
-  ``folder``/results.json (with ``extra``), ``--summary_only`` reads it back; then
+  ``folder``/``json_name`` (with ``extra``), ``--summary_only`` reads it back; then
   ``summarize_fn(results, seeds)`` writes the tables and the figure."""
   parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
   parser.add_argument("--seeds", type=int, default=2)
   parser.add_argument("--summary_only", action="store_true",
-                      help="rewrite results.md and selection.png from results.json")
+                      help=f"rewrite the summary from {json_name} without training")
   args = parser.parse_args(argv)
-  path = os.path.join(folder, "results.json")
+  path = os.path.join(folder, json_name)
   if args.summary_only:
     with open(path) as f:
       saved = json.load(f)
