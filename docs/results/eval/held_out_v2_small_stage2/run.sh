@@ -4,7 +4,8 @@
 # held_out's nine tasks outside MiniLM, seed 0, constant learning rate, no weight decay, exactly as
 # ../held_out_v2_small_equal_steps/ (500 outer steps); then merged with that folder's results.
 # Usage: bash docs/results/eval/held_out_v2_small_stage2/run.sh CORE NAME...   (NAME as in
-# ../../meta_training/v2_small_stage2/run.sh), then with "merge NAME..." for the names evaluated.
+# ../../meta_training/v2_small/run.sh), then with "merge NAME..." for the names just evaluated
+# (merged with this folder's committed results, which keep the names evaluated before).
 cd "$(dirname "$0")/../../../.."
 out=docs/results/eval/held_out_v2_small_stage2
 mt=docs/results/meta_training/v2_small_stage2
@@ -15,6 +16,7 @@ declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
 if [ "$1" = merge ]; then
   shift
   dirs=(docs/results/eval/held_out_v2_small_equal_steps)
+  [ -f $out/results.json.gz ] && dirs+=($out)
   for name in "$@"; do dirs+=(runs/eval_v2_small_stage2/$name); done
   .venv/bin/mnemosyne-eval --merge "${dirs[@]}" --out $out
   exit
