@@ -2,7 +2,7 @@
 compiled apart, with the number of kernels XLA emits for each.
 
 On a tree of ``step_overhead.MODEL_TREES`` (or ``mlp``: 784-128-10), for the shipped pretrained
-Mnemosyne "default", this script jits and times ``lower`` and ``compile`` of
+Mnemosyne "plain", this script jits and times ``lower`` and ``compile`` of
 
   * ``update``: the whole ``opt_fn(theta).update`` (what the first training step compiles);
   * ``statistics``: the per-chunk sums over g, m, v (``MnemosyneLOpt._tree_sums_v2``);
@@ -59,7 +59,7 @@ def main(argv=None):
     params = step_overhead.model_tree(key, args.tree)
   grads = jax.tree_util.tree_map(lambda p: 1e-3 * jnp.ones_like(p), params)
   # pylint: disable=protected-access
-  lopt, theta = pretrained.load_pretrained("default")
+  lopt, theta = pretrained.load_pretrained("plain")
   opt = lopt.opt_fn(theta)
   state = opt.init(params, num_steps=1000)
   flat = jax.tree_util.tree_structure(params).flatten_up_to

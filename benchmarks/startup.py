@@ -1,7 +1,8 @@
 """What a user waits for before the first step: import, construction, init, the first jitted update.
 
 Each measurement runs in a fresh Python process (nothing cached in memory; JAX's persistent
-compilation cache off), for ``mnemosyne_lopt.mnemosyne()`` and for ``optax.adamw(1e-3)``:
+compilation cache off), for ``mnemosyne_lopt.mnemosyne()`` (``--pretrained NAME``:
+``mnemosyne(name=NAME)``) and for ``optax.adamw(1e-3)``:
 
   * ``import``: ``import mnemosyne_lopt`` (learned_optimization's base imports TensorFlow through
     ``learned_optimization.summary``), or ``import optax`` for AdamW;
@@ -44,7 +45,8 @@ params = {{k: 0.02 * jnp.ones(s, jnp.float32) for k, s in shapes.items()}}
 grads = {{k: 1e-3 * jnp.ones(s, jnp.float32) for k, s in shapes.items()}}
 jax.block_until_ready((params, grads))
 t2 = time.perf_counter()
-tx = mnemosyne_lopt.mnemosyne() if {optimizer!r} == "mnemosyne" else optax.adamw(1e-3)
+tx = (mnemosyne_lopt.mnemosyne(name={pretrained!r}) if {optimizer!r} == "mnemosyne"
+      else optax.adamw(1e-3))
 t3 = time.perf_counter()
 state = jax.block_until_ready(tx.init(params))
 t4 = time.perf_counter()
@@ -67,10 +69,11 @@ print("RESULT " + json.dumps({{"import": t1 - t0, "construct": t3 - t2, "init": 
 """
 
 
-def measure(optimizer, tree):
+def measure(optimizer, tree, pretrained="default"):
   env = dict(os.environ, JAX_ENABLE_COMPILATION_CACHE="false",
              PYTHONPATH=os.pathsep.join([os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")]))
-  out = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE, optimizer=optimizer, tree=tree)],
+  out = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE, optimizer=optimizer, tree=tree,
+                                                                pretrained=pretrained)],
                        capture_output=True, text=True, env=env, check=False)
   for line in out.stdout.splitlines():
     if line.startswith("RESULT "):
@@ -82,6 +85,8 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--trees", default="mlp,transformer_lm_tiny")
   parser.add_argument("--json", default=None)
+  parser.add_argument("--pretrained", default="default",
+                      help="which shipped Mnemosyne: mnemosyne(name=...) (default, plain)")
   args = parser.parse_args(argv)
   rows = []
   cols = ("import", "construct", "init", "first step", "step")
@@ -90,7 +95,7 @@ def main(argv=None):
   print("|---|---|" + "---:|" * len(cols))
   for tree in args.trees.split(","):
     for optimizer in ("adamw", "mnemosyne"):
-      r = measure(optimizer, tree)
+      r = measure(optimizer, tree, args.pretrained)
       rows.append(dict(r, tree=tree, optimizer=optimizer))
       cells = [f"{r[c]:.2f}" if c != "step" else f"{1e3 * r[c]:.2f}" for c in cols]
       print(f"| {tree} ({r['tensors']}) | {optimizer} | " + " | ".join(cells) + " |", flush=True)

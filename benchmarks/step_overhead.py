@@ -12,8 +12,10 @@ script measures, in ONE process, the jit-compiled update step of
   * ``mnemosyne_bf16`` ``MnemosyneLOpt(compute_dtype="bfloat16")`` (only when asked for);
   * ``mnemosyne_capped`` ``MnemosyneLOpt(max_coordinate_ratio=2.0)`` (the per-coordinate bound
     alone; only when asked for);
-  * ``mnemosyne_shipped`` ``MnemosyneLOpt`` as the pretrained "default" is configured (weight
-    decay 0.1 and ``max_coordinate_ratio=2``; only when asked for).
+  * ``mnemosyne_plain`` ``MnemosyneLOpt`` as the pretrained "plain" is configured (weight
+    decay 0.1 and ``max_coordinate_ratio=2``; only when asked for);
+  * ``mnemosyne_shipped`` ``MnemosyneLOpt`` as the pretrained "default" is configured ("plain"'s
+    settings with ``orthogonalize=True``: Newton-Schulz on every matrix; only when asked for).
 
 Each row also records the compiled update's buffer sizes (``benchmark_common.memory_stats``).
 
@@ -73,12 +75,13 @@ from learned_optimization.learned_optimizers import adafac_mlp_lopt
 
 DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
 ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1", "mnemosyne_capped",
-                                       "mnemosyne_shipped")
+                                       "mnemosyne_plain", "mnemosyne_shipped")
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
     "mnemosyne": "Mnemosyne (v2, meta_token, default)",
     "mnemosyne_v1": "Mnemosyne v1 (meta_token)",
     "mnemosyne_capped": "Mnemosyne (v2, max_coordinate_ratio=2)",
+    "mnemosyne_plain": "Mnemosyne (v2, as the pretrained 'plain' is configured)",
     "mnemosyne_shipped": "Mnemosyne (v2, as the pretrained default is configured)",
     "mnemosyne_bf16": "Mnemosyne (meta_token, compute_dtype=bfloat16)",
     "mnemosyne_pc": "Mnemosyne (per_coordinate)",
@@ -204,6 +207,8 @@ def build(name: str, params, key):
     lopt = MnemosyneLOpt(rule="v1")
   elif name == "mnemosyne_capped":
     lopt = MnemosyneLOpt(max_coordinate_ratio=2.0)
+  elif name == "mnemosyne_plain":
+    lopt = pretrained.load_pretrained("plain")[0]
   elif name == "mnemosyne_shipped":
     lopt = pretrained.load_pretrained("default")[0]
   elif name == "mnemosyne_pc":

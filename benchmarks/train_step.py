@@ -4,7 +4,7 @@ For each model, one jitted step ``loss, g = value_and_grad(task.loss)(params, ke
 optimizer's optax update and ``optax.apply_updates``, parameters and optimizer state donated, on a
 fixed real batch of the task's training data; optax ``adam(1e-3)`` against
 ``mnemosyne_lopt.mnemosyne()`` (the pretrained default at its default learning rate; ``--pretrained
-NAME``: ``mnemosyne(name=NAME)``, e.g. ``orthogonal``).  After
+NAME``: ``mnemosyne(name=NAME)``, e.g. ``plain``).  After
 compilation and warm-up, ``--rounds`` interleaved rounds (order alternating) of about
 ``--target_ms_per_round`` of timed steps each (at most ``--steps``); reported: median ms per step and the paired ratio (median over rounds of the
 round-median ratio).

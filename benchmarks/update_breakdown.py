@@ -1,8 +1,8 @@
 """Where one Mnemosyne v2 update spends its time: its three stages timed alone, next to optax Adam.
 
 On a parameter tree (``--tree``, one of ``step_overhead.MODEL_TREES``, or ``--params`` N: N
-tensors of 1024 x 1024), with the shipped pretrained Mnemosyne "default" after a few updates, this
-script times, each jitted on its own:
+tensors of 1024 x 1024), with the shipped pretrained Mnemosyne "plain" (v2 without orthogonalised
+steps) after a few updates, this script times, each jitted on its own:
 
   * ``adam``: optax ``adam(1e-3)`` + ``apply_updates``, parameters and state donated;
   * ``update``: the whole Mnemosyne update, state donated (what ``step_overhead.py`` times);
@@ -153,7 +153,7 @@ def main(argv=None):
     label = f"{args.params}M (1024 x 1024 tensors)"
   grads = jax.tree_util.tree_map(
       lambda p: 1e-3 * jax.random.normal(jax.random.fold_in(key, p.size), p.shape), params)
-  lopt, theta = pretrained.load_pretrained("default")
+  lopt, theta = pretrained.load_pretrained("plain")
   stages, info = build_stages(lopt, theta, params, grads)
   ms = measure(stages, args.rounds, args.reps)
   print(f"{label}: {info['num_params']:,} parameters in {info['num_tensors']} tensors, "

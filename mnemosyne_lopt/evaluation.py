@@ -353,7 +353,8 @@ def _load_learned(kind: str, source: str):
       # e.g. no HPE: the shipped Performer and pooling layers have no place in the ablation
       theta = {k: ({kk: theta[k][kk] for kk in template[k]} if isinstance(template[k], dict)
                    else theta[k]) for k in template}
-    return lopt, theta, f"pretrained {name!r}"
+    folder = pretrained_lib.resolve(name)
+    return lopt, theta, f"pretrained {name!r}" + (f" ({folder!r})" if folder != name else "")
   if source in ("", "untrained"):
     lopt = _learned_optimizer(kind, {})
     return lopt, lopt.init(jax.random.PRNGKey(0)), "untrained"

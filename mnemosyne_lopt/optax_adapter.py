@@ -165,8 +165,8 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
       optimizer's own setting (the shipped ones: no such bound).
     orthogonalize: True replaces the step of every matrix-like tensor by its polar factor at the
       same RMS (``MnemosyneLOpt(orthogonalize=True)``: Muon's Newton-Schulz iteration, before the
-      per-coordinate bound); None keeps the learned optimizer's own setting (the shipped ones:
-      False).
+      per-coordinate bound); None keeps the learned optimizer's own setting (the shipped
+      "default": True; "plain": False).
 
   Returns:
     ``GradientTransformationExtraArgs``: ``update(grads, state, params=None, **extra)`` gives
@@ -215,29 +215,28 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
       chain(scale_by_mnemosyne(theta, name, num_steps), add_decayed_weights(weight_decay),
             scale_by_learning_rate(learning_rate)).
 
-  ``mnemosyne()`` is the untuned default that the README's results use: learning rate 1e-3 (the
-  one it was meta-trained at), decoupled weight decay ``DEFAULT_WEIGHT_DECAY`` = 0.1 (so
-  p <- p - lr_t (Delta + 0.1 p)), horizon unknown.  The network was meta-trained without weight
-  decay; 0.1 is the value of 0, 0.01, 0.03, 0.1, 0.3, 1 that put the validation loss below
-  AdamW's on the most of five tasks outside held_out (all five;
-  ``docs/results/eval/weight_decay_selection``).  Every tensor's step keeps an RMS near a
-  fraction of the learning rate even where the gradient carries no signal (the sign direction),
-  so without decay the weights of a fitted classifier grow linearly and its test loss with them;
-  ``weight_decay=0.0`` turns it off.  The shipped default bounds every coordinate's step by twice
-  Adam's at the same learning rate (``max_coordinate_ratio=2``: |Delta_i| <= 2 |m_hat_i| /
-  (sqrt(v_hat_i) + eps)), which keeps that floor from driving the x100 re-parameterised
-  regression of ``mnemosyne-stability`` up (docs/evaluation.md, "Stability").  ``learning_rate`` is a float or
-  an optax schedule (warmup, cosine, ...); each tensor's step has RMS at most learning_rate.
-  Tuned over a half-decade grid on held_out, its learning rate lands where AdamW's does on 7 of
-  9 tasks, but its step may be longer than AdamW's at the same rate (on the x100 regression 1.4-2x
-  Adam's RMS; 2x per coordinate at most, the bound): at a rate on AdamW's edge of stability, halve
-  it if a run spikes (docs/results/stability/reparam100_48seeds).
-  ``max_adam_ratio=1.0`` also bounds it by Adam's step at the same learning rate (no blow-up in the
-  stability suite, but most of the gain over AdamW is lost: docs/evaluation.md, "Stability").
-  ``name="orthogonal"`` is the shipped theta meta-trained with orthogonalised matrix steps (the
-  default's settings with ``orthogonalize=True``; ``pretrained/orthogonal/RECIPE.md``): on nine
-  held_out tasks (3 seeds) below the default on 7 and below AdamW on 8, with no blow-up in
-  ``mnemosyne-stability`` (docs/evaluation.md, "Orthogonalised steps").
+  ``mnemosyne()`` is the untuned default that the README's results use: the pretrained
+  "default" (``pretrained/orthogonal/RECIPE.md``; "orthogonal" is the same), learning rate 1e-3
+  (the one it was meta-trained at), decoupled weight decay ``DEFAULT_WEIGHT_DECAY`` = 0.1 (so
+  p <- p - lr_t (Delta + 0.1 p)), horizon unknown.  Its theta was meta-trained with orthogonalised
+  matrix steps (``orthogonalize=True``: the step of every tensor with at least two axes is
+  replaced by its polar factor at the same RMS, Muon's Newton-Schulz iteration,
+  ``mnemosyne_lopt.orthogonalize``) and without weight decay.  Every tensor's step keeps an RMS
+  near a fraction of the learning rate even where the gradient carries no signal, so without
+  decay the weights of a fitted classifier grow and its test loss with them; 0.1 is the value of
+  0, 0.01, 0.03, 0.1, 0.3, 1 that put the validation loss below AdamW's on the most of five tasks
+  outside held_out (``docs/results/eval/weight_decay_selection``; for this theta, 0.1 against 0:
+  ``docs/results/eval/orthogonalize_selection``); ``weight_decay=0.0`` turns it off.  Every
+  coordinate's step is bounded by twice Adam's at the same learning rate
+  (``max_coordinate_ratio=2``: |Delta_i| <= 2 |m_hat_i| / (sqrt(v_hat_i) + eps)), which keeps the
+  x100 re-parameterised regression of ``mnemosyne-stability`` from blowing up (docs/evaluation.md,
+  "Stability").  ``learning_rate`` is a float or an optax schedule (warmup, cosine, ...); each
+  tensor's step has RMS at most learning_rate.  At twice the default rate the x100 regression
+  blows up as often as AdamW at that rate (5 of 48 seeds) but, told its horizon, more often (14
+  of 48): at a rate on AdamW's edge of stability, halve it if a run spikes
+  (docs/results/stability/reparam100_48seeds).  ``name="plain"`` is the pretrained v2 without
+  orthogonalisation (cheaper per step on small models: docs/performance.md).
+  ``max_adam_ratio=1.0`` also bounds the step by Adam's at the same learning rate.
   Under ``optax.inject_hyperparams(mnemosyne)`` the learning rate and the weight decay are
   hyperparameters of the state like AdamW's; ``num_steps``, ``max_adam_ratio`` and
   ``orthogonalize``, fixed when the optimizer is built, go in its ``static_args``.

@@ -2,7 +2,8 @@
 
 Each folder under ``mnemosyne_lopt/pretrained/`` holds ``optimizer.json`` (the ``MnemosyneLOpt``
 arguments), ``theta.msgpack`` (flax-serialised meta-parameters), the gin recipe and the exact command
-and seed that produced them, and the meta-training curve.
+and seed that produced them, and the meta-training curve.  ``ALIASES`` names a folder by another
+name: "default", what ``mnemosyne()`` and ``load_pretrained()`` load, is "orthogonal".
 """
 
 import json
@@ -15,18 +16,31 @@ import numpy as np
 from mnemosyne_lopt.optimizer import MnemosyneLOpt
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
+ALIASES = {"default": "orthogonal"}
 
 
-def available() -> list:
+def shipped_folders() -> list:
+  """The folders of ``pretrained/`` that hold meta-parameters (no alias)."""
   if not os.path.isdir(PRETRAINED_DIR):
     return []
   return sorted(d for d in os.listdir(PRETRAINED_DIR)
                 if os.path.exists(os.path.join(PRETRAINED_DIR, d, "theta.msgpack")))
 
 
+def available() -> list:
+  """Every name ``load_pretrained`` takes: the shipped folders and their aliases."""
+  folders = shipped_folders()
+  return sorted(folders + [a for a, target in ALIASES.items() if target in folders])
+
+
+def resolve(name: str) -> str:
+  """The folder name of the pretrained optimizer ``name`` ("default" -> "orthogonal")."""
+  return ALIASES.get(name, name)
+
+
 def load_pretrained(name: str = "default"):
   """(lopt, theta): the shipped Mnemosyne ``name``, independent of any gin configuration."""
-  folder = os.path.join(PRETRAINED_DIR, name)
+  folder = os.path.join(PRETRAINED_DIR, resolve(name))
   if not os.path.exists(os.path.join(folder, "theta.msgpack")):
     raise FileNotFoundError(f"No pretrained Mnemosyne named {name!r}; available: {available()}.")
   with open(os.path.join(folder, "optimizer.json")) as f:

@@ -17,7 +17,8 @@ step's PRNG key, so every optimizer sees the same data for a seed):
 Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero biases).
 
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
-                        [--json runs/stability.json] [--theta RUN/theta_best.msgpack]
+                        [--json runs/stability.json] [--pretrained default|plain]
+                        [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
                         [--relative_chunk_scales true|false] [--align_with_adam true|false]
                         [--weight_decay 0.1] [--plot runs/stability.png]
@@ -37,8 +38,10 @@ each coordinate's step bounded by twice Adam's (``max_coordinate_ratio=2``, as `
 learning-rate schedule of ``mnemosyne-eval``
 (``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
 ``--learning_rate`` sets that rate (or peak) for all of them, 1e-3 by default.
-The flags named after ``MnemosyneLOpt`` arguments set them for ``mnemosyne`` / ``mnemosyne_T`` in
-place of the shipped optimizer's; ``--weight_decay`` sets their decoupled weight decay (0.1).
+``--pretrained plain`` makes ``mnemosyne`` / ``mnemosyne_T`` the shipped "plain" optimizer
+(``mnemosyne(name="plain")``) in place of the default.  The flags named after ``MnemosyneLOpt``
+arguments set them for ``mnemosyne`` / ``mnemosyne_T`` in place of the shipped optimizer's;
+``--weight_decay`` sets their decoupled weight decay (0.1).
 """
 
 import argparse
@@ -151,10 +154,12 @@ def make_problem(name: str, seed: int):
 def make_optimizer(name: str, num_steps: int, theta_file=None,
                    overrides=None, schedule: str = "constant",
                    learning_rate: float = LEARNING_RATE) -> optax.GradientTransformation:
-  """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters of a v2
-  ``MnemosyneLOpt()`` (a run's theta.msgpack) for mnemosyne / mnemosyne_T instead of the shipped
-  default; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``) in place
-  of the shipped optimizer's; ``schedule``: ``learning_rate`` (1e-3 by default) as the peak of
+  """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters (a run's
+  theta.msgpack) of the shipped optimizer's configuration for mnemosyne / mnemosyne_T instead of
+  its shipped theta; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``)
+  in place of the shipped optimizer's, ``"weight_decay"`` its decoupled weight decay and
+  ``"pretrained"`` which shipped optimizer (``load_pretrained`` name; "default" unless given);
+  ``schedule``: ``learning_rate`` (1e-3 by default) as the peak of
   ``evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)`` (not for
   ``mnemosyne_v1``)."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
@@ -163,8 +168,10 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   if name in ("mnemosyne", "mnemosyne_T"):
     overrides = dict(overrides or {})
     kw = {"weight_decay": overrides.pop("weight_decay")} if "weight_decay" in overrides else {}
+    pretrained = overrides.pop("pretrained", "default")
+    kw["name"] = pretrained
     if theta_file or overrides:
-      shipped, theta = mnemosyne_lopt.load_pretrained("default")
+      shipped, theta = mnemosyne_lopt.load_pretrained(pretrained)
       lopt = mnemosyne_lopt.MnemosyneLOpt(**{**shipped.config, **overrides})
       if theta_file:
         with open(theta_file, "rb") as f:
@@ -263,8 +270,11 @@ def run(argv=None) -> dict:
   parser.add_argument("--optimizers", default="mnemosyne,mnemosyne_T,adamw")
   parser.add_argument("--json", default=None, help="write per-run results to this JSON file")
   parser.add_argument("--theta", default=None,
-                      help="theta.msgpack of a v2 MnemosyneLOpt() for mnemosyne / mnemosyne_T "
-                           "(default: the shipped pretrained 'default')")
+                      help="theta.msgpack for mnemosyne / mnemosyne_T, of the configuration of "
+                           "--pretrained (default: that optimizer's shipped theta)")
+  parser.add_argument("--pretrained", default="default",
+                      help="which shipped pretrained Mnemosyne mnemosyne / mnemosyne_T are "
+                           "(mnemosyne(name=...): default, plain, ...) [default]")
   parser.add_argument("--plot", default=None, help="write a heat map (final loss / AdamW's) to this PNG")
   parser.add_argument("--replot", default=None, help="only redraw --plot from this results JSON")
   parser.add_argument("--max_step_gain", default="default",
@@ -323,6 +333,8 @@ def run(argv=None) -> dict:
     overrides["align_with_adam"] = args.align_with_adam == "true"
   if args.orthogonalize != "default":
     overrides["orthogonalize"] = args.orthogonalize == "true"
+  if args.pretrained != "default":
+    overrides["pretrained"] = args.pretrained
   results, t0 = [], time.time()
   total = len(problems) * len(args.steps) * len(optimizers)
   done = 0

@@ -684,7 +684,7 @@ def _not_held_out(specs, path):
 
 
 def test_gin_reading_of_the_recipes():
-  assert len(RECIPES) >= 10 and len(SHIPPED) == 4     # default, orthogonal, v1, v1_stage1
+  assert len(RECIPES) >= 10 and len(SHIPPED) == 4     # orthogonal (the default), plain, v1, v1_stage1
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2.gin")) == {
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp")}
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v1_quickstart.gin")) == {
@@ -694,7 +694,7 @@ def test_gin_reading_of_the_recipes():
   assert _meta_training_tasks(os.path.join(GIN_DIR, "meta_train", "v2_lm.gin")) == {
       ("fashion_mnist", "mlp"), ("digits", "mlp"), ("teacher_student", "mlp"),
       ("austen", "transformer_lm")}
-  for name in ("default", "orthogonal"):
+  for name in ("plain", "orthogonal"):
     shipped = os.path.join(ROOT, "mnemosyne_lopt", "pretrained", name, "config.gin")
     assert _meta_training_tasks(shipped) == {("fashion_mnist", "mlp"), ("digits", "mlp"),
                                              ("teacher_student", "mlp")}, name

@@ -169,7 +169,7 @@ def test_pretrained_missing_name_is_a_clear_error():
     mnemosyne_lopt.mnemosyne(name="no_such_optimizer")
 
 
-@pytest.mark.parametrize("name", pretrained_lib.available())
+@pytest.mark.parametrize("name", pretrained_lib.shipped_folders())
 def test_every_shipped_pretrained_optimizer_trains_a_quadratic(name):
   lopt, theta = pretrained_lib.load_pretrained(name)
   # v2: its step has RMS <= learning_rate; 200 steps of 1e-3 cannot travel the 0.58 RMS to the target
@@ -192,18 +192,25 @@ def test_every_shipped_pretrained_optimizer_trains_a_quadratic(name):
 
 
 def test_shipped_pretrained_optimizers_are_v2_default_and_v1_for_comparison():
-  assert {"default", "v1", "v1_stage1"} <= set(pretrained_lib.available())
-  assert pretrained_lib.load_pretrained("default")[0].rule == "v2"
+  assert {"default", "orthogonal", "plain", "v1", "v1_stage1"} <= set(pretrained_lib.available())
+  default, theta = pretrained_lib.load_pretrained("default")
+  assert default.rule == "v2" and default.orthogonalize
+  orthogonal, theta_o = pretrained_lib.load_pretrained("orthogonal")   # "default" is its alias
+  assert orthogonal.config == default.config
+  for a, b in zip(jax.tree_util.tree_leaves(theta), jax.tree_util.tree_leaves(theta_o)):
+    np.testing.assert_array_equal(a, b)
+  plain = pretrained_lib.load_pretrained("plain")[0]
+  assert plain.rule == "v2" and not plain.orthogonalize
   assert pretrained_lib.load_pretrained("v1")[0].rule == "v1"
 
 
-@pytest.mark.parametrize("name", ["default", "v1"])
+@pytest.mark.parametrize("name", ["default", "plain", "v1"])
 def test_read_theta_equals_reading_into_an_initialised_theta(name):
   """read_theta takes its structure from eval_shape (no initialiser run); the bytes read are the same
   arrays as flax's from_bytes into a computed lopt.init(key), leaf for leaf."""
   import flax  # pylint: disable=g-import-not-at-top
   lopt, theta = pretrained_lib.load_pretrained(name)
-  with open(f"{pretrained_lib.PRETRAINED_DIR}/{name}/theta.msgpack", "rb") as f:
+  with open(f"{pretrained_lib.PRETRAINED_DIR}/{pretrained_lib.resolve(name)}/theta.msgpack", "rb") as f:
     data = f.read()
   reference = flax.serialization.from_bytes(lopt.init(jax.random.PRNGKey(0)), data)
   assert jax.tree_util.tree_structure(theta) == jax.tree_util.tree_structure(reference)
@@ -213,7 +220,8 @@ def test_read_theta_equals_reading_into_an_initialised_theta(name):
 
 def test_read_theta_of_another_configuration_is_a_clear_error():
   lopt, _ = pretrained_lib.load_pretrained("default")
-  with open(f"{pretrained_lib.PRETRAINED_DIR}/default/theta.msgpack", "rb") as f:
+  with open(f"{pretrained_lib.PRETRAINED_DIR}/{pretrained_lib.resolve('default')}/theta.msgpack",
+            "rb") as f:
     data = f.read()
   wider = MnemosyneLOpt(**dict(lopt.config, hidden_dim=2 * lopt.hidden_dim))
   with pytest.raises(ValueError, match="holds meta-parameters of shapes .* load it with the "
@@ -233,7 +241,9 @@ def test_eager_update_is_one_compiled_program_shared_by_equal_configurations():
   jitted, jitted_state = jax.jit(tx.update)(grads, state, params)
   for a, b in zip(jax.tree_util.tree_leaves((eager, eager_state)),
                   jax.tree_util.tree_leaves((jitted, jitted_state))):
-    np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-12)   # two programs: float32 rounding
+    # two programs: float32 rounding, which the default's Newton-Schulz products carry to ~1e-9
+    # in steps of ~1e-3 (1e-6 of the step's scale)
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-8)
   one, two = (pretrained_lib.load_pretrained("default")[0] for _ in range(2))
   assert one is not two
   assert optax_adapter._jitted_directions(one) is optax_adapter._jitted_directions(two)  # pylint: disable=protected-access
@@ -301,8 +311,8 @@ def test_inject_hyperparams_under_jit_sets_learning_rate_and_weight_decay():
   for _ in range(3):
     u, state = update(grads, state, p)
     v, ref_state = ref.update(grads, ref_state, p)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-12),
-                           u, v)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-8),
+                           u, v)     # jitted against eager: float32 rounding (see above)
     p = optax.apply_updates(p, u)
   # the same state, the rate halved and the decay set to 0: Delta's part scales, the decay goes
   halved = state._replace(hyperparams={**state.hyperparams, "learning_rate": jnp.asarray(1e-3),

@@ -86,35 +86,37 @@ def test_v1_rejects_the_option():
 
 
 def test_optax_option_on_the_shipped_theta():
-  """scale_by_mnemosyne(orthogonalize=True) with the shipped theta (its per-coordinate bound
+  """scale_by_mnemosyne(orthogonalize=True) with the shipped "plain" theta (its per-coordinate bound
   lifted, so that nothing follows the orthogonalisation): each matrix's Delta is
   orthogonalize_like of the Delta without the option; mnemosyne(orthogonalize=True) is the same
   Delta times -lr."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
-  shipped, _ = mnemosyne_lopt.load_pretrained("default")
+  shipped, _ = mnemosyne_lopt.load_pretrained("plain")
   unbounded = MnemosyneLOpt(**{**shipped.config, "max_coordinate_ratio": None})
   params = {"w": jax.random.normal(jax.random.PRNGKey(3), (48, 20)), "b": jnp.zeros((20,))}
   grads = jax.tree_util.tree_map(lambda p: jnp.cos(2.0 * p) + 0.1 * p, params)
-  plain = mnemosyne_lopt.scale_by_mnemosyne(learned_opt=unbounded, theta=None)
-  ortho = mnemosyne_lopt.scale_by_mnemosyne(learned_opt=unbounded, theta=None, orthogonalize=True)
+  plain = mnemosyne_lopt.scale_by_mnemosyne(learned_opt=unbounded, theta=None, name="plain")
+  ortho = mnemosyne_lopt.scale_by_mnemosyne(learned_opt=unbounded, theta=None, name="plain",
+                                            orthogonalize=True)
   d_plain, _ = plain.update(grads, plain.init(params))
   d_ortho, _ = ortho.update(grads, ortho.init(params))
   np.testing.assert_allclose(np.asarray(d_ortho["w"]),
                              np.asarray(orthogonalize.orthogonalize_like(d_plain["w"])),
                              rtol=1e-5, atol=1e-5)   # jitted against eager float32
   np.testing.assert_allclose(np.asarray(d_ortho["b"]), np.asarray(d_plain["b"]), rtol=1e-6)
-  full = mnemosyne_lopt.mnemosyne(2e-3, weight_decay=0.0, learned_opt=unbounded, orthogonalize=True)
+  full = mnemosyne_lopt.mnemosyne(2e-3, weight_decay=0.0, learned_opt=unbounded, name="plain",
+                                  orthogonalize=True)
   u, _ = full.update(grads, full.init(params), params)
   np.testing.assert_allclose(np.asarray(u["w"]), -2e-3 * np.asarray(d_ortho["w"]), rtol=1e-5,
                              atol=1e-9)
 
 
-def test_pretrained_orthogonal_is_the_default_configuration_with_the_option():
-  """The shipped "orthogonal" optimizer: the default's configuration with orthogonalize=True (the
-  bound 2 and weight decay 0.1 included); mnemosyne-eval loads it as mnemosyne:pretrained/<name>,
-  and an unknown name is one clear error."""
+def test_pretrained_orthogonal_is_the_plain_configuration_with_the_option():
+  """The shipped "orthogonal" optimizer (the default): the "plain" one's configuration with
+  orthogonalize=True (the bound 2 and weight decay 0.1 included); mnemosyne-eval loads it as
+  mnemosyne:pretrained/<name>, and an unknown name is one clear error."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
-  default = mnemosyne_lopt.load_pretrained("default")[0].config
+  default = mnemosyne_lopt.load_pretrained("plain")[0].config
   lopt, theta = mnemosyne_lopt.load_pretrained("orthogonal")
   assert lopt.config == {**default, "orthogonalize": True}
   assert jax.tree_util.tree_structure(theta) == jax.tree_util.tree_structure(

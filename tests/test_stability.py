@@ -202,6 +202,29 @@ def test_weight_decay_option_and_adamw_with_mnemosynes_decay():
     np.testing.assert_allclose(ours[key], reference[key], rtol=1e-6)
 
 
+def test_pretrained_option_picks_the_shipped_optimizer():
+  """``pretrained`` override (``--pretrained``): mnemosyne is ``mnemosyne(name=...)``, alone or
+  with other overrides (which then apply to that optimizer's configuration); without it, the
+  default."""
+  params = {"w": jnp.linspace(-1.0, 2.0, 48).reshape(8, 6), "b": jnp.linspace(0.1, 0.3, 6)}
+  grads = jax.tree_util.tree_map(jnp.sin, params)
+
+  def first_update(tx):
+    return tx.update(grads, tx.init(params), params)[0]
+  for name in ("plain", "default"):
+    ours = first_update(stability.make_optimizer("mnemosyne", 100, overrides={"pretrained": name}))
+    reference = first_update(mnemosyne_lopt.mnemosyne(name=name))
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
+                           ours, reference)
+  default = first_update(stability.make_optimizer("mnemosyne", 100))
+  plain_wd = first_update(stability.make_optimizer(
+      "mnemosyne", 100, overrides={"pretrained": "plain", "weight_decay": 0.0}))
+  reference = first_update(mnemosyne_lopt.mnemosyne(name="plain", weight_decay=0.0))
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
+                         plain_wd, reference)
+  assert np.max(np.abs(np.asarray(default["w"]) - np.asarray(reference["w"]))) > 1e-5
+
+
 def test_screens_table_on_hand_made_screens(tmp_path):
   """One row per <setting>_lr<rate>.json in rate order, blow-ups / runs and the median final loss
   per column; a screen of a setting the table does not list is an error."""

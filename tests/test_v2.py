@@ -276,12 +276,15 @@ def test_loss_scale_invariance_like_adam():
 
 
 def test_reparameterisation_by_a_scale_is_a_learning_rate_times_that_scale():
-  """The shipped default (weight decay 0) trains w with p = s w at learning rate lr along the path
+  """The shipped "plain" (weight decay 0) trains w with p = s w at learning rate lr along the path
   of p trained at s lr: its features are ratios of gradient statistics and the parameters do not
   enter the step, so meta-training's re-parameterisation scales (``param_scale_range``) act on
-  the rule as learning-rate multipliers over the same range."""
+  the rule as learning-rate multipliers over the same range.  (The default's orthogonalised steps
+  have the same invariance, ``test_shipped_step_is_invariant_to_the_gradient_scale``, but its
+  40-step path at an effective rate of 0.1 moves by 3e-2 when the start moves by 1e-7, so paths
+  cannot be compared to 1e-4.)"""
   params = _tree()
-  tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=40)
+  tx = mnemosyne_lopt.mnemosyne(learning_rate=1e-3, weight_decay=0.0, num_steps=40, name="plain")
 
   @jax.jit
   def step(w, st, s, c):     # loss of p = s w; the step times c is a learning rate of c 1e-3
@@ -299,6 +302,36 @@ def test_reparameterisation_by_a_scale_is_a_learning_rate_times_that_scale():
     w = train(jax.tree_util.tree_map(lambda x: x / scale, params), scale, 1.0)
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(
         scale * np.asarray(b), a, rtol=1e-4, atol=1e-5 * scale), direct, w)
+
+
+@pytest.mark.parametrize("name", ["default", "plain"])
+def test_shipped_step_is_invariant_to_the_gradient_scale(name):
+  """The shipped step Delta (the default's orthogonalised matrix steps included) is the same for
+  gradients s g_t as for g_t, s = 1e-2 and 1e2, step by step over 40 steps: its features are
+  ratios, the polar factor of s D is that of D and the step keeps D's scale-free RMS.  The
+  gradients are kept at least 0.1 in size, so that eps in sqrt(v_hat) + eps (Adam's, 1e-8) stays
+  below 1e-5 of sqrt(v_hat) at s = 1e-2 (nearer zero it breaks the invariance as in Adam)."""
+  params = _tree()
+  key = jax.random.PRNGKey(5)
+  grads = []
+  for t in range(40):
+    noisy = jax.tree_util.tree_map(
+        lambda x, k=jax.random.fold_in(key, t): x + 0.1 * jax.random.normal(k, jnp.shape(x)), params)
+    grads.append(jax.tree_util.tree_map(lambda g: g + 0.1 * jnp.sign(g), jax.grad(_loss)(noisy)))
+  tx = mnemosyne_lopt.scale_by_mnemosyne(num_steps=40, name=name)
+  update = jax.jit(tx.update)
+
+  def deltas(scale):
+    st, out = tx.init(params), []
+    for g in grads:
+      d, st = update(jax.tree_util.tree_map(lambda x: scale * x, g), st)
+      out.append(d)
+    return out
+  reference = deltas(1.0)
+  for scale in (1e-2, 1e2):
+    for d_ref, d in zip(reference, deltas(scale)):
+      jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4),
+                             d_ref, d)     # Delta is O(1): its RMS per tensor is at most 1
 
 
 def test_parameter_values_do_not_enter_the_step():

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Celo2-style rule at equal meta-training budget (best-selection theta of the stage 8 folder)
-# with decoupled weight decay 0.1, as Mnemosyne v2's shipped default has it (celo2_style_wd), on
+# with decoupled weight decay 0.1, as Mnemosyne v2's shipped optimizers have it (celo2_style_wd), on
 # held_out's nine tasks outside MiniLM, 3 seeds, constant learning rate 1e-3, one core.
 # Without the decay: ../held_out_celo2_equal_budget_{lms,others}_3seeds/; Mnemosyne v2 as shipped:
 # ../held_out_v2_coordinate_cap_3seeds/.

@@ -1,11 +1,11 @@
 #!/bin/bash
-# The shipped default theta with its matrix steps orthogonalised (mnemosyne_orthogonal:pretrained:
-# orthogonalize=True, not meta-trained with it) beside the shipped default, Muon and AdamW at
+# The pretrained "plain" theta with its matrix steps orthogonalised (mnemosyne_orthogonal:pretrained/plain:
+# orthogonalize=True, not meta-trained with it) beside "plain" itself, Muon and AdamW at
 # their default learning rates (1e-3), on the nine held_out tasks other than MiniLM's two, seed 0,
 # constant learning rate, on core CORE (about 20 minutes with the other core busy).
 # Usage: bash docs/results/eval/held_out_orthogonal_option_seed0/run.sh CORE
 cd "$(dirname "$0")/../../../.."
 taskset -c "${1:-0}" .venv/bin/mnemosyne-eval --suite held_out --seeds 1 \
-  --optimizers mnemosyne_orthogonal:pretrained,mnemosyne:pretrained,muon,adamw \
+  --optimizers mnemosyne_orthogonal:pretrained/plain,mnemosyne:pretrained/plain,muon,adamw \
   --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
   --out docs/results/eval/held_out_orthogonal_option_seed0

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The shipped default with its per-coordinate bound (max_coordinate_ratio=2; learning rate 1e-3,
-# weight decay 0.1; mnemosyne_coordinate_capped:pretrained is mnemosyne:pretrained with the bound
+# The pretrained "plain" with its per-coordinate bound (max_coordinate_ratio=2; learning rate 1e-3,
+# weight decay 0.1; mnemosyne_coordinate_capped:pretrained/plain is mnemosyne:pretrained/plain with the bound
 # set explicitly) on the nine held_out tasks other than MiniLM's two, 3 seeds, constant learning
 # rate, one core. AdamW's figures on the same tasks and seeds: ../held_out_v2_wd_3seeds/.
 cd "$(dirname "$0")/../../../.."
-taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne_coordinate_capped:pretrained --seeds 3 \
+taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne_coordinate_capped:pretrained/plain --seeds 3 \
   --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
   --out docs/results/eval/held_out_v2_coordinate_cap_3seeds

@@ -2,9 +2,9 @@
 # The v2 default with its learning rate tuned (1e-4 .. 1e-2, picked on validation loss; the
 # quadratic on other instances, as AdamW's) on the nine held_out tasks of held_out_v2_tuned, one
 # seed, one core (about 30 minutes); then merged with held_out_v2_tuned (AdamW, tuned AdamW, the
-# untuned default) into held_out_v2_tuned_both.
+# untuned "plain") into held_out_v2_tuned_both.
 cd "$(dirname "$0")/../../../.."
-taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne_tuned:pretrained --seeds 1 \
+taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne_tuned:pretrained/plain --seeds 1 \
   --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
   --out docs/results/eval/held_out_v2_mnemosyne_tuned
 .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_tuned docs/results/eval/held_out_v2_mnemosyne_tuned \

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python docs/results/eval/learning_rate_selection/lr_select.py [--seeds 2]
 
-Mnemosyne v2 (the shipped "default" theta with its default decoupled weight decay 0.1, constant
+Mnemosyne v2 (the shipped "plain" theta with its default decoupled weight decay 0.1, constant
 learning rate) at learning rates LR_GRID, against ``optax.adamw`` (its default weight decay 1e-4)
 at every rate of ADAMW_GRID, which holds LR_GRID, on the five selection tasks of
 ``../weight_decay_selection/wd_select.py`` (Fashion-MNIST, scikit-learn digits and Austen tasks
@@ -37,7 +37,7 @@ ADAMW_GRID = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 
 def optimizers():
   return ([wd_select._optimizer(f"adamw_lr{lr:g}", optax.adamw(lr)) for lr in ADAMW_GRID]  # pylint: disable=protected-access
-          + [wd_select._optimizer(f"mnemosyne_lr{lr:g}", mnemosyne_lopt.mnemosyne(learning_rate=lr))  # pylint: disable=protected-access
+          + [wd_select._optimizer(f"mnemosyne_lr{lr:g}", mnemosyne_lopt.mnemosyne(learning_rate=lr, name="plain"))  # pylint: disable=protected-access
              for lr in LR_GRID])
 
 

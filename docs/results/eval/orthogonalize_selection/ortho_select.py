@@ -1,9 +1,9 @@
-"""Orthogonalised Mnemosyne against the shipped default on tasks outside held_out.
+"""Orthogonalised Mnemosyne against the shipped "plain" one on tasks outside held_out.
 
     PYTHONPATH=. .venv/bin/python docs/results/eval/orthogonalize_selection/ortho_select.py [--seeds 2]
 
-Three optimizers at learning rate 1e-3 and weight decay 0.1: ``mnemosyne()`` as shipped (the
-"default" theta), the same theta with ``orthogonalize=True`` (every matrix's step replaced by its
+Three optimizers at learning rate 1e-3 and weight decay 0.1: ``mnemosyne(name="plain")`` (the
+"plain" theta), the same theta with ``orthogonalize=True`` (every matrix's step replaced by its
 polar factor at the same RMS, ``mnemosyne_lopt.orthogonalize``; not meta-trained with it), and
 ``mnemosyne(name="orthogonal")`` (a theta meta-trained with that step,
 ``pretrained/orthogonal/RECIPE.md``), on the five selection tasks of
@@ -14,9 +14,9 @@ the rates of ``../learning_rate_selection/`` (1e-4 .. 1e-2, weight decay 1e-4) a
 folder's results.json (same harness, tasks and seeds).
 
 The rule, fixed before the runs, on final *validation* loss (test losses are reported, not used):
-a candidate qualifies to replace the shipped default if it is below AdamW at 1e-3 on every task,
-within 2 % of tuned AdamW (the best rate of the grid) on at least as many tasks as the shipped
-default, and below the shipped default on the majority of the tasks.  Writes results.json,
+a candidate qualifies to replace "plain" as the shipped default if it is below AdamW at 1e-3 on
+every task, within 2 % of tuned AdamW (the best rate of the grid) on at least as many tasks as
+"plain", and below "plain" on the majority of the tasks.  Writes results.json,
 results.md and selection.png next to this file; ``--summary_only`` rewrites the last two from
 results.json without training.
 """
@@ -35,8 +35,8 @@ CANDIDATES = ("mnemosyne", "mnemosyne_orthogonal", "orthogonal_pretrained")
 
 
 def optimizers():
-  return [wd_select._optimizer("mnemosyne", mnemosyne_lopt.mnemosyne()),  # pylint: disable=protected-access
-          wd_select._optimizer("mnemosyne_orthogonal", mnemosyne_lopt.mnemosyne(orthogonalize=True)),  # pylint: disable=protected-access
+  return [wd_select._optimizer("mnemosyne", mnemosyne_lopt.mnemosyne(name="plain")),  # pylint: disable=protected-access
+          wd_select._optimizer("mnemosyne_orthogonal", mnemosyne_lopt.mnemosyne(name="plain", orthogonalize=True)),  # pylint: disable=protected-access
           wd_select._optimizer("orthogonal_pretrained", mnemosyne_lopt.mnemosyne(name="orthogonal"))]  # pylint: disable=protected-access
 
 
@@ -75,11 +75,11 @@ def summarize(results, seeds):
             + ", ".join(f"{c} {below[c]}" for c in CANDIDATES) + ".",
             "", f"Within 2 % of tuned AdamW's validation loss or better (of {n}): "
             + ", ".join(f"{c} {within[c]}" for c in CANDIDATES) + ".",
-            "", "Below the shipped default on validation loss (of %d): " % n
+            "", "Below \"plain\" (mnemosyne) on validation loss (of %d): " % n
             + ", ".join(f"{c} {lower[c]}" for c in CANDIDATES[1:]) + ".",
             "", "Rule (module docstring): " + "; ".join(
                 f"{c} {'qualifies' if qualifies[c] else 'does not qualify'}" for c in CANDIDATES[1:])
-            + " to replace the shipped default."]
+            + " to replace \"plain\" as the shipped default."]
   wd_select.write_summary(HERE, lines)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")

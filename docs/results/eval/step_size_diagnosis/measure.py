@@ -5,11 +5,11 @@ learning rate, and per tensor the same ratio averaged over the run's second half
     .venv/bin/python docs/results/eval/step_size_diagnosis/measure.py [--tasks a,b] [--steps N]
 
 Optimizers at learning rate 1e-3, constant, seed 0: AdamW (decay 1e-4, as mnemosyne-eval's
-``adamw``), Mnemosyne v2 as shipped (``mnemosyne:pretrained``: its decoupled decay 0.1 included in
-its step), the Celo2-style rule at equal budget (stage 8's best theta, no decay) and the same rule
-with Mnemosyne v2's per-coordinate bound (``celo2_style_bound``: each coordinate's step at most
-twice Adam's).  Writes
-steps.json and steps.png next to this file; prints a table of the means over steps.
+``adamw``), the pretrained Mnemosyne v2 "plain" (``mnemosyne:pretrained/plain``: its decoupled
+decay 0.1 included in its step), the Celo2-style rule at equal budget (stage 8's best theta, no
+decay) and the same rule with Mnemosyne v2's per-coordinate bound (``celo2_style_bound``: each
+coordinate's step at most twice Adam's).  Writes steps.json and steps.png next to this file;
+prints a table of the means over steps.
 """
 
 import argparse
@@ -24,7 +24,7 @@ from mnemosyne_lopt import evaluation
 from mnemosyne_lopt.outer_trainers import meta_training
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTIMIZERS = ("adamw", "mnemosyne:pretrained",
+OPTIMIZERS = ("adamw", "mnemosyne:pretrained/plain",
               "celo2_style:docs/results/meta_training/celo2_style_v2_stage8",
               "celo2_style_bound:docs/results/meta_training/celo2_style_v2_stage8")
 LR = 1e-3

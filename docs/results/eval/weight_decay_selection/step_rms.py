@@ -17,7 +17,7 @@ valid = meta_training.stack_batches(task.datasets.outer_valid, 20)
 test = meta_training.stack_batches(task.datasets.test, 20)
 params0 = task.init(jax.random.PRNGKey(0))
 out = {}
-for name, tx in [("adamw", optax.adamw(1e-3)), ("mnemosyne", mnemosyne_lopt.mnemosyne(weight_decay=0.0))]:
+for name, tx in [("adamw", optax.adamw(1e-3)), ("mnemosyne", mnemosyne_lopt.mnemosyne(weight_decay=0.0, name="plain"))]:
   t0 = time.time()
   state = tx.init(params0); params = params0
   @jax.jit

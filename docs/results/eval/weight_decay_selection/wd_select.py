@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python docs/results/eval/weight_decay_selection/wd_select.py [--seeds 2]
 
-Mnemosyne v2 (the shipped "default" theta, learning rate 1e-3, constant) with decoupled weight
+Mnemosyne v2 (the shipped "plain" theta, learning rate 1e-3, constant) with decoupled weight
 decay lambda in {0, 0.01, 0.03, 0.1, 0.3, 1} (p <- p - lr (Delta + lambda p)), and optax.adamw(1e-3)
 at its default weight decay 1e-4 and at 0.1, on five selection tasks that share no data set with
 held_out's tasks (Fashion-MNIST, scikit-learn digits, Austen; held_out trains on MNIST, the KJV,
@@ -68,7 +68,7 @@ def _optimizer(name, tx):
 def optimizers():
   out = [_optimizer("adamw", optax.adamw(1e-3)),
          _optimizer("adamw_wd0.1", optax.adamw(1e-3, weight_decay=0.1))]
-  return out + [_optimizer(f"mnemosyne_wd{wd:g}", mnemosyne_lopt.mnemosyne(weight_decay=wd))
+  return out + [_optimizer(f"mnemosyne_wd{wd:g}", mnemosyne_lopt.mnemosyne(weight_decay=wd, name="plain"))
                 for wd in GRID]
 
 

@@ -6,7 +6,7 @@
 #   no_cam:  MnemosyneLOpt.use_cam = False   (the CAM memory is never read: no optimisation history)
 #   no_norm: MnemosyneLOpt.normalize_step = False   (the step is not divided by its RMS per tensor)
 # Their selection scores (every 100 outer steps) compare with the default's run at the same steps
-# (mnemosyne_lopt/pretrained/default/selection.json).
+# (mnemosyne_lopt/pretrained/plain/selection.json).
 cd "$(dirname "$0")/../../../.."
 for spec in "no_hpe:use_hpe = False" "no_cam:use_cam = False" "no_norm:normalize_step = False"; do
   name=${spec%%:*}; binding=${spec#*:}

@@ -5,7 +5,7 @@ the three tasks (``outer_trainers.meta_training.evaluate_against_adam``), for ``
 as v2.gin meta-trains it (weight decay 0).  Writes ``selection_two_seeds.json`` here.
 
     .venv/bin/python docs/results/meta_training/v2_stable_finetune/selection_two_seeds.py \
-        mnemosyne_lopt/pretrained/default/theta.msgpack runs/v2_stable_ft/theta_best.msgpack
+        mnemosyne_lopt/pretrained/plain/theta.msgpack runs/v2_stable_ft/theta_best.msgpack
 """
 import json
 import os

@@ -20,7 +20,7 @@ LR, STEPS, SEEDS = 2e-3, 3000, 12
 
 def run(told):
   init, loss = stability.make_problem("reparam_100", 0)
-  tx = stability.make_optimizer("mnemosyne_T", told, None, None, "constant", LR)
+  tx = stability.make_optimizer("mnemosyne_T", told, None, {"pretrained": "plain"}, "constant", LR)
 
   def one(seed):
     key = jax.random.PRNGKey(seed)

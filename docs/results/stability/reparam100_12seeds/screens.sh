@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The x100 re-parameterised regression (reparam_100, 3,000 steps) at 12 seeds: the shipped default
+# The x100 re-parameterised regression (reparam_100, 3,000 steps) at 12 seeds: the pretrained "plain"
 # and AdamW (optax's weight decay 1e-4, and Mnemosyne's 0.1) at 1e-3, 2e-3 and 3e-3, and the
 # shipped theta without weight decay or under a tighter per-coordinate bound at 2e-3 (and 3e-3).
 # One JSON per screen here; about 1-1.5 minutes per optimizer on one core.

@@ -19,7 +19,8 @@ SETTINGS = {"shipped": {}, "coordinate_cap1_aligned": {"max_coordinate_ratio": 1
 
 
 def measure(overrides):
-  m = stability.step_ratios("reparam_100", "mnemosyne_T", STEPS, range(3), WD, overrides, LR)
+  m = stability.step_ratios("reparam_100", "mnemosyne_T", STEPS, range(3), WD,
+                            {"pretrained": "plain", **overrides}, LR)
   late = slice(STEPS // 20, None)          # after the first 5 % (the blow-up rule's window)
   return {"blew_up": [stability.blew_up(l) for l in m["losses"]],
           "rms_ratio_quantiles_10_50_90": np.quantile(m["ratio"][:, late], [0.1, 0.5, 0.9]).tolist(),

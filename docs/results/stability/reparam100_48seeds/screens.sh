@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# reparam_100 (3,000 steps) at learning rate 2e-3 and 48 seeds: the shipped default (told and not
+# reparam_100 (3,000 steps) at learning rate 2e-3 and 48 seeds: the pretrained "plain" (told and not
 # told its horizon), AdamW with optax's weight decay 1e-4 and with Mnemosyne's 0.1, and the shipped
 # theta bounded to Adam's step in Adam's direction per coordinate, or to its size only, or without
 # weight decay; the default learning rate 1e-3 for comparison. One JSON per screen here; about
@@ -17,8 +17,8 @@ rs relative_scales_coordinate_cap2 2e-3 mnemosyne,mnemosyne_T --relative_chunk_s
 rs relative_scales_coordinate_cap3 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
 rs relative_scales_coordinate_cap4 2e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 4
 rs relative_scales_coordinate_cap3 1e-3 mnemosyne,mnemosyne_T --relative_chunk_scales true --max_coordinate_ratio 3
-# The pretrained "orthogonal" theta (mnemosyne(name="orthogonal"): the shipped default's settings
-# with orthogonalize=True), at the default learning rate and at 2e-3.
+# The pretrained "orthogonal" theta (mnemosyne(), the default: "plain"'s settings with
+# orthogonalize=True), at the default learning rate and at 2e-3.
 ortho=(--theta mnemosyne_lopt/pretrained/orthogonal/theta.msgpack --orthogonalize true)
 rs orthogonal_pretrained 1e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
 rs orthogonal_pretrained 2e-3 mnemosyne,mnemosyne_T "${ortho[@]}"

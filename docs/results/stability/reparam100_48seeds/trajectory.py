@@ -27,7 +27,8 @@ RUNS = {"mnemosyne": ("mnemosyne", None), "mnemosyne_T": ("mnemosyne_T", None),
 
 def trajectories(name, overrides):
   """(losses [SEEDS, STEPS], r [SEEDS, STEPS, tensors])."""
-  m = stability.step_ratios("reparam_100", name, STEPS, range(SEEDS), WD, overrides, LR)
+  m = stability.step_ratios("reparam_100", name, STEPS, range(SEEDS), WD,
+                            {"pretrained": "plain", **(overrides or {})}, LR)
   return m["losses"], m["ratio"]
 
 

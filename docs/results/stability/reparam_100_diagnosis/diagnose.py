@@ -64,7 +64,7 @@ def main():
   names = [jax.tree_util.keystr(p) for p, _ in
            jax.tree_util.tree_flatten_with_path(init(jax.random.PRNGKey(0)))[0]]
   out = {"lr": args.lr, "seed": args.seed, "tensors": names}
-  for name, tx, is_m in (("mnemosyne", mnemosyne_lopt.mnemosyne(args.lr), True),
+  for name, tx, is_m in (("mnemosyne", mnemosyne_lopt.mnemosyne(args.lr, name="plain"), True),
                          ("adamw", optax.adamw(args.lr), False)):
     loss_curve, direction, adam, w = run(tx, init, loss, args.seed, is_m, args.lr)
     out[name] = {"loss": loss_curve, "direction_rms": direction, "adam_rms": adam, "w_rms": w}
