@@ -50,7 +50,7 @@ def selection_counts(results):
   """Per candidate rate: (tasks below AdamW at that rate, tasks within 2 % of tuned AdamW), on
   mean final validation loss; and the tuned AdamW rate per task."""
   mean = wd_select.mean_final(results)
-  tuned = {t: min(ADAMW_GRID, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
+  tuned = wd_select.tuned_adamw_rates(mean, results, ADAMW_GRID)
   below, within = {}, {}
   for lr in LR_GRID:
     m = f"mnemosyne_lr{lr:g}"

@@ -55,7 +55,7 @@ def summarize(results, seeds):
   """results.md and selection.png from ``results`` (task -> optimizer -> per-seed finals)."""
   results, grid = with_adamw(results)
   mean = wd_select.mean_final(results)
-  tuned = {t: min(grid, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
+  tuned = wd_select.tuned_adamw_rates(mean, results, grid)
   below = {c: sum(mean(t, c) < mean(t, "adamw_lr0.001") for t in results) for c in CANDIDATES}
   within = {c: sum(mean(t, c) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
             for c in CANDIDATES}
@@ -65,12 +65,8 @@ def summarize(results, seeds):
                for c in CANDIDATES[1:]}
   cols = ["adamw_lr0.001"] + list(CANDIDATES)
   lines = ["Final validation / test loss, mean over %d seeds, constant learning rate 1e-3; AdamW at "
-           "weight decay 1e-4, Mnemosyne at 0.1 (its default)." % seeds, "",
-           "| task | " + " | ".join(cols) + " | tuned AdamW (rate) |", "|---|" + "---:|" * (len(cols) + 1)]
-  for t in results:
-    best = f"adamw_lr{tuned[t]:g}"
-    lines.append(f"| {t} | {wd_select.loss_cells(mean, t, cols)} | "
-                 f"{wd_select.loss_cells(mean, t, [best])} ({tuned[t]:g}) |")
+           "weight decay 1e-4, Mnemosyne at 0.1 (its default)." % seeds, ""]
+  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
   lines += ["", f"Below AdamW at 1e-3 on validation loss (of {n}): "
             + ", ".join(f"{c} {below[c]}" for c in CANDIDATES) + ".",
             "", f"Within 2 % of tuned AdamW's validation loss or better (of {n}): "

@@ -51,7 +51,7 @@ def summarize(results, seeds):
     results[t][SHIPPED] = shipped[t]["orthogonal_pretrained"]
   results, grid = ortho_select.with_adamw(results)
   mean = wd_select.mean_final(results)
-  tuned = {t: min(grid, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
+  tuned = wd_select.tuned_adamw_rates(mean, results, grid)
   n = len(results)
   rows = []
   for name in SETTINGS:
@@ -64,20 +64,14 @@ def summarize(results, seeds):
   order = sorted(eligible, key=lambda r: (-r[2], r[3]))
   cols = list(SETTINGS)
   lines = ["Final validation / test loss of the \"orthogonal\" theta, mean over %d seeds, learning "
-           "rate 1e-3, per setting (weight decay, per-coordinate bound)." % seeds, "",
-           "| task | " + " | ".join(cols) + " | tuned AdamW (rate) |", "|---|" + "---:|" * (len(cols) + 1)]
-  for t in results:
-    best = f"adamw_lr{tuned[t]:g}"
-    lines.append(f"| {t} | {wd_select.loss_cells(mean, t, cols)} | "
-                 f"{wd_select.loss_cells(mean, t, [best])} ({tuned[t]:g}) |")
+           "rate 1e-3, per setting (weight decay, per-coordinate bound)." % seeds, ""]
+  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
   lines += ["", "| setting | below AdamW 1e-3 (of %d) | within 2 %% of tuned AdamW (of %d) | "
             "geometric mean / tuned AdamW |" % (n, n), "|---|---:|---:|---:|"]
   lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
   lines += ["", "Order by the rule (module docstring), before the stability check: "
             + ", ".join(r[0] for r in order) + "."]
-  with open(os.path.join(HERE, "settings.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  wd_select.write_summary(HERE, lines, "settings.md")
   return 0
 
 

@@ -127,9 +127,26 @@ def loss_cells(mean, task, cols):
                     for c in cols)
 
 
-def write_summary(folder, lines):
-  """Writes ``lines`` as ``folder``/results.md and prints them."""
-  with open(os.path.join(folder, "results.md"), "w") as f:
+def tuned_adamw_rates(mean, results, grid):
+  """Per task, the rate of ``grid`` at which AdamW's mean final validation loss (optimizer
+  ``adamw_lr<rate>``) is lowest: tuned AdamW."""
+  return {t: min(grid, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
+
+
+def table_beside_tuned_adamw(mean, results, tuned, cols):
+  """Markdown lines: per task, the 'validation / test' cells of ``cols``, then tuned AdamW's with
+  its rate (``tuned`` from ``tuned_adamw_rates``)."""
+  lines = ["| task | " + " | ".join(cols) + " | tuned AdamW (rate) |",
+           "|---|" + "---:|" * (len(cols) + 1)]
+  for t in results:
+    lines.append(f"| {t} | {loss_cells(mean, t, cols)} | "
+                 f"{loss_cells(mean, t, [f'adamw_lr{tuned[t]:g}'])} ({tuned[t]:g}) |")
+  return lines
+
+
+def write_summary(folder, lines, name="results.md"):
+  """Writes ``lines`` as ``folder``/``name`` and prints them."""
+  with open(os.path.join(folder, name), "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines))
 
