@@ -124,7 +124,7 @@ def main(argv=None):
   parser.add_argument("--warmup", type=int, default=5)
   parser.add_argument("--json", default=None)
   parser.add_argument("--pretrained", default="default",
-                      help="which shipped Mnemosyne: mnemosyne(name=...) (default, orthogonal)")
+                      help="which shipped Mnemosyne: mnemosyne(name=...) (default, plain)")
   args = parser.parse_args(argv)
   rows = []
   for name in args.models.split(","):

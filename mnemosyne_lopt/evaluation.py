@@ -40,7 +40,7 @@ Optimizers (comma-separated names):
   same meta-parameters with each coordinate's step bounded by twice Adam's,
   ``max_coordinate_ratio=2``, as Mnemosyne v2's shipped default),
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"; ``mnemosyne:pretrained/<name>``
-  the shipped pretrained optimizer ``<name>``, e.g. ``pretrained/orthogonal``); ``mnemosyne_harness``
+  the shipped pretrained optimizer ``<name>``, e.g. ``pretrained/plain``); ``mnemosyne_harness``
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):

@@ -53,8 +53,8 @@ so no coordinate moves more than c_A times as far as under Adam at the same lear
 ``align_with_adam=True`` (an ablation) also keeps every coordinate's step in Adam's direction,
 Delta_i in the interval between 0 and c_A A_i (without c_A: Delta_i <- 0 where Delta_i A_i < 0).
 ``normalize_step=False`` (an ablation) drops the normalisation.
-``orthogonalize=True`` (the shipped "orthogonal" theta was meta-trained with it, "default" was
-not) first replaces the step of every matrix-like tensor by its polar factor at the same RMS
+``orthogonalize=True`` (the shipped "orthogonal" theta, the default, was meta-trained with it,
+"plain" was not) first replaces the step of every matrix-like tensor by its polar factor at the same RMS
 (``mnemosyne_lopt.orthogonalize``: Muon's Newton-Schulz iteration), then applies the
 per-coordinate bound.
 
