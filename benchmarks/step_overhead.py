@@ -15,7 +15,10 @@ script measures, in ONE process, the jit-compiled update step of
   * ``mnemosyne_plain`` ``MnemosyneLOpt`` as the pretrained "plain" is configured (weight
     decay 0.1 and ``max_coordinate_ratio=2``; only when asked for);
   * ``mnemosyne_shipped`` ``MnemosyneLOpt`` as the pretrained "default" is configured ("plain"'s
-    settings with ``orthogonalize=True``: Newton-Schulz on every matrix; only when asked for).
+    settings with ``orthogonalize=True``: Newton-Schulz on every matrix; only when asked for);
+  * ``muon``           ``optax.contrib.muon(1e-3, consistent_rms=0.2)`` as ``mnemosyne-eval`` runs
+    it (the same 5-step quintic Newton-Schulz iteration on every 2-D tensor, Adam on the others),
+    then ``optax.apply_updates`` (only when asked for).
 
 Each row also records the compiled update's buffer sizes (``benchmark_common.memory_stats``).
 
@@ -63,6 +66,7 @@ from benchmark_common import code_version  # pylint: disable=g-import-not-at-top
 from benchmark_common import memory_stats
 import mnemosyne_lopt  # noqa: F401  (must precede any learned_optimization import: JAX shim)
 from mnemosyne_lopt import MnemosyneLOpt
+from mnemosyne_lopt import evaluation
 from mnemosyne_lopt import lo_baselines
 from mnemosyne_lopt import pretrained
 
@@ -75,7 +79,7 @@ from learned_optimization.learned_optimizers import adafac_mlp_lopt
 
 DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
 ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1", "mnemosyne_capped",
-                                       "mnemosyne_plain", "mnemosyne_shipped")
+                                       "mnemosyne_plain", "mnemosyne_shipped", "muon")
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
     "mnemosyne": "Mnemosyne (v2, meta_token, default)",
@@ -87,6 +91,7 @@ LABELS = {
     "mnemosyne_pc": "Mnemosyne (per_coordinate)",
     "adafac_mlp": "AdafacMLPLOpt",
     "rnn_mlp": "RNNMLPLOpt",
+    "muon": "optax.contrib.muon(1e-3, consistent_rms=0.2) + apply_updates",
 }
 NUM_STEPS = 10_000   # planned training length handed to the learned optimizers' init
 
@@ -187,17 +192,17 @@ def tree_size(tree) -> int:
 
 def build(name: str, params, key):
   """Returns (state, step, theta, params_of): step(theta, state, grads, loss) -> state (state donated)."""
-  if name == "adam":
-    tx = optax.adam(1e-3)
+  if name in ("adam", "muon"):
+    tx = optax.adam(1e-3) if name == "adam" else evaluation.optax_transform("muon", 1e-3)
 
-    def adam_step(theta, state, grads, loss):
+    def optax_step(theta, state, grads, loss):
       del theta, loss
       p, s = state
       updates, s = tx.update(grads, s, p)
       return optax.apply_updates(p, updates), s
 
     state = (params, tx.init(params))
-    return state, jax.jit(adam_step, donate_argnums=1), None, lambda st: st[0]
+    return state, jax.jit(optax_step, donate_argnums=1), None, lambda st: st[0]
 
   if name == "mnemosyne":
     lopt = MnemosyneLOpt()

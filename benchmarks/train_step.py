@@ -4,7 +4,10 @@ For each model, one jitted step ``loss, g = value_and_grad(task.loss)(params, ke
 optimizer's optax update and ``optax.apply_updates``, parameters and optimizer state donated, on a
 fixed real batch of the task's training data; optax ``adam(1e-3)`` against
 ``mnemosyne_lopt.mnemosyne()`` (the pretrained default at its default learning rate; ``--pretrained
-NAME``: ``mnemosyne(name=NAME)``, e.g. ``plain``).  After
+NAME``: ``mnemosyne(name=NAME)``, e.g. ``plain``) and, with ``--muon``, against
+``optax.contrib.muon(1e-3, consistent_rms=0.2)`` as ``mnemosyne-eval`` runs it (the same quintic
+Newton-Schulz iteration on every 2-D weight as the default's orthogonalised step, Adam on the
+rest): the cost of orthogonalising that any Muon user pays too.  After
 compilation and warm-up, ``--rounds`` interleaved rounds (order alternating) of about
 ``--target_ms_per_round`` of timed steps each (at most ``--steps``); reported: median ms per step and the paired ratio (median over rounds of the
 round-median ratio).
@@ -15,6 +18,8 @@ Models (``--models``): the two held-out tasks of ``mnemosyne-eval`` whose step a
 Fashion-MNIST), and the same two families at a width where the model's own step is large:
 ``transformer_lm_wide`` (D 512, 4 layers, 8 heads, MLP 2048, batch 8 x 256) and ``vit_wide``
 (ViT on Fashion-MNIST 28 x 28, patch 4, D 384, 6 layers, 6 heads, MLP 1536, batch 32).
+``MODEL@B`` runs a wide model at batch size B (``transformer_lm_wide@64``: 64 x 256 tokens per
+step), to see how the optimizer's share of the step falls as the batch grows.
 
     PYTHONPATH=. .venv/bin/python benchmarks/train_step.py --json benchmarks/results/train_step.json
 """
@@ -30,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmark_common import code_version
 import mnemosyne_lopt
+from mnemosyne_lopt import evaluation
 from mnemosyne_lopt.tasks import registry
 from mnemosyne_lopt.tasks import text_tasks
 from mnemosyne_lopt.tasks import vit
@@ -40,16 +46,23 @@ import optax
 
 
 def build_task(name):
+  name, _, batch = name.partition("@")
+  if batch and name not in ("transformer_lm_wide", "vit_wide"):
+    raise ValueError(f"A batch size (@{batch}) can be given to transformer_lm_wide and vit_wide, "
+                     f"not to {name}.")
+  batch_size = int(batch) if batch else None
   if name == "transformer_lm_tiny":
     return registry.build("transformer_lm_kjv_tiny")
   if name == "vit_tiny":
     return registry.build("vit_tiny_finetune")
   if name == "transformer_lm_wide":
-    return text_tasks.TransformerLMTask(corpus="kjv", sequence_length=256, batch_size=8,
+    return text_tasks.TransformerLMTask(corpus="kjv", sequence_length=256,
+                                        batch_size=batch_size or 8,
                                         hidden_size=512, num_layers=4, num_heads=8, mlp_dim=2048)
   if name == "vit_wide":
     return vit.ViTClassifier(dataset="fashion_mnist", patch_size=4, hidden_size=384, num_layers=6,
-                             num_heads=6, mlp_dim=1536, batch_size=32)
+                             num_heads=6, mlp_dim=1536,
+                             batch_size=batch_size or 32)
   raise ValueError(f"Unknown model {name!r}; use one of {', '.join(MODELS)}.")
 
 
@@ -72,6 +85,8 @@ def run_model(name, args):
   num_params = sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(params))
   num_tensors = len(jax.tree_util.tree_leaves(params))
   opts = {"adam": optax.adam(1e-3), "mnemosyne": mnemosyne_lopt.mnemosyne(name=args.pretrained)}
+  if args.muon:
+    opts["muon"] = evaluation.optax_transform("muon", 1e-3)
   runners = {}
   for opt_name, tx in opts.items():
     p = jax.tree_util.tree_map(jnp.copy, params)
@@ -106,11 +121,28 @@ def run_model(name, args):
       r["times"] += times
       r["medians"].append(float(np.median(times)))
   adam, mn = runners["adam"], runners["mnemosyne"]
-  return dict(model=name, task=task.name, num_params=num_params, num_tensors=num_tensors,
-              adam_ms=1e3 * float(np.median(adam["times"])),
-              mnemosyne_ms=1e3 * float(np.median(mn["times"])),
-              paired_ratio=float(np.median(np.asarray(mn["medians"]) / np.asarray(adam["medians"]))),
-              steps_timed=len(adam["times"]))
+  row = dict(model=name, task=task.name, num_params=num_params, num_tensors=num_tensors,
+             batch=batch_label(batch),
+             adam_ms=1e3 * float(np.median(adam["times"])),
+             mnemosyne_ms=1e3 * float(np.median(mn["times"])),
+             paired_ratio=paired(mn, adam), steps_timed=len(adam["times"]))
+  if "muon" in runners:
+    row.update(muon_ms=1e3 * float(np.median(runners["muon"]["times"])),
+               muon_paired_ratio=paired(runners["muon"], adam),
+               mnemosyne_to_muon=paired(mn, runners["muon"]))
+  return row
+
+
+def batch_label(batch):
+  """'8 x 64 tokens' for a language model's batch, '128 examples' for a classifier's."""
+  if "target" in batch:
+    return " x ".join(str(d) for d in np.shape(batch["target"])) + " tokens"
+  return f"{np.shape(batch['label'])[0]} examples"
+
+
+def paired(a, b):
+  """Median over rounds of a's round median over b's."""
+  return float(np.median(np.asarray(a["medians"]) / np.asarray(b["medians"])))
 
 
 def main(argv=None):
@@ -123,6 +155,8 @@ def main(argv=None):
                       help="steps per round: about this much time, between 1 and --steps")
   parser.add_argument("--warmup", type=int, default=5)
   parser.add_argument("--json", default=None)
+  parser.add_argument("--muon", action="store_true",
+                      help="also time optax.contrib.muon(1e-3, consistent_rms=0.2)")
   parser.add_argument("--pretrained", default="default",
                       help="which shipped Mnemosyne: mnemosyne(name=...) (default, plain)")
   args = parser.parse_args(argv)
@@ -135,13 +169,17 @@ def main(argv=None):
   print(f"Whole training step (forward, backward, update; jit, donated), {jax.device_count()} "
         f"device(s), {len(os.sched_getaffinity(0))} core(s), Mnemosyne = "
         f"mnemosyne(name={args.pretrained!r})\n")
-  print("| model | task | parameters (tensors) | Adam ms / step | Mnemosyne ms / step | x Adam "
-        "(paired) | target |")
-  print("|---|---|---:|---:|---:|---:|---|")
+  muon = args.muon
+  print("| model | task | parameters (tensors) | batch | Adam ms / step | Mnemosyne ms / step | x Adam "
+        "(paired) | target |" + (" Muon ms / step | Muon x Adam | Mnemosyne x Muon |" if muon else ""))
+  print("|---|---|---:|---:|---:|---:|---:|---|" + ("---:|---:|---:|" if muon else ""))
   for r in rows:
     target = "<= 1.15x" if r["model"] in ("transformer_lm_tiny", "vit_tiny") else ""
     print(f"| {r['model']} | {r['task']} | {r['num_params']:,} ({r['num_tensors']}) | "
-          f"{r['adam_ms']:.2f} | {r['mnemosyne_ms']:.2f} | {r['paired_ratio']:.3f} | {target} |")
+          f"{r['batch']} | {r['adam_ms']:.2f} | {r['mnemosyne_ms']:.2f} | "
+          f"{r['paired_ratio']:.3f} | {target} |"
+          + (f" {r['muon_ms']:.2f} | {r['muon_paired_ratio']:.3f} | {r['mnemosyne_to_muon']:.3f} |"
+             if muon else ""))
   if args.json:
     with open(args.json, "w") as f:
       json.dump(dict(rows=rows, code=code_version(), cores=len(os.sched_getaffinity(0)),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Update-step overhead (benchmarks/step_overhead.py: 1024 x 1024 trees, small tensors, and the trees
 # of ViT-B/16, BERT-base, GPT-2 small and the tiny held-out LM; MnemosyneLOpt() and, as
-# mnemosyne_shipped, the pretrained default with its Newton-Schulz iteration) and PES
+# mnemosyne_shipped, the pretrained default with its Newton-Schulz iteration, beside optax Muon) and PES
 # meta-training throughput (benchmarks/run_all.py --only pes) on the GPU machine, in one command:
 #
 #   OUT=/some/dir bash benchmarks/gpu/run_on_device.sh
@@ -90,7 +90,7 @@ print("tensorflow from", tensorflow.__file__,
 EOF
   echo "== 1. step_overhead: --params $PARAMS, $ROUNDS rounds (timeout $TIMEOUT_UPDATE s)"
   timeout "$TIMEOUT_UPDATE" "$PY" benchmarks/step_overhead.py --params "$PARAMS" \
-    --optimizers adam,mnemosyne,mnemosyne_shipped,mnemosyne_bf16,adafac_mlp,rnn_mlp --rounds "$ROUNDS" \
+    --optimizers adam,mnemosyne,mnemosyne_shipped,muon,mnemosyne_bf16,adafac_mlp,rnn_mlp --rounds "$ROUNDS" \
     --max_steps_per_round "$MAXSTEPS" --json "$OUT/step_overhead_gpu.json" \
     | tee "$OUT/step_overhead_gpu.md" || { rc=1; echo "step_overhead FAILED"; }
   echo "== 2. PES meta-training throughput: run_all.py --only pes, family $PES_FAMILY ${PES_ARGS[*]} (timeout $TIMEOUT_PES s)"
@@ -118,7 +118,7 @@ EOF
   echo "== 4. step_overhead on the trees of the models people train: ${TREES} (timeout ${TIMEOUT_TREE} s each)"
   for tree in ${TREES//,/ }; do
     timeout "$TIMEOUT_TREE" "$PY" benchmarks/step_overhead.py --tree "$tree" \
-      --optimizers adam,mnemosyne,mnemosyne_shipped --rounds "$ROUNDS" --max_steps_per_round "$MAXSTEPS" \
+      --optimizers adam,mnemosyne,mnemosyne_shipped,muon --rounds "$ROUNDS" --max_steps_per_round "$MAXSTEPS" \
       --json "$OUT/step_overhead_gpu_tree_$tree.json" | tee "$OUT/step_overhead_gpu_tree_$tree.md" \
       || { rc=1; echo "step_overhead --tree $tree FAILED"; }
   done
