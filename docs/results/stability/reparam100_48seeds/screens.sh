@@ -22,3 +22,6 @@ rs relative_scales_coordinate_cap3 1e-3 mnemosyne,mnemosyne_T --relative_chunk_s
 ortho=(--theta mnemosyne_lopt/pretrained/orthogonal/theta.msgpack --orthogonalize true)
 rs orthogonal_pretrained 1e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
 rs orthogonal_pretrained 2e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
+# The default at the peak rate its tuned runs choose on the LMs (3.16e-3 there), with linear warmup
+# over 5 % of the run and a cosine decay to 0, beside AdamW on the same schedule.
+rs orthogonal_pretrained_warmup_cosine 3e-3 mnemosyne,mnemosyne_T,adamw "${ortho[@]}" --schedule warmup_cosine
