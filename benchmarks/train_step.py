@@ -50,6 +50,8 @@ def build_task(name):
   if batch and name not in ("transformer_lm_wide", "vit_wide"):
     raise ValueError(f"A batch size (@{batch}) can be given to transformer_lm_wide and vit_wide, "
                      f"not to {name}.")
+  if batch and not (batch.isdigit() and int(batch) > 0):
+    raise ValueError(f"{name}@{batch}: the batch size after '@' must be a positive whole number.")
   batch_size = int(batch) if batch else None
   if name == "transformer_lm_tiny":
     return registry.build("transformer_lm_kjv_tiny")
