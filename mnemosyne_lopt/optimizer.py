@@ -25,14 +25,17 @@ The head gives per chunk mixing logits z_c (3), a relative log-scale r_c and a s
 
     pi_c = softmax(z_c),   d_i = pi_c . f_i                              (a convex mix: never -A)
     w_c = exp(B_r tanh(r_c / B_r))                                       (chunk scale, e^-B_r..e^B_r)
-    s = exp(max(-softplus(-u_bar), -B_s)),  u_bar = sum_c n_c u_c / N   (tensor scale, e^-B_s..1)
+    s = exp(max(B_g - softplus(B_g - u_bar), -B_s)),  u_bar = sum_c n_c u_c / N
+                                                                        (tensor scale, e^-B_s..e^B_g)
     Q = sum_c w_c^2 pi_c^T M_c pi_c  (= sum_i (w_c d_i)^2, exactly)
     Delta_i = s w_c d_i / max(sqrt(Q / N), 1 / G)          (RMS over the tensor = s min(G sqrt(Q/N), 1))
     p <- p - lr_t (Delta + weight_decay p)
 
-So every tensor's step has RMS at most lr_t s <= lr_t, whatever the task's scales: the learning
-rate (a float or an optax schedule of the update count) is the user's, as for any optax optimizer,
-and the network only shapes the step within a tensor and shrinks it.  G = ``max_step_gain``
+So every tensor's step has RMS at most lr_t s <= lr_t e^B_g, whatever the task's scales: the
+learning rate (a float or an optax schedule of the update count) is the user's, as for any optax
+optimizer.  With B_g = ``max_log_gain`` = 0 (the default, and every shipped theta) s <= 1 and the
+network only shapes the step within a tensor and shrinks it; B_g > 0 lets it also lengthen a
+tensor's step up to e^B_g-fold.  G = ``max_step_gain``
 (1.0) bounds how much the normalisation may amplify a direction: with G = 1 a direction whose RMS
 falls below 1 (Adam's m_hat / sqrt(v_hat) does near a noisy minimum) gives a smaller step, as
 Adam's does; G = None always gives RMS exactly lr_t s (Celo2's per-tensor normalisation).
@@ -203,11 +206,15 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     rule: "v2" (default: scale-free inputs, step of RMS <= learning_rate per tensor) or "v1" (the
       Metz et al. step of the "v1" pretrained optimizer); see the module docstring.
     learning_rate (v2): a float or a schedule (a callable of the number of updates applied so
-      far, as optax schedules are): each tensor's step has RMS learning_rate * s, s <= 1 learned.
+      far, as optax schedules are): each tensor's step has RMS learning_rate * s at most, s <= 1
+      learned (s <= e^B_g with ``max_log_gain`` B_g).
     weight_decay (v2): decoupled weight decay, p <- p - lr_t (Delta + weight_decay p) (0.0).
     max_relative_log_scale (v2): B_r, the bound on a chunk's learned log-scale relative to the
       other chunks of its tensor (1.0: e^-1 to e^1).
-    max_log_shrink (v2): B_s, the learned tensor scale s lies in [e^-B_s, 1] (log 100).
+    max_log_shrink (v2): B_s, the learned tensor scale s lies in [e^-B_s, e^B_g] (log 100).
+    max_log_gain (v2): B_g >= 0, the most the learned tensor scale may lengthen the step,
+      log s = max(B_g - softplus(B_g - u_bar), -B_s) (0.0: s <= 1, the step's RMS at most the
+      learning rate; B_g = 0 is the formula every shipped theta was meta-trained with).
     normalize_step (v2): divide the step by its RMS over the tensor (True; False is an ablation).
     max_step_gain (v2): G, the most the normalisation may amplify the direction:
       Delta = s w d / max(sqrt(Q / N), 1 / G).  1.0 (default): the step's RMS is lr s min(rms(d), 1),
@@ -289,6 +296,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                weight_decay: float = 0.0,
                max_relative_log_scale: float = 1.0,
                max_log_shrink: float = math.log(100.0),
+               max_log_gain: float = 0.0,
                normalize_step: bool = True,
                max_step_gain: Optional[float] = 1.0,
                max_adam_ratio: Optional[float] = None,
@@ -340,14 +348,15 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                        f"step count), got {learning_rate!r}.")
     if not 0.0 <= hide_horizon_prob <= 1.0:
       raise ValueError(f"hide_horizon_prob must be in [0, 1], got {hide_horizon_prob}.")
-    if not max_relative_log_scale >= 0 or not max_log_shrink >= 0:
-      raise ValueError("max_relative_log_scale and max_log_shrink must be >= 0, got "
-                       f"{max_relative_log_scale} and {max_log_shrink}.")
+    if not max_relative_log_scale >= 0 or not max_log_shrink >= 0 or not max_log_gain >= 0:
+      raise ValueError("max_relative_log_scale, max_log_shrink and max_log_gain must be >= 0, got "
+                       f"{max_relative_log_scale}, {max_log_shrink} and {max_log_gain}.")
     self.rule = rule
     self.learning_rate = learning_rate if callable(learning_rate) else float(learning_rate)
     self.weight_decay = float(weight_decay)
     self.max_relative_log_scale = float(max_relative_log_scale)
     self.max_log_shrink = float(max_log_shrink)
+    self.max_log_gain = float(max_log_gain)
     self.normalize_step = bool(normalize_step)
     if max_step_gain is not None and not max_step_gain > 0:
       raise ValueError(f"max_step_gain must be positive or None, got {max_step_gain}.")
@@ -431,7 +440,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if self.rule == "v1":   # a = [1, 0, ...], b = 0: Adam with learning rate step_mult
       head_bias = jnp.zeros((self.num_head_outputs,), jnp.float32).at[0].set(1.0)
     else:                   # pi ~ [0.96, 0.02, 0.02] (Adam), w = 1, s = exp(-softplus(-2)) = 0.88
-      head_bias = jnp.asarray([4.0, 0.0, 0.0, 0.0, 2.0], jnp.float32)
+      # whatever B_g: u0 = B_g - log(expm1(B_g + softplus(-2))) solves B_g - softplus(B_g - u0) =
+      # -softplus(-2) (u0 = 2 at B_g = 0)
+      bg = self.max_log_gain
+      u0 = 2.0 if bg == 0 else bg - math.log(math.expm1(bg + math.log1p(math.exp(-2.0))))
+      head_bias = jnp.asarray([4.0, 0.0, 0.0, 0.0, u0], jnp.float32)
     theta = {
         "hpe": hpe.hpe_init(k_hpe, self.token_input_dim, d, self.hpe_projection.shape[1],
                             self.hidden_dim, len(self.pool_factors)),
@@ -788,7 +801,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     br = self.max_relative_log_scale
     w = jnp.exp(br * jnp.tanh(out[:, _V2_DIRECTIONS] / br)) if br > 0 else jnp.ones_like(aa)
     u_bar = _segment_sums(count * out[:, _V2_DIRECTIONS + 1], segment_ids, num_tensors) / sizes
-    scale = jnp.exp(jnp.maximum(-jax.nn.softplus(-u_bar), -self.max_log_shrink))
+    bg = self.max_log_gain
+    scale = jnp.exp(jnp.maximum(bg - jax.nn.softplus(bg - u_bar), -self.max_log_shrink))
     if self.normalize_step:
       pa, pg, ps = pi[:, 0], pi[:, 1], pi[:, 2]
       q = (pa * pa * aa + pg * pg * gg + ps * ps * live

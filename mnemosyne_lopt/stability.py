@@ -21,6 +21,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
                         [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
                         [--relative_chunk_scales true|false] [--align_with_adam true|false]
+                        [--max_log_gain 2.3]
                         [--weight_decay 0.1] [--plot runs/stability.png]
                         [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
@@ -286,6 +287,9 @@ def run(argv=None) -> dict:
   parser.add_argument("--max_coordinate_ratio", default="default",
                       help="MnemosyneLOpt.max_coordinate_ratio for mnemosyne / mnemosyne_T: a "
                            "number or 'none' (default: the shipped optimizer's)")
+  parser.add_argument("--max_log_gain", type=float, default=None,
+                      help="MnemosyneLOpt.max_log_gain for mnemosyne / mnemosyne_T (default: the "
+                           "shipped optimizer's, 0)")
   parser.add_argument("--relative_chunk_scales", default="default", choices=("default", "true", "false"),
                       help="MnemosyneLOpt.relative_chunk_scales for mnemosyne / mnemosyne_T "
                            "(default: the shipped optimizer's)")
@@ -325,6 +329,10 @@ def run(argv=None) -> dict:
     value = getattr(args, arg)
     if value != "default":
       overrides[arg] = None if value.lower() == "none" else float(value)
+  if args.max_log_gain is not None:
+    if not args.max_log_gain >= 0:
+      parser.error(f"--max_log_gain must be >= 0, got {args.max_log_gain}")
+    overrides["max_log_gain"] = args.max_log_gain
   if args.relative_chunk_scales != "default":
     overrides["relative_chunk_scales"] = args.relative_chunk_scales == "true"
   if args.weight_decay is not None:

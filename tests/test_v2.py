@@ -139,12 +139,15 @@ def test_tree_sums_equal_numpy_per_chunk_in_network_order():
   np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("gain,rel", [(None, False), (1.0, False), (1.0, True), (3.0, True)])
-def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel):
+@pytest.mark.parametrize("gain,rel,log_gain", [(None, False, 0.0), (1.0, False, 0.0),
+                                               (1.0, True, 0.0), (3.0, True, 0.0),
+                                               (1.0, False, np.log(10.0))])
+def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel, log_gain):
   """v2_coefficients (pi, chunk scale w, tensor scale s, the Gram quadratic form) against numpy;
-  with relative_chunk_scales the step's RMS is s min(1, G rms(d)) whatever the chunk scales."""
+  with relative_chunk_scales the step's RMS is s min(1, G rms(d)) whatever the chunk scales;
+  with max_log_gain B_g the tensor scale s = exp(max(B_g - softplus(B_g - u), -B_s))."""
   lopt = MnemosyneLOpt(chunk_length=8, max_relative_log_scale=1.0, max_log_shrink=np.log(100.0),
-                       max_step_gain=gain, relative_chunk_scales=rel)
+                       max_step_gain=gain, relative_chunk_scales=rel, max_log_gain=log_gain)
   rng = np.random.default_rng(0)
   counts = np.array([8, 8, 3, 0, 8, 5], np.float32)
   seg = np.array([0, 0, 0, 0, 1, 1], np.int32)
@@ -157,6 +160,7 @@ def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel):
                    for x in f])
   out = rng.standard_normal((6, 5)) * 2.0
   out[1, 4] = -30.0                           # a very negative u: s hits its floor of 1/100
+  out[4:, 4] = 5.0                            # tensor 1: u_bar = 5, s = e^-0.007 or 9.4 (B_g = ln 10)
   k = np.asarray(lopt.v2_coefficients(jnp.asarray(out, jnp.float32), jnp.asarray(sums, jnp.float32),
                                       jnp.asarray(counts), jnp.asarray(seg), jnp.asarray(sizes)))
   pi = np.exp(out[:, :3]) / np.exp(out[:, :3]).sum(1, keepdims=True)
@@ -164,7 +168,7 @@ def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel):
   for tensor in (0, 1):
     rows = np.flatnonzero(seg == tensor)
     u_bar = np.sum(counts[rows] * out[rows, 4]) / sizes[tensor]
-    s = np.exp(max(-np.log1p(np.exp(-u_bar)), -np.log(100.0)))
+    s = np.exp(max(log_gain - np.logaddexp(0.0, log_gain - u_bar), -np.log(100.0)))
     d = [w[c] * (f[c] @ pi[c]) for c in rows]
     rms = np.sqrt(sum(np.sum(x ** 2) for x in d) / sizes[tensor])
     rms_mix = np.sqrt(sum(np.sum((f[c] @ pi[c]) ** 2) for c in rows) / sizes[tensor])
@@ -178,16 +182,19 @@ def test_coefficients_equal_numpy_for_random_head_outputs(gain, rel):
     np.testing.assert_allclose(k[rows], want, rtol=2e-5)
     got_rms = np.sqrt(sum(np.sum((f[c] @ k[c]) ** 2) for c in rows) / sizes[tensor])
     # RMS of the step: s (G = None), s min(G rms, 1) (default), s min(1, G rms(d)) (relative
-    # chunk scales); always <= s <= 1
+    # chunk scales); always <= s <= e^B_g
     np.testing.assert_allclose(got_rms, want_rms, rtol=2e-5)
-    assert 1e-2 * (1 - 1e-6) <= s <= 1.0
+    assert 1e-2 * (1 - 1e-6) <= s <= np.exp(log_gain)
+  assert (s > 9.0) if log_gain else (0.99 < s <= 1.0)   # tensor 1's scale: the gain is used
 
 
-@pytest.mark.parametrize("gain", [None, 1.0])
-def test_every_tensor_step_has_rms_at_most_the_learning_rate(gain):
-  """With a random (large) head the step still has RMS <= lr s, s in [1/100, 1], per tensor
+@pytest.mark.parametrize("gain,log_gain", [(None, 0.0), (1.0, 0.0), (None, np.log(10.0))])
+def test_every_tensor_step_has_rms_at_most_the_learning_rate(gain, log_gain):
+  """With a random (large) head the step still has RMS <= lr s, s in [1/100, e^B_g], per tensor
   (exactly lr s with max_step_gain=None)."""
-  lopt = MnemosyneLOpt(chunk_length=16, learning_rate=1e-3, head_init_scale=3.0, max_step_gain=gain)
+  lopt = MnemosyneLOpt(chunk_length=16, learning_rate=1e-3, head_init_scale=3.0, max_step_gain=gain,
+                       max_log_gain=log_gain)
+  top = 1e-3 * np.exp(log_gain)
   opt = lopt.opt_fn(lopt.init(jax.random.PRNGKey(3)))
   params = _tree()
   state = opt.init(params, num_steps=40)
@@ -201,7 +208,7 @@ def test_every_tensor_step_has_rms_at_most_the_learning_rate(gain):
                         jax.tree_util.tree_leaves(opt.get_params(state)), jax.tree_util.tree_leaves(g)):
       if np.any(np.asarray(gl) != 0):
         rms = float(jnp.sqrt(jnp.mean(jnp.square(b - a))))
-        assert rms <= 1e-3 * (1 + 1e-3), rms
+        assert rms <= top * (1 + 1e-3), rms
         if gain is None:
           assert rms >= 1e-3 / 100 * (1 - 1e-3), rms
         checked += 1
@@ -446,3 +453,24 @@ def test_adamw_harness_routes_vectors_and_embeddings_to_adamw():
   delta = u["dense"]["kernel"] + 1e-3 * 0.1 * params["dense"]["kernel"]   # -lr Delta
   np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(delta ** 2))), 1e-3 * 0.8808,
                              rtol=1e-3)   # untrained: s = exp(-softplus(-2))
+
+
+@pytest.mark.parametrize("log_gain", [0.5, np.log(10.0)])
+def test_untrained_step_is_the_same_whatever_max_log_gain(log_gain):
+  """The initial head bias puts s at exp(-softplus(-2)) = 0.8808 for every B_g, so an untrained
+  optimizer with a gain takes the same steps as one without (and 0.0 keeps the bias 2 exactly),
+  up to the head's small initial weights, which move u by ~1e-2 and s with slope
+  sigmoid(B_g - u) (0.12 at B_g = 0): well within 1 %."""
+  params = _tree()
+  g = jax.grad(_loss)(params)
+  steps = []
+  for bg in (0.0, log_gain):
+    lopt = MnemosyneLOpt(chunk_length=16, max_log_gain=bg)
+    theta = lopt.init(jax.random.PRNGKey(5))
+    opt = lopt.opt_fn(theta)
+    steps.append(jax.tree_util.tree_map(lambda a, b: a - b,
+                                        opt.get_params(opt.update(opt.init(params, num_steps=10), g)),
+                                        params))
+    if bg == 0.0:
+      assert float(theta["head"]["fc2"]["b"][-1]) == 2.0
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-2, atol=1e-9), *steps)

@@ -6,7 +6,8 @@
 # invocation.  Stage 1 (500 outer steps) writes this folder, stage K >= 2 (500 K outer steps)
 # ../held_out_v2_small_stage<K>/.
 #   bash docs/results/eval/held_out_v2_small_equal_steps/run.sh CORE [--stage K] [--tasks T,...] NAME...
-# evaluates into runs/ (NAME: mnemosyne, celo2_style, lstm, lstm_features, adafac, rnn, orthogonal;
+# evaluates into runs/ (NAME: mnemosyne, celo2_style, lstm, lstm_features, adafac, rnn, orthogonal,
+# orthogonal_gain;
 # with --tasks into runs/.../NAME+T,...);
 #   bash docs/results/eval/held_out_v2_small_equal_steps/run.sh merge [--stage K] NAME...
 # merges, in this order, stage K-1's folder (K >= 2), stage K's committed results (which keep the
@@ -36,7 +37,7 @@ fi
 mt=docs/results/meta_training/$(meta_folder "$stage")
 declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
                  [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
-                 [orthogonal]=mnemosyne)
+                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne)
 mkdir -p "$runs"
 for name in "$@"; do
   echo "== eval $name stage $stage $(date -u +%T)"
