@@ -7,7 +7,7 @@
 # ../held_out_v2_small_stage<K>/.
 #   bash docs/results/eval/held_out_v2_small_equal_steps/run.sh CORE [--stage K] [--tasks T,...] NAME...
 # evaluates into runs/ (NAME: mnemosyne, celo2_style, lstm, lstm_features, adafac, rnn, orthogonal,
-# orthogonal_gain;
+# orthogonal_gain, orthogonal_gain_long;
 # with --tasks into runs/.../NAME+T,...);
 #   bash docs/results/eval/held_out_v2_small_equal_steps/run.sh merge [--stage K] NAME...
 # merges, in this order, stage K-1's folder (K >= 2), stage K's committed results (which keep the
@@ -37,7 +37,8 @@ fi
 mt=docs/results/meta_training/$(meta_folder "$stage")
 declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
                  [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
-                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne)
+                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne
+                 [orthogonal_gain_long]=mnemosyne)
 mkdir -p "$runs"
 for name in "$@"; do
   echo "== eval $name stage $stage $(date -u +%T)"

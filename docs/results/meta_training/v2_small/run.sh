@@ -9,7 +9,8 @@
 # the stage folder's <name>/, where the held_out scripts (../../eval/held_out_v2_small_*/run.sh)
 # read them.
 # Usage: bash docs/results/meta_training/v2_small/run.sh CORE [--stage K] NAME...
-#   (NAME: mnemosyne, lstm, lstm_features, adafac, rnn, celo2_style, orthogonal, orthogonal_gain)
+#   (NAME: mnemosyne, lstm, lstm_features, adafac, rnn, celo2_style, orthogonal, orthogonal_gain,
+#    orthogonal_gain_long)
 cd "$(dirname "$0")/../../../.."
 core=$1; shift
 stage=1
