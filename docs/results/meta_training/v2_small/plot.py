@@ -21,7 +21,9 @@ import numpy as np  # noqa: E402  pylint: disable=wrong-import-position
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = {"mnemosyne": "Mnemosyne v2", "celo2_style": "Celo2-style", "lstm": "LSTM",
           "lstm_features": "LSTM + features", "adafac": "AdafacMLPLOpt", "rnn": "RNNMLPLOpt",
-          "orthogonal": "Mnemosyne v2, orthogonalised step"}
+          "orthogonal": "Mnemosyne v2, orthogonalised step",
+          "orthogonal_gain": "orthogonalised, tensor scale up to 10",
+          "orthogonal_gain_long": "orthogonalised, scale up to 10, bound 2, runs to 6,000"}
 STEPS_PER_STAGE = 500
 WINDOW = 25
 

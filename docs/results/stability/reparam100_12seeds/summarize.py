@@ -12,7 +12,8 @@ from mnemosyne_lopt import stability
 SETTINGS = ("shipped", "wd0", "coordinate_cap1", "coordinate_cap1_aligned",
             "relative_scales_coordinate_cap2", "relative_scales_coordinate_cap3",
             "relative_scales_coordinate_cap4", "orthogonal_pretrained",
-            "orthogonal_pretrained_warmup_cosine")
+            "orthogonal_pretrained_warmup_cosine", "orthogonal_meta", "orthogonal_gain_meta",
+            "orthogonal_gain", "orthogonal_gain_long", "orthogonal_gain_long_meta")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adamw_wd0.1")
 
 if __name__ == "__main__":

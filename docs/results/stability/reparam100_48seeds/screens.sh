@@ -25,3 +25,20 @@ rs orthogonal_pretrained 2e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
 # The default at the peak rate its tuned runs choose on the LMs (3.16e-3 there), with linear warmup
 # over 5 % of the run and a cosine decay to 0, beside AdamW on the same schedule.
 rs orthogonal_pretrained_warmup_cosine 3e-3 mnemosyne,mnemosyne_T,adamw "${ortho[@]}" --schedule warmup_cosine
+# The candidate whose learned tensor scale may also lengthen the step up to 10x (max_log_gain ln 10,
+# meta-trained with it: docs/results/meta_training/v2_small_stage2/orthogonal_gain/), with its
+# meta-training settings (no per-coordinate bound, weight decay 0: "_meta") and with the default's
+# (bound 2, decay 0.1); the default's theta with the meta-training settings beside it.
+gain=(--pretrained default --max_log_gain 2.302585092994046
+      --theta docs/results/meta_training/v2_small_stage2/orthogonal_gain/theta_best.msgpack)
+meta=(--max_coordinate_ratio none --weight_decay 0)
+rs orthogonal_gain_meta 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" "${meta[@]}"
+rs orthogonal_meta 1e-3 mnemosyne,mnemosyne_T --pretrained default "${meta[@]}"
+rs orthogonal_gain 1e-3 mnemosyne,mnemosyne_T "${gain[@]}"
+# The same candidate meta-trained with the bound 2 in place and over runs of up to 6,000 steps
+# (docs/results/meta_training/v2_small_stage2/orthogonal_gain_long/), with the default's settings
+# and as meta-trained (bound 2, weight decay 0: "_meta").
+gain_long=(--pretrained default --max_log_gain 2.302585092994046
+           --theta docs/results/meta_training/v2_small_stage2/orthogonal_gain_long/theta_best.msgpack)
+rs orthogonal_gain_long 1e-3 mnemosyne,mnemosyne_T "${gain_long[@]}"
+rs orthogonal_gain_long_meta 1e-3 mnemosyne,mnemosyne_T "${gain_long[@]}" --weight_decay 0
