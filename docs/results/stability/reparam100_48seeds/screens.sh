@@ -29,16 +29,14 @@ rs orthogonal_pretrained_warmup_cosine 3e-3 mnemosyne,mnemosyne_T,adamw "${ortho
 # meta-trained with it: docs/results/meta_training/v2_small_stage2/orthogonal_gain/), with its
 # meta-training settings (no per-coordinate bound, weight decay 0: "_meta") and with the default's
 # (bound 2, decay 0.1); the default's theta with the meta-training settings beside it.
-gain=(--pretrained default --max_log_gain 2.302585092994046
-      --theta docs/results/meta_training/v2_small_stage2/orthogonal_gain/theta_best.msgpack)
+gain=(--pretrained default --max_log_gain 2.302585092994046)
+stage2=docs/results/meta_training/v2_small_stage2
 meta=(--max_coordinate_ratio none --weight_decay 0)
-rs orthogonal_gain_meta 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" "${meta[@]}"
+rs orthogonal_gain_meta 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain/theta_best.msgpack "${meta[@]}"
 rs orthogonal_meta 1e-3 mnemosyne,mnemosyne_T --pretrained default "${meta[@]}"
-rs orthogonal_gain 1e-3 mnemosyne,mnemosyne_T "${gain[@]}"
+rs orthogonal_gain 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain/theta_best.msgpack
 # The same candidate meta-trained with the bound 2 in place and over runs of up to 6,000 steps
-# (docs/results/meta_training/v2_small_stage2/orthogonal_gain_long/), with the default's settings
-# and as meta-trained (bound 2, weight decay 0: "_meta").
-gain_long=(--pretrained default --max_log_gain 2.302585092994046
-           --theta docs/results/meta_training/v2_small_stage2/orthogonal_gain_long/theta_best.msgpack)
-rs orthogonal_gain_long 1e-3 mnemosyne,mnemosyne_T "${gain_long[@]}"
-rs orthogonal_gain_long_meta 1e-3 mnemosyne,mnemosyne_T "${gain_long[@]}" --weight_decay 0
+# ($stage2/orthogonal_gain_long/), with the default's settings and as meta-trained (bound 2, weight
+# decay 0: "_meta").
+rs orthogonal_gain_long 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain_long/theta_best.msgpack
+rs orthogonal_gain_long_meta 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain_long/theta_best.msgpack --weight_decay 0
