@@ -105,7 +105,8 @@ training loss is non-finite or above 10x its initial value at any step after the
 ``blow_ups``) and the median over tasks of its test loss / AdamW's (``median_ratio``), "n/a" where
 AdamW or tuned optimizers were not run, and the schedule each optimizer ran with; with two or more
 learned optimizers, their pairwise counts.  ``--merge`` joins sweeps of one suite, seeds, steps and
-schedule, and keeps the notes of merged sweeps that were merges themselves.
+schedule, and keeps the notes of merged sweeps that were merges themselves; ``--merge ...
+--join_seeds`` joins sweeps of disjoint seed ranges (``--first_seed``) into one over their union.
 """
 
 import argparse
@@ -849,25 +850,28 @@ def select_tasks(specs: Sequence[TaskSpec], suite_name: str,
 
 
 def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
-              task_cache: Optional[dict] = None) -> dict:
-  """``opt`` (a ``_tuned`` optimizer) at every learning rate of its grid for seeds 0 .. seeds-1;
+              task_cache: Optional[dict] = None, first_seed: int = 0) -> dict:
+  """``opt`` (a ``_tuned`` optimizer) at every learning rate of its grid for seeds
+  first_seed .. first_seed + seeds - 1 (s below);
   the learning rate with the lowest mean final selection loss (``select_learning_rate``) is
   chosen and its runs are reported.  The selection loss is the final validation loss
   (``outer_valid`` batches) of those runs; for a task without data (``spec.has_data`` False, whose
   validation loss is its test loss) it is the final loss of other task instances, the same grid
   run for seeds ``SELECTION_SEED_OFFSET + s``."""
+  seed_range = range(first_seed, first_seed + seeds)
   grid_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, s, num_steps, task_cache)
-                    for s in range(seeds)] for lr in opt.grid}
+                    for s in seed_range] for lr in opt.grid}
   if spec.has_data:
     selection_runs, selected_on = grid_runs, "final validation loss"
   else:
-    if seeds > SELECTION_SEED_OFFSET:
-      raise ValueError(f"At most {SELECTION_SEED_OFFSET} seeds: data-free tasks pick their "
+    if first_seed + seeds > SELECTION_SEED_OFFSET:
+      raise ValueError(f"Seeds below {SELECTION_SEED_OFFSET} only: data-free tasks pick their "
                        f"learning rate on seeds {SELECTION_SEED_OFFSET} + s.")
     selection_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, SELECTION_SEED_OFFSET + s,
-                                   num_steps, task_cache) for s in range(seeds)] for lr in opt.grid}
-    selected_on = (f"final loss of other task instances (seeds {SELECTION_SEED_OFFSET} to "
-                   f"{SELECTION_SEED_OFFSET + seeds - 1}; the task has no data)")
+                                   num_steps, task_cache) for s in seed_range] for lr in opt.grid}
+    selected_on = (f"final loss of other task instances (seeds "
+                   f"{SELECTION_SEED_OFFSET + first_seed} to "
+                   f"{SELECTION_SEED_OFFSET + first_seed + seeds - 1}; the task has no data)")
   scores = {lr: [r["final_valid"] for r in rs] for lr, rs in selection_runs.items()}
   chosen = select_learning_rate(scores)
   return {"runs": grid_runs[chosen], "chosen_lr": chosen, "selected_on": selected_on,
@@ -879,16 +883,19 @@ def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
 def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 3,
              num_steps: Optional[int] = None, out: Optional[str] = None,
              log: Callable[[str], None] = print, tasks: Optional[Sequence[str]] = None,
-             schedule: str = "constant") -> dict:
-  """Runs every optimizer on every task of the suite (or on the named ``tasks`` of it), with the
-  learning-rate ``schedule`` (``SCHEDULES``) on the optimizers that have a learning rate; writes
-  the outputs to ``out`` if given."""
+             schedule: str = "constant", first_seed: int = 0) -> dict:
+  """Runs every optimizer on every task of the suite (or on the named ``tasks`` of it) for seeds
+  first_seed .. first_seed + seeds - 1, with the learning-rate ``schedule`` (``SCHEDULES``) on
+  the optimizers that have a learning rate; writes the outputs to ``out`` if given.  A run
+  depends on its seed only, so sweeps of disjoint seed ranges join (``join_seeds``) into the
+  sweep of their union."""
   specs = select_tasks(suite(suite_name), suite_name, tasks)
   names = list(dict.fromkeys(optimizers))
   if REFERENCE not in names:
     names.insert(0, REFERENCE)     # the reference of the relative summary
   opts = [make_optimizer(n, schedule) for n in names]
-  results = {"suite": suite_name, "seeds": seeds, "num_steps_override": num_steps,
+  results = {"suite": suite_name, "seeds": seeds, "first_seed": first_seed,
+             "num_steps_override": num_steps,
              "schedule": schedule, "with_learning_rate": [o.name for o in opts if o.has_learning_rate],
              "optimizers": {o.name: o.source for o in opts}, "tasks": {}}
   task_cache = {}
@@ -898,9 +905,10 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
              "results": {}}
     for opt in opts:
       if opt.grid is None:
-        res = {"runs": [run_one(opt, opt.hyper, spec, s, steps, task_cache) for s in range(seeds)]}
+        res = {"runs": [run_one(opt, opt.hyper, spec, s, steps, task_cache)
+                        for s in range(first_seed, first_seed + seeds)]}
       else:
-        res = run_tuned(opt, spec, seeds, steps, task_cache)
+        res = run_tuned(opt, spec, seeds, steps, task_cache, first_seed)
       for key in ("final_train", "final_valid", "final_test"):
         res[key] = _mean(res["runs"], key)
       entry["results"][opt.name] = res
@@ -936,10 +944,13 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
   if len(labels) != len(parts):
     raise ValueError(f"{len(labels)} labels for {len(parts)} sweeps.")
   first = parts[0]
-  for key in ("suite", "seeds", "num_steps_override", "schedule"):
-    values = {json.dumps(p.get(key, "constant" if key == "schedule" else None)) for p in parts}
+  defaults = {"schedule": "constant", "first_seed": 0}
+  for key in ("suite", "seeds", "first_seed", "num_steps_override", "schedule"):
+    values = {json.dumps(p.get(key, defaults.get(key))) for p in parts}
     if len(values) > 1:
-      raise ValueError(f"Only sweeps with the same {key} can be merged, got {sorted(values)}.")
+      raise ValueError(f"Only sweeps with the same {key} can be merged, got {sorted(values)}"
+                       + ("; join sweeps of different seeds with --join_seeds." if
+                          key in ("seeds", "first_seed") else "."))
   optimizers, with_lr = {}, []
   for part in parts:
     for name, source in part["optimizers"].items():
@@ -973,10 +984,81 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
     ref = entry["results"][REFERENCE]["final_test"]
     for res in entry["results"].values():
       res["test_relative_to_adam"] = res["final_test"] / ref
-  return {"suite": first["suite"], "seeds": first["seeds"],
+  return {"suite": first["suite"], "seeds": first["seeds"], "first_seed": first.get("first_seed", 0),
           "num_steps_override": first.get("num_steps_override"),
           "schedule": first.get("schedule", "constant"), "with_learning_rate": with_lr,
           "optimizers": optimizers, "tasks": tasks, "merge_notes": notes}
+
+
+def join_seeds(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) -> dict:
+  """One results dict from sweeps of the same suite, steps and schedule over disjoint seed ranges
+  (``first_seed`` .. ``first_seed + seeds - 1`` each) that together cover a contiguous range: the
+  sweep of their union, as one ``evaluate`` call over all those seeds would have made it (a run
+  depends on its seed only).
+
+  An optimizer-task pair is kept when every part ran it; its runs are concatenated in seed order
+  and its final losses are their means.  Pairs missing from some part are left out and listed in
+  ``merge_notes``, with the parts' own notes.  A tuned optimizer picks its learning rate over
+  all of a sweep's seeds, which no join of smaller sweeps reproduces: its runs are left out
+  too (noted).
+  """
+  if len(parts) < 2:
+    raise ValueError("Give at least two results folders to join.")
+  labels = list(labels) if labels is not None else [f"sweep {i + 1}" for i in range(len(parts))]
+  for key in ("suite", "num_steps_override", "schedule"):
+    values = {json.dumps(p.get(key, "constant" if key == "schedule" else None)) for p in parts}
+    if len(values) > 1:
+      raise ValueError(f"Only sweeps with the same {key} can be joined, got {sorted(values)}.")
+  order = sorted(range(len(parts)), key=lambda i: parts[i].get("first_seed", 0))
+  parts, labels = [parts[i] for i in order], [labels[i] for i in order]
+  expected = parts[0].get("first_seed", 0)
+  for part, label in zip(parts, labels):
+    start = part.get("first_seed", 0)
+    if start != expected:
+      raise ValueError(f"{label} starts at seed {start} where seed {expected} was expected; join "
+                       "sweeps whose seed ranges are disjoint and leave no gap.")
+    expected = start + part["seeds"]
+  notes = [f"{label}: {note}" for part, label in zip(parts, labels)
+           for note in part.get("merge_notes", [])]
+  optimizers = {n: s for n, s in parts[0]["optimizers"].items()
+                if all(n in p["optimizers"] for p in parts)}
+  tasks = {}
+  for t, entry in parts[0]["tasks"].items():
+    if not all(t in p["tasks"] for p in parts):
+      notes.append(f"task {t}: not in every joined sweep, left out")
+      continue
+    others = [p["tasks"][t] for p in parts]
+    if len({o["num_steps"] for o in others}) > 1:
+      raise ValueError(f"Task {t} ran different numbers of steps in the joined sweeps.")
+    joined = {}
+    for name in optimizers:
+      found = [o["results"].get(name) for o in others]
+      if any(r is None for r in found):
+        notes.append(f"task {t} / {name}: not in every joined sweep, left out")
+        continue
+      if any("chosen_lr" in r for r in found):
+        notes.append(f"task {t} / {name}: tuned, left out (run it over all its seeds in one sweep)")
+        continue
+      res = {"runs": [run for r in found for run in r["runs"]]}
+      for key in ("final_train", "final_valid", "final_test"):
+        res[key] = _mean(res["runs"], key)
+      joined[name] = res
+    if REFERENCE not in joined:
+      raise ValueError(f"Task {t} has no {REFERENCE} run in every joined sweep; join sweeps made "
+                       "by mnemosyne-eval, which always runs the reference Adam.")
+    ref = joined[REFERENCE]["final_test"]
+    for res in joined.values():
+      res["test_relative_to_adam"] = res["final_test"] / ref
+    tasks[t] = dict(entry, results=joined)
+  kept = {n for e in tasks.values() for n in e["results"]}
+  first = parts[0]
+  return {"suite": first["suite"], "seeds": expected - first.get("first_seed", 0),
+          "first_seed": first.get("first_seed", 0),
+          "num_steps_override": first.get("num_steps_override"),
+          "schedule": first.get("schedule", "constant"),
+          "with_learning_rate": [n for n in first.get("with_learning_rate", []) if n in kept],
+          "optimizers": {n: s for n, s in optimizers.items() if n in kept}, "tasks": tasks,
+          "merge_notes": notes}
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -1122,7 +1204,9 @@ def markdown_table(results: dict) -> str:
   optimizers, their pairwise counts (``learned_wins``)."""
   names = list(results["optimizers"])
   schedule = results.get("schedule", "constant")
-  lines = [f"Suite `{results['suite']}`, {results['seeds']} seeds"
+  first, seeds = results.get("first_seed", 0), results["seeds"]
+  lines = [f"Suite `{results['suite']}`, "
+           + (f"{seeds} seeds" if first == 0 else f"seeds {first} to {first + seeds - 1}")
            + (f", learning-rate schedule `{schedule}`" if schedule != "constant" else "")
            + "; cells: final train loss (mean of the last 10% of steps) / test loss after "
            "training, means over seeds.", "",
@@ -1276,15 +1360,22 @@ def main(argv=None) -> int:
   parser.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                       help="instead of running: merge the results.json of these output folders "
                            "(same suite, seeds, steps and schedule) into --out")
+  parser.add_argument("--join_seeds", action="store_true",
+                      help="with --merge: join sweeps of disjoint seed ranges (--first_seed) into "
+                           "one over their union (the optimizers and tasks every sweep ran)")
   parser.add_argument("--tasks", default=None,
                       help="comma-separated task names of the suite to run (default: all of them)")
-  parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--seeds", type=int, default=3, help="how many seeds (default 3)")
+  parser.add_argument("--first_seed", type=int, default=0,
+                      help="the first seed (default 0): seeds first_seed .. first_seed + seeds - 1")
   parser.add_argument("--num_steps", type=int, default=None, help="override every task's steps")
   parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
                       help="learning-rate schedule of the optax optimizers and Mnemosyne v2 over "
                            "each task's steps (peak: the optimizer's learning rate)")
   parser.add_argument("--out", default=None, help="output folder (default runs/eval/<suite>)")
   args = parser.parse_args(argv)
+  if args.join_seeds and not args.merge:
+    parser.error("--join_seeds goes with --merge DIR ... --out OUT.")
   if args.merge:
     if not args.out:
       parser.error("--merge needs --out, the folder for the merged results.")
@@ -1297,7 +1388,7 @@ def main(argv=None) -> int:
       with opener(found, "rt") as f:
         parts.append(json.load(f))
     try:
-      results = merge_results(parts, labels=args.merge)
+      results = (join_seeds if args.join_seeds else merge_results)(parts, labels=args.merge)
     except ValueError as e:
       parser.error(str(e))
     write_outputs(results, args.out)
@@ -1308,13 +1399,15 @@ def main(argv=None) -> int:
     parser.error("--suite and --optimizers are required (or --merge DIR ... --out OUT).")
   if args.seeds <= 0 or (args.num_steps is not None and args.num_steps <= 0):
     parser.error("--seeds and --num_steps must be positive.")
+  if args.first_seed < 0:
+    parser.error("--first_seed must be 0 or more.")
   out = args.out or os.path.join("runs", "eval", args.suite)
   try:
     results = evaluate([s.strip() for s in args.optimizers.split(",") if s.strip()], args.suite,
                        args.seeds, args.num_steps, out,
                        tasks=None if args.tasks is None else
                        [t.strip() for t in args.tasks.split(",") if t.strip()],
-                       schedule=args.schedule)
+                       schedule=args.schedule, first_seed=args.first_seed)
   except (ValueError, FileNotFoundError) as e:
     parser.error(str(e))
   print()

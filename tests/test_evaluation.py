@@ -582,6 +582,58 @@ def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
     evaluation.merge_results([a, dict(b, schedule="cosine")])
 
 
+def test_sweeps_of_disjoint_seeds_join_into_the_sweep_of_all_seeds(tmp_path):
+  # Seeds 0 and 1-2 run apart and joined equal one sweep of seeds 0-2, run by run, on a task with
+  # data and a data-free learned_optimization task; a tuned optimizer is left out, noted.
+  kw = dict(num_steps=STEPS, log=lambda s: None)
+  whole = evaluation.evaluate(["adam"], "smoke", seeds=3, **kw)
+  part0 = evaluation.evaluate(["adam", "sgdm_tuned"], "smoke", seeds=1, **kw)
+  part12 = evaluation.evaluate(["adam", "sgdm_tuned"], "smoke", seeds=2, first_seed=1,
+                               out=str(tmp_path / "s12"), **kw)
+  assert part12["first_seed"] == 1 and whole["first_seed"] == 0
+  joined = evaluation.join_seeds([part12, part0], labels=["s12", "s0"])   # any order
+  assert (joined["seeds"], joined["first_seed"]) == (3, 0)
+  assert list(joined["optimizers"]) == ["adam"] and set(joined["tasks"]) == set(whole["tasks"])
+  for t, entry in whole["tasks"].items():
+    got, want = joined["tasks"][t]["results"]["adam"], entry["results"]["adam"]
+    for a, b in zip(got["runs"], want["runs"], strict=True):
+      np.testing.assert_array_equal(a["train_curve"], b["train_curve"])
+      assert a["final_test"] == b["final_test"]
+    for key in ("final_train", "final_valid", "final_test", "test_relative_to_adam"):
+      np.testing.assert_allclose(got[key], want[key], rtol=1e-12)
+  assert any("sgdm_tuned: tuned, left out" in n for n in joined["merge_notes"])
+  with open(tmp_path / "s12" / "results.md") as f:
+    assert f.read().startswith("Suite `smoke`, seeds 1 to 2;")
+  # The command line: folders in, the joined folder out.
+  _write_sweeps(tmp_path, {"s0": part0})
+  out = str(tmp_path / "joined")
+  assert evaluation.main(["--merge", str(tmp_path / "s0"), str(tmp_path / "s12"), "--join_seeds",
+                          "--out", out]) == 0
+  with open(os.path.join(out, "results.json")) as f:
+    assert json.load(f)["seeds"] == 3
+  with pytest.raises(SystemExit):
+    evaluation.main(["--merge", str(tmp_path / "s0"), str(tmp_path / "s12"), "--out", out])
+
+
+def test_join_seeds_refuses_gaps_overlaps_and_other_settings():
+  a = _fake_sweep({"t1": {"adam": 1.0, "m:x": 0.5}, "t2": {"adam": 2.0}}, seeds=1)
+  b = dict(_fake_sweep({"t1": {"adam": 3.0, "m:x": 1.5}}, seeds=2), first_seed=1)
+  joined = evaluation.join_seeds([a, b])
+  res = joined["tasks"]["t1"]["results"]
+  assert res["adam"]["final_test"] == 7.0 / 3 and res["m:x"]["final_test"] == 3.5 / 3
+  assert res["m:x"]["test_relative_to_adam"] == 0.5
+  assert list(joined["tasks"]) == ["t1"] and "task t2: not in every joined sweep, left out" in \
+      joined["merge_notes"]
+  with pytest.raises(ValueError, match="expected"):       # seed 0 twice
+    evaluation.join_seeds([a, a])
+  with pytest.raises(ValueError, match="expected"):       # seeds 0 and 2-3: seed 1 missing
+    evaluation.join_seeds([a, dict(b, first_seed=2)])
+  with pytest.raises(ValueError, match="same schedule"):
+    evaluation.join_seeds([a, dict(b, schedule="cosine")])
+  with pytest.raises(ValueError, match="--join_seeds"):
+    evaluation.merge_results([a, b])
+
+
 # --- held out means held out ----------------------------------------------------------------------
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIN_DIR = os.path.join(ROOT, "gin_configs")

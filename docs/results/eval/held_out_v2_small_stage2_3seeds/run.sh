@@ -1,0 +1,35 @@
+#!/bin/bash
+# held_out's nine tasks outside MiniLM at 3 seeds for learned optimizers after 1,000 equal outer
+# steps of meta_train/v2_small.gin (../../meta_training/v2_small_stage2/): seeds 1 and 2 here, seed 0
+# from ../held_out_v2_small_stage2/ (the same optimizers, tasks, settings and batches; a run depends
+# on its seed only).  Each optimizer with its selected theta_best.msgpack and config.gin, as
+# meta-trained (constant learning rate 1e-3, no weight decay), one core per invocation:
+#   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh CORE NAME...
+# (NAME: orthogonal, celo2_style, lstm, lstm_features, mnemosyne, adafac, rnn, orthogonal_gain,
+# orthogonal_gain_long) evaluates seeds 1-2 into runs/eval_v2_small_stage2_seeds12/NAME;
+#   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh merge NAME...
+# merges those NAMEs' seeds 1-2 and joins them with seed 0 into this folder.
+cd "$(dirname "$0")/../../../.."
+action=$1; shift
+tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
+mt=docs/results/meta_training/v2_small_stage2
+runs=runs/eval_v2_small_stage2_seeds12
+out=docs/results/eval/held_out_v2_small_stage2_3seeds
+if [ "$action" = merge ]; then
+  dirs=()
+  for name in "$@"; do dirs+=("$runs/$name"); done
+  .venv/bin/mnemosyne-eval --merge "${dirs[@]}" --out "$runs/merged" > /dev/null || exit 1
+  exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_small_stage2 "$runs/merged" \
+    --join_seeds --out "$out"
+fi
+declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
+                 [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
+                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne
+                 [orthogonal_gain_long]=mnemosyne)
+mkdir -p "$runs"
+for name in "$@"; do
+  echo "== eval $name seeds 1-2 $(date -u +%T)"
+  taskset -c "$action" .venv/bin/mnemosyne-eval --suite held_out --seeds 2 --first_seed 1 \
+    --tasks $tasks --optimizers ${kind[$name]}:$mt/$name --out "$runs/$name" > "$runs/$name.log" 2>&1
+  echo "== eval $name seeds 1-2 done rc $? $(date -u +%T)"
+done
