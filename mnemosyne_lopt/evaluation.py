@@ -926,6 +926,26 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
   return results
 
 
+_NOTE_LABEL = re.compile(r"([^\s:]+): ")     # a merged folder's label in front of its notes
+
+
+def _part_notes(parts: Sequence[dict], labels: Sequence[str],
+                keep: Callable[[str], bool] = lambda note: True) -> List[str]:
+  """The ``merge_notes`` of ``parts``, each prefixed by its part's label; a note met again under
+  other labels (a folder merged with an earlier merge of itself) is kept once, with the labels of
+  its first occurrence; ``keep`` sees a note without its labels."""
+  notes, seen = [], set()
+  for part, label in zip(parts, labels):
+    for note in part.get("merge_notes", []):
+      text = note
+      while (m := _NOTE_LABEL.match(text)):
+        text = text[m.end():]
+      if text not in seen and keep(text):
+        seen.add(text)
+        notes.append(f"{label}: {note}")
+  return notes
+
+
 def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) -> dict:
   """One results dict from sweeps of the same suite, seeds, steps and schedule: different
   optimizers, or different tasks (``--tasks``), or both.
@@ -956,8 +976,7 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
     for name, source in part["optimizers"].items():
       optimizers.setdefault(name, source)
     with_lr += [n for n in part.get("with_learning_rate", []) if n not in with_lr]
-  notes = [f"{label}: {note}" for part, label in zip(parts, labels)
-           for note in part.get("merge_notes", [])]
+  notes = _part_notes(parts, labels)
   tasks = {}
   for part in parts:
     for t, other in part["tasks"].items():
@@ -1018,8 +1037,8 @@ def join_seeds(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) ->
       raise ValueError(f"{label} starts at seed {start} where seed {expected} was expected; join "
                        "sweeps whose seed ranges are disjoint and leave no gap.")
     expected = start + part["seeds"]
-  notes = [f"{label}: {note}" for part, label in zip(parts, labels)
-           for note in part.get("merge_notes", [])]
+  # A join keeps only pairs every part ran: the parts' "no run of" notes do not apply to it.
+  notes = _part_notes(parts, labels, keep=lambda note: not re.match(r"task \S+: no run of ", note))
   optimizers = {n: s for n, s in parts[0]["optimizers"].items()
                 if all(n in p["optimizers"] for p in parts)}
   tasks = {}

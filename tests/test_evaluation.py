@@ -577,6 +577,9 @@ def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
   assert "task t1: no run of lion" in notes and any(n.startswith("task t2: no run of") for n in notes)
   with open(os.path.join(out, "results.md")) as f:
     assert "t1 / adam: final test loss 1 kept, another sweep had 1.5" in f.read()
+  # A folder merged again with an earlier merge of itself keeps each note once.
+  again = evaluation.merge_results([dict(ab, merge_notes=notes), ab], labels=["out", "runs/ab"])
+  assert again["merge_notes"] == [f"out: {n}" for n in notes]
   # Sweeps with different schedules do not merge.
   with pytest.raises(ValueError, match="same schedule"):
     evaluation.merge_results([a, dict(b, schedule="cosine")])
@@ -624,6 +627,10 @@ def test_join_seeds_refuses_gaps_overlaps_and_other_settings():
   assert res["m:x"]["test_relative_to_adam"] == 0.5
   assert list(joined["tasks"]) == ["t1"] and "task t2: not in every joined sweep, left out" in \
       joined["merge_notes"]
+  # The parts' notes are kept but for their "no run of" ones, which a join's pairs never have.
+  noted = dict(a, merge_notes=["runs/x: task t1: no run of m:y", "runs/x: t1 / adam: kept 1"])
+  assert evaluation.join_seeds([noted, b], labels=["A", "B"])["merge_notes"] == [
+      "A: runs/x: t1 / adam: kept 1", "task t2: not in every joined sweep, left out"]
   with pytest.raises(ValueError, match="expected"):       # seed 0 twice
     evaluation.join_seeds([a, a])
   with pytest.raises(ValueError, match="expected"):       # seeds 0 and 2-3: seed 1 missing
