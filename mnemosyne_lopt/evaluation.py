@@ -1359,12 +1359,30 @@ def _plots(results: dict, out: str) -> List[str]:
   return written + [path]
 
 
+CURVE_DIGITS = 9     # significant digits of the curves in results.json: every float32 exactly
+
+
+def _stored(results: dict) -> dict:
+  """``results`` as results.json stores it: every run's curves at ``CURVE_DIGITS`` significant
+  digits (the losses are float32, which 9 digits give back exactly; float64 repr needs 17), final
+  losses and everything else as they are."""
+  curves = ("train_curve", "valid_curve", "test_curve")
+  short = lambda xs: [float(f"{x:.{CURVE_DIGITS}g}") for x in xs]
+  tasks = {t: dict(e, results={n: dict(r, runs=[dict(run, **{k: short(run[k]) for k in curves
+                                                               if k in run})
+                                                    for run in r["runs"]])
+                               for n, r in e["results"].items()})
+           for t, e in results["tasks"].items()}
+  return dict(results, tasks=tasks)
+
+
 def write_outputs(results: dict, out: str, plots: bool = True) -> Dict[str, Any]:
-  """results.json, results.md and (``plots``) curves_<task>.png and summary.png in ``out``."""
+  """results.json (``_stored``), results.md and (``plots``) curves_<task>.png and summary.png in
+  ``out``."""
   os.makedirs(out, exist_ok=True)
   paths = {"json": os.path.join(out, "results.json"), "markdown": os.path.join(out, "results.md")}
   with open(paths["json"], "w") as f:
-    json.dump(results, f, indent=1, allow_nan=True)
+    json.dump(_stored(results), f, indent=1, allow_nan=True)
   with open(paths["markdown"], "w") as f:
     f.write(markdown_table(results))
   paths["plots"] = _plots(results, out) if plots else []

@@ -58,6 +58,12 @@ def test_smoke_suite_end_to_end(tmp_path):
       runs = res["runs"]
       assert len(runs) == 2 and all(len(r["train_curve"]) == STEPS for r in runs)
       np.testing.assert_allclose(res["final_test"], np.mean([r["test_curve"][-1] for r in runs]))
+      # results.json keeps the final losses exactly and the curves at 9 digits: float32 exactly.
+      kept = results["tasks"][task]["results"][name]
+      assert res["final_test"] == kept["final_test"]
+      for run, full in zip(runs, kept["runs"]):
+        for key in ("train_curve", "valid_curve", "test_curve"):
+          np.testing.assert_array_equal(np.float32(run[key]), np.float32(full[key]))
       np.testing.assert_allclose(res["final_train"], np.mean([r["train_curve"][-1] for r in runs]))
     assert entry["results"]["adam"]["test_relative_to_adam"] == 1.0
   # The learned optimizer's curves moved (its theta came from the file, not init(PRNGKey(0))).
