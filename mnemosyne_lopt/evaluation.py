@@ -946,6 +946,16 @@ def _part_notes(parts: Sequence[dict], labels: Sequence[str],
   return notes
 
 
+def _require_same(parts: Sequence[dict], keys: Sequence[str], verb: str, seeds_hint: str = ""):
+  """Raises unless every part has the same value of each of ``keys`` (absent: its default)."""
+  defaults = {"schedule": "constant", "first_seed": 0}
+  for key in keys:
+    values = {json.dumps(p.get(key, defaults.get(key))) for p in parts}
+    if len(values) > 1:
+      raise ValueError(f"Only sweeps with the same {key} can be {verb}, got {sorted(values)}"
+                       + (seeds_hint if key in ("seeds", "first_seed") and seeds_hint else "."))
+
+
 def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) -> dict:
   """One results dict from sweeps of the same suite, seeds, steps and schedule: different
   optimizers, or different tasks (``--tasks``), or both.
@@ -964,13 +974,8 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
   if len(labels) != len(parts):
     raise ValueError(f"{len(labels)} labels for {len(parts)} sweeps.")
   first = parts[0]
-  defaults = {"schedule": "constant", "first_seed": 0}
-  for key in ("suite", "seeds", "first_seed", "num_steps_override", "schedule"):
-    values = {json.dumps(p.get(key, defaults.get(key))) for p in parts}
-    if len(values) > 1:
-      raise ValueError(f"Only sweeps with the same {key} can be merged, got {sorted(values)}"
-                       + ("; join sweeps of different seeds with --join_seeds." if
-                          key in ("seeds", "first_seed") else "."))
+  _require_same(parts, ("suite", "seeds", "first_seed", "num_steps_override", "schedule"),
+                "merged", "; join sweeps of different seeds with --join_seeds.")
   optimizers, with_lr = {}, []
   for part in parts:
     for name, source in part["optimizers"].items():
@@ -1024,10 +1029,7 @@ def join_seeds(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) ->
   if len(parts) < 2:
     raise ValueError("Give at least two results folders to join.")
   labels = list(labels) if labels is not None else [f"sweep {i + 1}" for i in range(len(parts))]
-  for key in ("suite", "num_steps_override", "schedule"):
-    values = {json.dumps(p.get(key, "constant" if key == "schedule" else None)) for p in parts}
-    if len(values) > 1:
-      raise ValueError(f"Only sweeps with the same {key} can be joined, got {sorted(values)}.")
+  _require_same(parts, ("suite", "num_steps_override", "schedule"), "joined")
   order = sorted(range(len(parts)), key=lambda i: parts[i].get("first_seed", 0))
   parts, labels = [parts[i] for i in order], [labels[i] for i in order]
   expected = parts[0].get("first_seed", 0)

@@ -4,9 +4,10 @@
 # from ../held_out_v2_small_stage2/ (the same optimizers, tasks, settings and batches; a run depends
 # on its seed only).  Each optimizer with its selected theta_best.msgpack and config.gin, as
 # meta-trained (constant learning rate 1e-3, no weight decay), one core per invocation:
-#   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh CORE NAME...
+#   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh CORE [--tasks T,...] NAME...
 # (NAME: orthogonal, celo2_style, lstm, lstm_features, mnemosyne, adafac, rnn, orthogonal_gain,
-# orthogonal_gain_long) evaluates seeds 1-2 into runs/eval_v2_small_stage2_seeds12/NAME;
+# orthogonal_gain_long) evaluates seeds 1-2 into runs/eval_v2_small_stage2_seeds12/NAME (with
+# --tasks, e.g. minilm_prompt_austen, into .../NAME+T,...);
 #   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh merge NAME...
 # merges those NAMEs' seeds 1-2, joins them with seed 0 and merges the result with the shipped
 # default's 3-seed runs (../held_out_orthogonal_3seeds/: mnemosyne() as shipped, "plain", AdamW) into
@@ -17,9 +18,13 @@ tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune
 mt=docs/results/meta_training/v2_small_stage2
 runs=runs/eval_v2_small_stage2_seeds12
 out=docs/results/eval/held_out_v2_small_stage2_3seeds
+suffix=
+if [ "$1" = --tasks ]; then tasks=$2; suffix=+$2; shift 2; fi
 if [ "$action" = merge ]; then
   dirs=()
-  for name in "$@"; do dirs+=("$runs/$name"); done
+  for name in "$@"; do
+    for d in "$runs/$name" "$runs/${name}"+*; do [ -f "$d/results.json" ] && dirs+=("$d"); done
+  done
   .venv/bin/mnemosyne-eval --merge "${dirs[@]}" --out "$runs/merged" > /dev/null || exit 1
   .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_small_stage2 "$runs/merged" \
     --join_seeds --out "$runs/joined" > /dev/null || exit 1
@@ -32,8 +37,9 @@ declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
                  [orthogonal_gain_long]=mnemosyne)
 mkdir -p "$runs"
 for name in "$@"; do
-  echo "== eval $name seeds 1-2 $(date -u +%T)"
+  echo "== eval $name$suffix seeds 1-2 $(date -u +%T)"
   taskset -c "$action" .venv/bin/mnemosyne-eval --suite held_out --seeds 2 --first_seed 1 \
-    --tasks $tasks --optimizers ${kind[$name]}:$mt/$name --out "$runs/$name" > "$runs/$name.log" 2>&1
-  echo "== eval $name seeds 1-2 done rc $? $(date -u +%T)"
+    --tasks $tasks --optimizers ${kind[$name]}:$mt/$name --out "$runs/$name$suffix" \
+    > "$runs/$name$suffix.log" 2>&1
+  echo "== eval $name$suffix seeds 1-2 done rc $? $(date -u +%T)"
 done
