@@ -10,8 +10,8 @@
 # --tasks, e.g. minilm_prompt_austen, into .../NAME+T,...);
 #   bash docs/results/eval/held_out_v2_small_stage2_3seeds/run.sh merge NAME...
 # merges those NAMEs' seeds 1-2, joins them with seed 0 and merges the result with the shipped
-# default's 3-seed runs (../held_out_orthogonal_3seeds/: mnemosyne() as shipped, "plain", AdamW) into
-# this folder.
+# default's 3-seed runs (../held_out_orthogonal_3seeds/ and ../held_out_orthogonal_minilm_3seeds/:
+# mnemosyne() as shipped, "plain", AdamW) into this folder.
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
 tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
@@ -28,8 +28,8 @@ if [ "$action" = merge ]; then
   .venv/bin/mnemosyne-eval --merge "${dirs[@]}" --out "$runs/merged" > /dev/null || exit 1
   .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_small_stage2 "$runs/merged" \
     --join_seeds --out "$runs/joined" > /dev/null || exit 1
-  exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_orthogonal_3seeds "$runs/joined" \
-    --out "$out"
+  exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_orthogonal_3seeds \
+    docs/results/eval/held_out_orthogonal_minilm_3seeds "$runs/joined" --out "$out"
 fi
 declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
                  [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
