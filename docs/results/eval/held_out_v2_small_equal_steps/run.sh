@@ -19,7 +19,7 @@ meta_folder() { if [ "$1" = 1 ]; then echo v2_small; else echo "v2_small_stage$1
 action=$1; shift
 stage=1
 if [ "$1" = --stage ]; then stage=$2; shift 2; fi
-tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
+source docs/results/eval/held_out_v2_small_equal_steps/common.sh
 suffix=
 if [ "$1" = --tasks ]; then tasks=$2; suffix=+$2; shift 2; fi
 out=docs/results/eval/$(eval_folder "$stage")
@@ -35,10 +35,6 @@ if [ "$action" = merge ]; then
   exit
 fi
 mt=docs/results/meta_training/$(meta_folder "$stage")
-declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
-                 [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
-                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne
-                 [orthogonal_gain_long]=mnemosyne)
 mkdir -p "$runs"
 for name in "$@"; do
   echo "== eval $name stage $stage $(date -u +%T)"

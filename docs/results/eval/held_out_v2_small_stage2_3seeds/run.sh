@@ -14,7 +14,7 @@
 # mnemosyne() as shipped, "plain", AdamW) into this folder.
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
-tasks=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
+source docs/results/eval/held_out_v2_small_equal_steps/common.sh
 mt=docs/results/meta_training/v2_small_stage2
 runs=runs/eval_v2_small_stage2_seeds12
 out=docs/results/eval/held_out_v2_small_stage2_3seeds
@@ -31,10 +31,6 @@ if [ "$action" = merge ]; then
   exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_orthogonal_3seeds \
     docs/results/eval/held_out_orthogonal_minilm_3seeds "$runs/joined" --out "$out"
 fi
-declare -A kind=([mnemosyne]=mnemosyne [celo2_style]=celo2_style [lstm]=lstm
-                 [lstm_features]=lstm_features [adafac]=adafac_mlp_lopt [rnn]=rnn_mlp_lopt
-                 [orthogonal]=mnemosyne [orthogonal_gain]=mnemosyne
-                 [orthogonal_gain_long]=mnemosyne)
 mkdir -p "$runs"
 for name in "$@"; do
   echo "== eval $name$suffix seeds 1-2 $(date -u +%T)"
