@@ -6,9 +6,9 @@
 # same tasks, seeds and batches) into this folder.
 # Usage: bash docs/results/eval/held_out_adamw_tuned_3seeds/run.sh CORE
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 mkdir -p runs
 taskset -c "${1:-0}" .venv/bin/mnemosyne-eval --suite held_out --optimizers adamw_tuned --seeds 3 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
-  --out runs/eval_adamw_tuned_3seeds > runs/eval_adamw_tuned_3seeds.log 2>&1 || exit 1
+  --tasks $tasks --out runs/eval_adamw_tuned_3seeds > runs/eval_adamw_tuned_3seeds.log 2>&1 || exit 1
 .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_orthogonal_3seeds runs/eval_adamw_tuned_3seeds \
   --out docs/results/eval/held_out_adamw_tuned_3seeds

@@ -6,10 +6,11 @@
 # (../held_out_v2_wd_3seeds/: same tasks, seeds and batches).
 # Usage: bash docs/results/eval/held_out_orthogonal_3seeds/run.sh CORE
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 out=docs/results/eval/held_out_orthogonal_3seeds
 mkdir -p runs
 taskset -c "${1:-0}" .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne:pretrained/orthogonal --seeds 3 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out runs/eval_orthogonal_3seeds || exit 1
 .venv/bin/mnemosyne-eval --merge runs/eval_orthogonal_3seeds docs/results/eval/held_out_v2_coordinate_cap_3seeds \
   docs/results/eval/held_out_v2_wd_3seeds --out $out

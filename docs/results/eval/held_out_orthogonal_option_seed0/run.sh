@@ -5,7 +5,8 @@
 # constant learning rate, on core CORE (about 20 minutes with the other core busy).
 # Usage: bash docs/results/eval/held_out_orthogonal_option_seed0/run.sh CORE
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c "${1:-0}" .venv/bin/mnemosyne-eval --suite held_out --seeds 1 \
   --optimizers mnemosyne_orthogonal:pretrained/plain,mnemosyne:pretrained/plain,muon,adamw \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_orthogonal_option_seed0

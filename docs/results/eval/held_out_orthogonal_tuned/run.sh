@@ -7,10 +7,11 @@
 # same tasks, seed and batches) into this folder.
 # Usage: bash docs/results/eval/held_out_orthogonal_tuned/run.sh CORE
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 mkdir -p runs
 taskset -c "${1:-0}" .venv/bin/mnemosyne-eval --suite held_out --seeds 1 \
   --optimizers mnemosyne_tuned:pretrained/orthogonal \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out runs/eval_orthogonal_tuned || exit 1
 .venv/bin/mnemosyne-eval --merge runs/eval_orthogonal_tuned docs/results/eval/held_out_v2_headline_wd \
   --out docs/results/eval/held_out_orthogonal_tuned

@@ -6,8 +6,9 @@
 # v2 rule (Adam's direction normalised per tensor), and AdamW.
 # Two sweeps, one per core, then merged.
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 A=docs/results/meta_training/v2_ablations
-TASKS=transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10
+TASKS=$tasks
 part=${1:-all}
 if [ "$part" = a ] || [ "$part" = all ]; then
   taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $TASKS \

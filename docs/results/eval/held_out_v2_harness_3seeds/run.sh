@@ -4,8 +4,9 @@
 # held_out_v2_3seeds, 3 seeds, one core; then merged with held_out_v2_3seeds (AdamW and the
 # Mnemosyne default, same tasks, seeds and steps) into held_out_v2_harness_merged.
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne_harness --seeds 3 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_v2_harness_3seeds
 .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_3seeds docs/results/eval/held_out_v2_harness_3seeds \
   --out docs/results/eval/held_out_v2_harness_merged

@@ -3,6 +3,7 @@
 # the quadratic on other instances) on the nine held_out tasks other than MiniLM's two, one seed,
 # one core (about 25 minutes).
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers adamw,adamw_tuned,mnemosyne:pretrained/plain --seeds 1 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_v2_tuned

@@ -5,9 +5,10 @@
 # two, one core. Then merged with held_out_v2_tuned_both (AdamW default and tuned, Mnemosyne v2
 # default and tuned, same tasks, seed and schedule) into held_out_v2_headline/.
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out \
   --optimizers muon_tuned,schedule_free_adamw_tuned,lion_tuned --seeds 1 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_v2_tuned_field
 .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_tuned_both docs/results/eval/held_out_v2_tuned_field \
   --out docs/results/eval/held_out_v2_headline

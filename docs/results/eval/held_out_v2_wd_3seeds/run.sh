@@ -3,6 +3,7 @@
 # optax's weight decay 1e-4 and with Mnemosyne's 0.1, constant learning rate, on the nine
 # held_out tasks other than MiniLM's two, 3 seeds, one core.
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --optimizers adamw,adamw_wd0.1,mnemosyne:pretrained/plain --seeds 3 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_v2_wd_3seeds

@@ -6,8 +6,9 @@
 # tuned hand-designed optimizers of held_out_v2_tuned_field and the AdamW runs of
 # held_out_v2_tuned_both into held_out_v2_headline_wd.
 cd "$(dirname "$0")/../../../.."
+source docs/results/eval/held_out_tasks.sh
 taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --optimizers mnemosyne:pretrained/plain,mnemosyne_tuned:pretrained/plain --seeds 1 \
-  --tasks transformer_lm_kjv_tiny,transformer_lm_kjv_tiny_flaxinit,vit_tiny_finetune,bert_mlm_austen_tiny,t5_tiny_prompt,mnist5k28_mlp128x64_relu_10k,mnist_npm28_mlp32_tanh_10k,mnist_npm28_conv16x32,lo_quadratic10 \
+  --tasks $tasks \
   --out docs/results/eval/held_out_v2_wd_tuned
 .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_v2_wd_tuned docs/results/eval/held_out_v2_tuned_field \
   docs/results/eval/held_out_v2_tuned_both --out docs/results/eval/held_out_v2_headline_wd
