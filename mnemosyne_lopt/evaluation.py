@@ -927,22 +927,26 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
 
 
 _NOTE_LABEL = re.compile(r"([^\s:]+): ")     # a merged folder's label in front of its notes
+_NO_RUN = re.compile(r"task \S+: no run of ")   # a merge's own note of the pairs it lacks
 
 
-def _part_notes(parts: Sequence[dict], labels: Sequence[str],
-                keep: Callable[[str], bool] = lambda note: True) -> List[str]:
-  """The ``merge_notes`` of ``parts``, each prefixed by its part's label; a note met again under
-  other labels (a folder merged with an earlier merge of itself) is kept once, with the labels of
-  its first occurrence; ``keep`` sees a note without its labels."""
+def _part_notes(parts: Sequence[dict], labels: Sequence[str]) -> List[str]:
+  """The ``merge_notes`` of ``parts``, each prefixed by its part's label (a label repeated in a
+  row, as a folder merged with an earlier merge of itself gives, once); a note met again under
+  other labels is kept once, with the labels of its first occurrence.  The parts' "no run of"
+  notes are left out: the merged result states the pairs it lacks itself, and a part's note of a
+  pair that another part ran would be stale."""
   notes, seen = [], set()
   for part, label in zip(parts, labels):
     for note in part.get("merge_notes", []):
-      text = note
+      chain, text = [label], note
       while (m := _NOTE_LABEL.match(text)):
+        if m.group(1) != chain[-1]:
+          chain.append(m.group(1))
         text = text[m.end():]
-      if text not in seen and keep(text):
+      if text not in seen and not _NO_RUN.match(text):
         seen.add(text)
-        notes.append(f"{label}: {note}")
+        notes.append(": ".join(chain + [text]))
   return notes
 
 
@@ -966,7 +970,8 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
   another part's final test loss differs from it by more than 1e-6 (relative), the difference is
   recorded in ``merge_notes`` rather than hidden.  The ``merge_notes`` of the parts themselves
   (results of earlier merges) are kept, each prefixed by its part's label (``labels``, e.g. the
-  folders; default "sweep 1", "sweep 2", ...).
+  folders; default "sweep 1", "sweep 2", ...), but for their "no run of" notes: the merge lists
+  the pairs it lacks itself (``_part_notes``).
   """
   if not parts:
     raise ValueError("Give at least one results folder to merge.")
@@ -1039,8 +1044,7 @@ def join_seeds(parts: Sequence[dict], labels: Optional[Sequence[str]] = None) ->
       raise ValueError(f"{label} starts at seed {start} where seed {expected} was expected; join "
                        "sweeps whose seed ranges are disjoint and leave no gap.")
     expected = start + part["seeds"]
-  # A join keeps only pairs every part ran: the parts' "no run of" notes do not apply to it.
-  notes = _part_notes(parts, labels, keep=lambda note: not re.match(r"task \S+: no run of ", note))
+  notes = _part_notes(parts, labels)
   optimizers = {n: s for n, s in parts[0]["optimizers"].items()
                 if all(n in p["optimizers"] for p in parts)}
   tasks = {}

@@ -583,9 +583,18 @@ def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
   assert "task t1: no run of lion" in notes and any(n.startswith("task t2: no run of") for n in notes)
   with open(os.path.join(out, "results.md")) as f:
     assert "t1 / adam: final test loss 1 kept, another sweep had 1.5" in f.read()
-  # A folder merged again with an earlier merge of itself keeps each note once.
+  # A folder merged again with an earlier merge of itself keeps each note once; the parts' "no
+  # run of" notes give way to the merge's own (here none: both parts ran t1 with adam).
   again = evaluation.merge_results([dict(ab, merge_notes=notes), ab], labels=["out", "runs/ab"])
-  assert again["merge_notes"] == [f"out: {n}" for n in notes]
+  assert again["merge_notes"] == [f"out: {notes[0]}"]
+  # A folder's own label repeated in a row (merges of a folder into itself) is written once.
+  selfmerged = dict(ab, merge_notes=["out: out: t1 / adam: final test loss 1 kept, another sweep had 1.5"])
+  assert evaluation.merge_results([selfmerged], labels=["out"])["merge_notes"] == [
+      "out: t1 / adam: final test loss 1 kept, another sweep had 1.5"]
+  # A part's "no run of" note goes stale once another part runs the pair: it is not carried.
+  stale = dict(c, merge_notes=["runs/c: task t2: no run of adam_tuned"])
+  filled = _fake_sweep({"t2": {"adam": 2.0, "adam_tuned": 1.9}})
+  assert evaluation.merge_results([stale, filled], labels=["c", "d"])["merge_notes"] == []
   # Sweeps with different schedules do not merge.
   with pytest.raises(ValueError, match="same schedule"):
     evaluation.merge_results([a, dict(b, schedule="cosine")])
