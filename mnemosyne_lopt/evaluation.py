@@ -930,6 +930,13 @@ _NOTE_LABEL = re.compile(r"([^\s:]+): ")     # a merged folder's label in front 
 _NO_RUN = re.compile(r"task \S+: no run of ")   # a merge's own note of the pairs it lacks
 
 
+def _note_text(note: str) -> str:
+  """A merge note without the folder labels in front of it."""
+  while (m := _NOTE_LABEL.match(note)):
+    note = note[m.end():]
+  return note
+
+
 def _part_notes(parts: Sequence[dict], labels: Sequence[str]) -> List[str]:
   """The ``merge_notes`` of ``parts``, each prefixed by its part's label (a label repeated in a
   row, as a folder merged with an earlier merge of itself gives, once); a note met again under
@@ -987,6 +994,7 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
       optimizers.setdefault(name, source)
     with_lr += [n for n in part.get("with_learning_rate", []) if n not in with_lr]
   notes = _part_notes(parts, labels)
+  inherited = {_note_text(n) for n in notes}          # a part's note is not written twice
   tasks = {}
   for part in parts:
     for t, other in part["tasks"].items():
@@ -1001,8 +1009,9 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
           entry["results"][name] = dict(res)
         else:
           a, b = entry["results"][name]["final_test"], res["final_test"]
-          if abs(a - b) > 1e-6 * max(abs(a), abs(b), 1e-12):
-            notes.append(f"{t} / {name}: final test loss {a:.6g} kept, another sweep had {b:.6g}")
+          note = f"{t} / {name}: final test loss {a:.6g} kept, another sweep had {b:.6g}"
+          if abs(a - b) > 1e-6 * max(abs(a), abs(b), 1e-12) and note not in inherited:
+            notes.append(note)
   for t, entry in tasks.items():
     missing = [n for n in optimizers if n not in entry["results"]]
     if missing:
