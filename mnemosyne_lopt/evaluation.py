@@ -119,7 +119,7 @@ import math
 import os
 import re
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -930,11 +930,13 @@ _NOTE_LABEL = re.compile(r"([^\s:]+): ")     # a merged folder's label in front 
 _NO_RUN = re.compile(r"task \S+: no run of ")   # a merge's own note of the pairs it lacks
 
 
-def _note_text(note: str) -> str:
-  """A merge note without the folder labels in front of it."""
+def _split_note(note: str) -> Tuple[List[str], str]:
+  """A merge note's folder labels (in front of it, in order) and the note without them."""
+  labels = []
   while (m := _NOTE_LABEL.match(note)):
+    labels.append(m.group(1))
     note = note[m.end():]
-  return note
+  return labels, note
 
 
 def _part_notes(parts: Sequence[dict], labels: Sequence[str]) -> List[str]:
@@ -946,11 +948,8 @@ def _part_notes(parts: Sequence[dict], labels: Sequence[str]) -> List[str]:
   notes, seen = [], set()
   for part, label in zip(parts, labels):
     for note in part.get("merge_notes", []):
-      chain, text = [label], note
-      while (m := _NOTE_LABEL.match(text)):
-        if m.group(1) != chain[-1]:
-          chain.append(m.group(1))
-        text = text[m.end():]
+      chain, (inner, text) = [label], _split_note(note)
+      chain += [x for prev, x in zip([label] + inner, inner) if x != prev]
       if text not in seen and not _NO_RUN.match(text):
         seen.add(text)
         notes.append(": ".join(chain + [text]))
@@ -994,7 +993,7 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
       optimizers.setdefault(name, source)
     with_lr += [n for n in part.get("with_learning_rate", []) if n not in with_lr]
   notes = _part_notes(parts, labels)
-  inherited = {_note_text(n) for n in notes}          # a part's note is not written twice
+  inherited = {_split_note(n)[1] for n in notes}      # a part's note is not written twice
   tasks = {}
   for part in parts:
     for t, other in part["tasks"].items():
