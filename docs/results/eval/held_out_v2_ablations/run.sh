@@ -8,14 +8,13 @@
 cd "$(dirname "$0")/../../../.."
 source docs/results/eval/held_out_tasks.sh
 A=docs/results/meta_training/v2_ablations
-TASKS=$tasks
 part=${1:-all}
 if [ "$part" = a ] || [ "$part" = all ]; then
-  taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $TASKS \
+  taskset -c 0 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $tasks \
     --optimizers adamw,mnemosyne:untrained,mnemosyne:$A/full,mnemosyne:docs/results/meta_training/v2_lm_families --out runs/eval/held_out_v2_ablations_a
 fi
 if [ "$part" = b ] || [ "$part" = all ]; then
-  taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $TASKS \
+  taskset -c 1 .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks $tasks \
     --optimizers mnemosyne:$A/no_hpe,mnemosyne:$A/no_cam,mnemosyne:$A/no_norm --out runs/eval/held_out_v2_ablations_b
 fi
 if [ "$part" = merge ] || [ "$part" = all ]; then
