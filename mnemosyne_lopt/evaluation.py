@@ -928,6 +928,7 @@ def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 
 
 _NOTE_LABEL = re.compile(r"([^\s:]+): ")     # a merged folder's label in front of its notes
 _NO_RUN = re.compile(r"task \S+: no run of ")   # a merge's own note of the pairs it lacks
+_LEFT_OUT = re.compile(r"task \S+( / \S+)?: not in every joined sweep, left out$")   # a join's
 
 
 def _split_note(note: str) -> Tuple[List[str], str]:
@@ -939,18 +940,19 @@ def _split_note(note: str) -> Tuple[List[str], str]:
   return labels, note
 
 
-def _part_notes(parts: Sequence[dict], labels: Sequence[str]) -> List[str]:
+def _part_notes(parts: Sequence[dict], labels: Sequence[str], left_out: bool = True) -> List[str]:
   """The ``merge_notes`` of ``parts``, each prefixed by its part's label (a label repeated in a
   row, as a folder merged with an earlier merge of itself gives, once); a note met again under
   other labels is kept once, with the labels of its first occurrence.  The parts' "no run of"
-  notes are left out: the merged result states the pairs it lacks itself, and a part's note of a
+  notes, and in a merge (``left_out=False``) their joins' "not in every joined sweep, left out"
+  notes, are left out: the merged result states the pairs it lacks itself, and a part's note of a
   pair that another part ran would be stale."""
   notes, seen = [], set()
   for part, label in zip(parts, labels):
     for note in part.get("merge_notes", []):
       chain, (inner, text) = [label], _split_note(note)
       chain += [x for prev, x in zip([label] + inner, inner) if x != prev]
-      if text not in seen and not _NO_RUN.match(text):
+      if text not in seen and not _NO_RUN.match(text) and (left_out or not _LEFT_OUT.match(text)):
         seen.add(text)
         notes.append(": ".join(chain + [text]))
   return notes
@@ -992,7 +994,7 @@ def merge_results(parts: Sequence[dict], labels: Optional[Sequence[str]] = None)
     for name, source in part["optimizers"].items():
       optimizers.setdefault(name, source)
     with_lr += [n for n in part.get("with_learning_rate", []) if n not in with_lr]
-  notes = _part_notes(parts, labels)
+  notes = _part_notes(parts, labels, left_out=False)
   inherited = {_split_note(n)[1] for n in notes}      # a part's note is not written twice
   tasks = {}
   for part in parts:

@@ -595,6 +595,10 @@ def test_merge_keeps_the_notes_of_merged_sweeps(tmp_path):
   stale = dict(c, merge_notes=["runs/c: task t2: no run of adam_tuned"])
   filled = _fake_sweep({"t2": {"adam": 2.0, "adam_tuned": 1.9}})
   assert evaluation.merge_results([stale, filled], labels=["c", "d"])["merge_notes"] == []
+  # So do a join's "left out" notes (of a task, or of a pair) once the joined sweep is merged.
+  joined_notes = dict(c, merge_notes=["task t2: not in every joined sweep, left out",
+                                      "task t2 / adam_tuned: not in every joined sweep, left out"])
+  assert evaluation.merge_results([joined_notes, filled], labels=["c", "d"])["merge_notes"] == []
   # A part's note that the merge would write again (the same two sweeps' Adam) is written once.
   assert evaluation.merge_results([ab, b], labels=["ab", "b"])["merge_notes"] == [
       "ab: t1 / adam: final test loss 1 kept, another sweep had 1.5"]
