@@ -5,6 +5,8 @@ The public names, in one place:
 * optax (functions returning transformations, as optax's own):
   ``mnemosyne(learning_rate=1e-3, weight_decay=0.1, num_steps=None, name="default")``,
   ``scale_by_mnemosyne(theta=None, name="default", num_steps=None)``,
+  ``mnemosyne_mechanic(schedule=1.0, weight_decay=0.1, num_steps=None, name="default")`` (the
+  step length learned while training by Mechanic, no learning rate to set),
   ``mnemosyne_with_adamw_harness(...)`` and ``adamw_harness_labels(params)``,
   ``to_optax(lopt, theta, num_steps)`` for any learned optimizer;
 * learned_optimization: ``MnemosyneLOpt`` (a ``LearnedOptimizer``), its state ``MnemosyneState``;
@@ -28,8 +30,8 @@ from mnemosyne_lopt.cam import CAMState, cam_init, cam_readout, cam_step, cam_up
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 from mnemosyne_lopt.pretrained import load_pretrained
 from mnemosyne_lopt.optax_adapter import (MnemosyneOptaxState, adamw_harness_labels, mnemosyne,
-                                          mnemosyne_with_adamw_harness, scale_by_mnemosyne,
-                                          to_optax)
+                                          mnemosyne_mechanic, mnemosyne_with_adamw_harness,
+                                          scale_by_mnemosyne, to_optax)
 
 
 def load_theta(train_log_dir, learned_opt=None, best=False):
@@ -39,7 +41,7 @@ def load_theta(train_log_dir, learned_opt=None, best=False):
   return meta_training.load_theta(train_log_dir, learned_opt, best=best)
 
 __all__ = ["MnemosyneLOpt", "MnemosyneState", "load_pretrained", "load_theta", "CAMState",
-           "mnemosyne", "scale_by_mnemosyne", "mnemosyne_with_adamw_harness",
+           "mnemosyne", "mnemosyne_mechanic", "scale_by_mnemosyne", "mnemosyne_with_adamw_harness",
            "adamw_harness_labels", "to_optax", "MnemosyneOptaxState",
            "cam_init", "cam_update", "cam_readout", "cam_step"]
 __version__ = "0.2.0"

@@ -42,7 +42,11 @@ Optimizers (comma-separated names):
   ``mnemosyne`` (also ``mnemosyne:pretrained``, the shipped "default"; ``mnemosyne:pretrained/<name>``
   the shipped pretrained optimizer ``<name>``, e.g. ``pretrained/plain``); ``mnemosyne_harness``
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
-  and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3.
+  and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3; ``mnemosyne_mechanic`` (also
+  ``:pretrained``, ``:pretrained/<name>``): ``mnemosyne_lopt.mnemosyne_mechanic``, the shipped
+  optimizer's update with its length learned by Mechanic (``optax.contrib.mechanize``), no
+  learning rate; ``adamw_mechanic``, a hand-designed one: ``optax.contrib.mechanize(optax.adamw(1.0))``.
+  ``--schedule`` gives both its shape at peak 1.0.
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
   ``mnemosyne_no_hpe``: ``use_hpe=False``: chunk tokens are only embedded (no Performer mixing of
   a tensor's chunks, no pooling) and every chunk is its own CAM stream (with the shipped
@@ -136,6 +140,7 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
+MECHANIC = ("mnemosyne_mechanic", "adamw_mechanic")   # step length by Mechanic (_mechanic_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
            "celo2_style_wd", "celo2_style_bound", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
@@ -397,9 +402,9 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
   base_name = kind[:-len("_tuned")] if kind.endswith("_tuned") else kind
   scheduled = schedule != "constant"
   with_schedule = f", {schedule} schedule" if scheduled else ""
-  if rate is not None and (kind.endswith("_tuned") or kind == HARNESS):
-    raise ValueError(f"{spec}@{rate:g}: a tuned optimizer picks its own learning rate and the "
-                     "harness runs at 1e-3; drop the @ part.")
+  if rate is not None and (kind.endswith("_tuned") or kind in (HARNESS,) + MECHANIC):
+    raise ValueError(f"{spec}@{rate:g}: a tuned optimizer picks its own learning rate, the "
+                     "harness runs at 1e-3 and Mechanic learns its step length; drop the @ part.")
   at = "" if rate is None else f"@{rate:g}"
   if base_name in DEFAULT_LR and not source:
     tuned = kind.endswith("_tuned")
@@ -416,6 +421,8 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
         has_learning_rate=True)
   if kind == HARNESS:
     return _harness_optimizer(spec, source, schedule)
+  if kind in MECHANIC:
+    return _mechanic_optimizer(spec, kind, source, schedule)
   if base_name in LEARNED and kind.endswith("_tuned"):
     return _tuned_learned(spec, base_name, source, schedule)
   if kind in LEARNED:
@@ -501,6 +508,46 @@ def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
       lo_optimizer=lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)),
       source=f"pretrained 'default' for matrices, AdamW for vectors and embeddings, lr {lr:g}"
       + with_schedule, has_learning_rate=True)
+
+
+def _mechanic_optimizer(spec: str, kind: str, source: str, schedule: str) -> Optimizer:
+  """``mnemosyne_mechanic[:pretrained[/<name>]]``: ``mnemosyne_lopt.mnemosyne_mechanic`` (the
+  shipped pretrained ``<name>``, "default" unless given, at its defaults, told the task's length),
+  a learned optimizer; ``adamw_mechanic``: ``optax.contrib.mechanize(optax.adamw(1.0))`` (AdamW's
+  weight decay 1e-4), a hand-designed one.  Both with ``schedule`` at peak 1.0 as the shape of
+  their step length, which Mechanic scales."""
+  from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
+  if kind == "adamw_mechanic":
+    if source:
+      raise ValueError(f"{spec}: adamw_mechanic takes no source; use adamw_mechanic.")
+    name, pretrained = kind, None
+  else:
+    if source not in ("", "pretrained") and not source.startswith("pretrained/"):
+      raise ValueError(f"{spec}: mnemosyne_mechanic runs a shipped pretrained optimizer; use "
+                       "mnemosyne_mechanic, mnemosyne_mechanic:pretrained or "
+                       "mnemosyne_mechanic:pretrained/<name>.")
+    pretrained = source.partition("/")[2] or "default"
+    name = f"{kind}:pretrained" + (f"/{pretrained}" if "/" in source else "")
+  by_steps = {}
+
+  def tx(num_steps):
+    if num_steps not in by_steps:
+      shape = learning_rate_schedule(schedule, 1.0, num_steps)
+      if kind == "adamw_mechanic":
+        by_steps[num_steps] = optax.contrib.mechanize(optax.adamw(shape))
+      else:
+        with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
+          by_steps[num_steps] = optax_adapter.mnemosyne_mechanic(
+              shape, num_steps=num_steps, name=pretrained)
+    return by_steps[num_steps]
+  with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
+  what = ("optax.contrib.mechanize(optax.adamw(1.0))" if kind == "adamw_mechanic" else
+          f"mnemosyne_mechanic(name={pretrained!r}), schedule peak 1.0")
+  return Optimizer(
+      name=name, family=f"{name}:{schedule}", hyper=1.0,
+      fns=lambda _, num_steps: meta_training.transform_fns(tx(num_steps)),
+      lo_optimizer=lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)),
+      source=what + with_schedule, has_learning_rate=True)
 
 
 def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:

@@ -35,6 +35,11 @@ optimizer (``load_pretrained("v1")``, through ``to_optax``), ``celo2_style`` the
 meta-trained at Mnemosyne v2's budget (``mnemosyne_lopt.celo2_style``; the best theta and config
 of ``CELO2_RUN``, no weight decay, through ``to_optax``), ``celo2_style_bound`` the same with
 each coordinate's step bounded by twice Adam's (``max_coordinate_ratio=2``, as ``mnemosyne``).
+``mnemosyne_mechanic`` is ``mnemosyne_lopt.mnemosyne_mechanic()`` (the shipped default's update,
+its length learned by Mechanic; schedule peak 1.0, horizon not given), ``mnemosyne_mechanic_T``
+the same told ``num_steps``, ``adamw_mechanic`` ``optax.contrib.mechanize(optax.adamw(1.0))``;
+``--learning_rate`` does not apply to these three (Mechanic learns the step's length), ``--schedule``
+does, at peak 1.0, and ``--pretrained`` to the first two.
 ``--schedule`` gives every optimizer but ``mnemosyne_v1`` (which has no learning rate) the
 learning-rate schedule of ``mnemosyne-eval``
 (``evaluation.learning_rate_schedule``) with the learning rate as its peak, over each run's steps;
@@ -60,7 +65,8 @@ import optax
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adamw_wd0.1", "adam",
-              "mnemosyne_v1", "celo2_style", "celo2_style_bound")
+              "mnemosyne_v1", "celo2_style", "celo2_style_bound", "mnemosyne_mechanic",
+              "mnemosyne_mechanic_T", "adamw_mechanic")
 CELO2_RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "docs", "results", "meta_training", "celo2_style_v2_stage8")
 LEARNING_RATE = 1e-3                 # every optimizer's (peak) learning rate
@@ -179,6 +185,14 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
           theta = mnemosyne_lopt.pretrained.read_theta(lopt, f.read(), theta_file)
       kw.update(theta=theta, learned_opt=lopt)
     return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
+  if name in ("mnemosyne_mechanic", "mnemosyne_mechanic_T"):
+    return mnemosyne_lopt.mnemosyne_mechanic(
+        evaluation.learning_rate_schedule(schedule, 1.0, num_steps),
+        num_steps=num_steps if name == "mnemosyne_mechanic_T" else None,
+        name=(overrides or {}).get("pretrained", "default"))
+  if name == "adamw_mechanic":
+    return optax.contrib.mechanize(optax.adamw(evaluation.learning_rate_schedule(schedule, 1.0,
+                                                                                 num_steps)))
   if name == "mnemosyne_harness":
     return mnemosyne_lopt.mnemosyne_with_adamw_harness(lr)
   if name == "adamw":
@@ -369,9 +383,10 @@ def run(argv=None) -> dict:
   runs = {o: sum(1 for r in results if r["optimizer"] == o) for o in optimizers}
   print()
   for o in optimizers:
-    print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs"
-          + (f" (learning rate {args.learning_rate:g}, {args.schedule} schedule)"
-             if o != "mnemosyne_v1" else ""))
+    rate = ("" if o == "mnemosyne_v1" else
+            f" (Mechanic's scale, {args.schedule} schedule at peak 1)" if "mechanic" in o else
+            f" (learning rate {args.learning_rate:g}, {args.schedule} schedule)")
+    print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs{rate}")
   out = {"results": results, "blow_ups": summary, "runs": runs, "schedule": args.schedule,
          "learning_rate": args.learning_rate, "mnemosyne_overrides": overrides,
          "theta": args.theta, "seconds": time.time() - t0}

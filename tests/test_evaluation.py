@@ -21,9 +21,11 @@ import numpy as np
 import optax
 import pytest
 
+import mnemosyne_lopt
 from mnemosyne_lopt import evaluation
 from mnemosyne_lopt import lo_baselines
 from mnemosyne_lopt import lstm
+from mnemosyne_lopt import stability
 from mnemosyne_lopt.outer_trainers import meta_training
 
 STEPS = 10
@@ -401,6 +403,38 @@ def test_harness_trains_vectors_with_adamw_and_matrices_with_mnemosyne():
     evaluation.make_optimizer("mnemosyne_harness:untrained")
   with pytest.raises(ValueError, match="Unknown optimizer"):
     evaluation.make_optimizer("mnemosyne_harness_tuned")
+
+
+def test_mechanic_optimizers_run_mechanize_with_the_schedule_at_peak_one():
+  # mnemosyne_mechanic / adamw_mechanic with --schedule cosine: the runs of mnemosyne_mechanic(
+  # cosine at peak 1.0, told the task's length) and mechanize(adamw(cosine at peak 1.0)) built
+  # here from the public pieces; the stability suite's names build the same transformations.
+  steps = 8
+  shape = evaluation.learning_rate_schedule("cosine", 1.0, steps)
+  refs = {"mnemosyne_mechanic": mnemosyne_lopt.mnemosyne_mechanic(shape, num_steps=steps),
+          "adamw_mechanic": optax.contrib.mechanize(optax.adamw(shape))}
+  for name, ref in refs.items():
+    got = _params_after_each_update(evaluation.make_optimizer(name, "cosine"), steps)
+    ref_opt = dataclasses.replace(evaluation.make_optimizer("adamw"),
+                                  fns=lambda _, n, ref=ref: meta_training.transform_fns(ref))
+    want = _params_after_each_update(ref_opt, steps)
+    np.testing.assert_allclose(np.stack(got), np.stack(want), rtol=1e-6, atol=1e-9)
+    # it trains, its scale growing: 8 updates move the parameters far more than 8 first ones
+    assert np.max(np.abs(got[-1] - got[0])) > 8 * np.max(np.abs(got[1] - got[0]))
+    tx = stability.make_optimizer(name + ("_T" if name.startswith("mnemosyne") else ""), steps,
+                                  schedule="cosine")
+    p = {"w": jnp.ones((2, 3))}
+    np.testing.assert_allclose(tx.update({"w": jnp.ones((2, 3))}, tx.init(p), p)[0]["w"],
+                               ref.update({"w": jnp.ones((2, 3))}, ref.init(p), p)[0]["w"],
+                               rtol=1e-6, atol=1e-12)
+  assert evaluation.make_optimizer("mnemosyne_mechanic:pretrained/plain").name == \
+      "mnemosyne_mechanic:pretrained/plain"
+  with pytest.raises(ValueError, match="drop the @ part"):
+    evaluation.make_optimizer("mnemosyne_mechanic@1e-3")
+  with pytest.raises(ValueError, match="shipped pretrained optimizer"):
+    evaluation.make_optimizer("mnemosyne_mechanic:runs/x")
+  with pytest.raises(ValueError, match="Unknown optimizer"):
+    evaluation.make_optimizer("adamw_mechanic_tuned")
 
 
 @pytest.mark.parametrize("name", ["adamw", "mnemosyne", "mnemosyne_harness"])
