@@ -13,8 +13,9 @@ SETTINGS = ("shipped", "wd0", "coordinate_cap1", "coordinate_cap1_aligned",
             "relative_scales_coordinate_cap2", "relative_scales_coordinate_cap3",
             "relative_scales_coordinate_cap4", "orthogonal_pretrained",
             "orthogonal_pretrained_warmup_cosine", "orthogonal_meta", "orthogonal_gain_meta",
-            "orthogonal_gain", "orthogonal_gain_long", "orthogonal_gain_long_meta")
-OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adamw_wd0.1")
+            "orthogonal_gain", "orthogonal_gain_long", "orthogonal_gain_long_meta", "mechanic")
+OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "adamw", "adamw_wd0.1", "mnemosyne_mechanic",
+              "mnemosyne_mechanic_T", "adamw_mechanic")
 
 if __name__ == "__main__":
   folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))

@@ -40,3 +40,6 @@ rs orthogonal_gain 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/ortho
 # decay 0: "_meta").
 rs orthogonal_gain_long 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain_long/theta_best.msgpack
 rs orthogonal_gain_long_meta 1e-3 mnemosyne,mnemosyne_T "${gain[@]}" --theta $stage2/orthogonal_gain_long/theta_best.msgpack --weight_decay 0
+# The default's update with its length learned by Mechanic (mnemosyne_lopt.mnemosyne_mechanic, peak
+# 1.0: --learning_rate does not apply to it), told and not told its horizon, and Mechanic around AdamW.
+rs mechanic 1e-3 mnemosyne_mechanic,mnemosyne_mechanic_T,adamw_mechanic --pretrained default
