@@ -315,7 +315,9 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
   held_out_mechanic_warmup_cosine_3seeds).  A gradient with NaN or Inf anywhere leaves the
   parameters and the whole state as they were (``optax.apply_if_finite``, which never gives up).
   State: Mnemosyne's (m, v: 2 floats per parameter, the CAM memory, counters) plus x_0, one more
-  float per parameter (3 in all, Adam's 2), and Mechanic's and apply_if_finite's scalars.
+  float per parameter (3 in all, Adam's 2; zeros until the first update, not the parameters'
+  own buffers as in ``mechanize``'s init, so a jitted step may donate parameters and state), and
+  Mechanic's and apply_if_finite's scalars.
   Mechanic needs float32 parameters: it recovers U_t from (x_0 - x_t) / S_t, which a bfloat16
   parameter's rounding swamps while S is small (``init`` says so for narrower floats).
   ``**kw`` goes to ``mnemosyne`` (``max_adam_ratio``, ``orthogonalize``, ``theta``,
@@ -332,5 +334,10 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
       raise ValueError(f"mnemosyne_mechanic needs float32 parameters, got {', '.join(narrow)}: "
                        "keep float32 master weights (cast for the forward pass), or use "
                        "mnemosyne() with a learning rate.")
-    return tx.init(params)
+    state = tx.init(params)
+    # mechanize's init holds the parameters themselves as x_0 (its first update replaces them by
+    # the parameters it is given): zeros of their shape instead, so that a jitted step may donate
+    # both the parameters and the state.
+    mechanic_state = state.inner_state._replace(x0=jax.tree_util.tree_map(jnp.zeros_like, params))
+    return state._replace(inner_state=mechanic_state)
   return optax.GradientTransformationExtraArgs(init, tx.update)

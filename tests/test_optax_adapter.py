@@ -423,3 +423,23 @@ def test_mechanic_finds_the_step_length_a_fixed_rate_lacks():
 def test_mechanic_with_bfloat16_parameters_is_a_clear_error():
   with pytest.raises(ValueError, match="needs float32 parameters, got bfloat16"):
     _mechanic_tx().init({"w": jnp.ones((4, 8), jnp.bfloat16), "b": jnp.zeros((8,))})
+
+
+def test_mechanic_jit_with_donated_params_and_state_matches_undonated():
+  """mechanize's own init holds the parameters as its x_0; mnemosyne_mechanic's does not, so a
+  step that donates both runs, and gives the undonated step's parameters."""
+  tx = _mechanic_tx()
+
+  def step(p, s):
+    value, g = jax.value_and_grad(_loss)(p)
+    u, s = tx.update(g, s, p, loss=value)
+    return optax.apply_updates(p, u), s
+  results = []
+  for donate in ((0, 1), ()):
+    params = _params()
+    state = tx.init(params)
+    run = jax.jit(step, donate_argnums=donate)
+    for _ in range(4):
+      params, state = run(params, state)
+    results.append(params)
+  jax.tree_util.tree_map(np.testing.assert_array_equal, *results)
