@@ -18,7 +18,11 @@ script measures, in ONE process, the jit-compiled update step of
     settings with ``orthogonalize=True``: Newton-Schulz on every matrix; only when asked for);
   * ``muon``           ``optax.contrib.muon(1e-3, consistent_rms=0.2)`` as ``mnemosyne-eval`` runs
     it (the same 5-step quintic Newton-Schulz iteration on every 2-D tensor, Adam on the others),
-    then ``optax.apply_updates`` (only when asked for).
+    then ``optax.apply_updates`` (only when asked for);
+  * ``mnemosyne_optax`` / ``mnemosyne_mechanic`` ``mnemosyne_lopt.mnemosyne()`` and
+    ``mnemosyne_lopt.mnemosyne_mechanic()`` (the pretrained default through optax, then
+    ``optax.apply_updates``), ``mnemosyne_optax_plain`` / ``mnemosyne_mechanic_plain`` the same
+    with ``name="plain"``: what Mechanic adds to the update (only when asked for).
 
 Each row also records the compiled update's buffer sizes (``benchmark_common.memory_stats``).
 
@@ -79,7 +83,9 @@ from learned_optimization.learned_optimizers import adafac_mlp_lopt
 
 DEFAULT_OPTIMIZERS = ("adam", "mnemosyne", "mnemosyne_pc", "adafac_mlp", "rnn_mlp")
 ALL_OPTIMIZERS = DEFAULT_OPTIMIZERS + ("mnemosyne_bf16", "mnemosyne_v1", "mnemosyne_capped",
-                                       "mnemosyne_plain", "mnemosyne_shipped", "muon")
+                                       "mnemosyne_plain", "mnemosyne_shipped", "muon",
+                                       "mnemosyne_optax", "mnemosyne_mechanic",
+                                       "mnemosyne_optax_plain", "mnemosyne_mechanic_plain")
 LABELS = {
     "adam": "optax adam(1e-3) + apply_updates",
     "mnemosyne": "Mnemosyne (v2, meta_token, default)",
@@ -92,6 +98,10 @@ LABELS = {
     "adafac_mlp": "AdafacMLPLOpt",
     "rnn_mlp": "RNNMLPLOpt",
     "muon": "optax.contrib.muon(1e-3, consistent_rms=0.2) + apply_updates",
+    "mnemosyne_optax": "mnemosyne_lopt.mnemosyne() + apply_updates",
+    "mnemosyne_mechanic": "mnemosyne_lopt.mnemosyne_mechanic() + apply_updates",
+    "mnemosyne_optax_plain": "mnemosyne_lopt.mnemosyne(name='plain') + apply_updates",
+    "mnemosyne_mechanic_plain": "mnemosyne_lopt.mnemosyne_mechanic(name='plain') + apply_updates",
 }
 NUM_STEPS = 10_000   # planned training length handed to the learned optimizers' init
 
@@ -192,8 +202,13 @@ def tree_size(tree) -> int:
 
 def build(name: str, params, key):
   """Returns (state, step, theta, params_of): step(theta, state, grads, loss) -> state (state donated)."""
-  if name in ("adam", "muon"):
-    tx = optax.adam(1e-3) if name == "adam" else evaluation.optax_transform("muon", 1e-3)
+  if name in ("adam", "muon") or name.startswith(("mnemosyne_optax", "mnemosyne_mechanic")):
+    which = "plain" if name.endswith("_plain") else "default"
+    tx = (optax.adam(1e-3) if name == "adam" else
+          evaluation.optax_transform("muon", 1e-3) if name == "muon" else
+          mnemosyne_lopt.mnemosyne(num_steps=NUM_STEPS, name=which)
+          if name.startswith("mnemosyne_optax") else
+          mnemosyne_lopt.mnemosyne_mechanic(num_steps=NUM_STEPS, name=which))
 
     def optax_step(theta, state, grads, loss):
       del theta, loss
