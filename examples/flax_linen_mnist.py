@@ -1,6 +1,6 @@
 """Train a flax linen MLP on Fashion-MNIST (28x28) with Mnemosyne as an optax optimizer.
 
-    .venv/bin/python examples/flax_linen_mnist.py [--steps 500] [--learning_rate 1e-3]
+    .venv/bin/python examples/flax_linen_mnist.py [--steps 500] [--learning_rate 1e-3 | --mechanic]
         [--pretrained NAME | --train_log_dir DIR]
 
 The optimizer is ``mnemosyne_lopt.mnemosyne`` with a warmup + cosine learning-rate schedule and
@@ -8,6 +8,8 @@ decoupled weight decay, exactly as one would use ``optax.adamw``; its meta-param
 shipped pretrained "default" (or ``--pretrained NAME``), or those of a ``mnemosyne-meta-train`` run
 of the v2 rule (``--train_log_dir``).  The data are the real Fashion-MNIST images of
 ``mnemosyne-data fetch`` (train split for training, the official test set at the end).
+``--mechanic``: ``mnemosyne_lopt.mnemosyne_mechanic`` instead, the same schedule's shape at peak
+1.0 and no learning rate (Mechanic learns the step's length while training).
 """
 
 import argparse
@@ -38,7 +40,8 @@ class MLP(nn.Module):
 def make_optimizer(args, num_steps):
   """(optax transformation, description) from the command line: Mnemosyne v2 under a warmup +
   cosine schedule with weight decay 1e-4."""
-  schedule = optax.warmup_cosine_decay_schedule(0.0, args.learning_rate, num_steps // 20, num_steps)
+  peak = 1.0 if args.mechanic else args.learning_rate
+  schedule = optax.warmup_cosine_decay_schedule(0.0, peak, num_steps // 20, num_steps)
   kw = {}
   if args.train_log_dir:
     lopt = mnemosyne_lopt.MnemosyneLOpt()
@@ -47,6 +50,9 @@ def make_optimizer(args, num_steps):
   else:
     kw = {"name": args.pretrained}
     description = f"pretrained {args.pretrained!r}"
+  if args.mechanic:
+    tx = mnemosyne_lopt.mnemosyne_mechanic(schedule, weight_decay=1e-4, num_steps=num_steps, **kw)
+    return tx, f"{description}, step length by Mechanic, warmup-cosine shape, weight decay 1e-4"
   tx = mnemosyne_lopt.mnemosyne(schedule, weight_decay=1e-4, num_steps=num_steps, **kw)
   return tx, f"{description}, warmup-cosine to lr {args.learning_rate:g}, weight decay 1e-4"
 
@@ -57,6 +63,8 @@ def main(argv=None):
   parser.add_argument("--batch_size", type=int, default=128)
   parser.add_argument("--pretrained", default="default")
   parser.add_argument("--learning_rate", type=float, default=1e-3)
+  parser.add_argument("--mechanic", action="store_true",
+                      help="mnemosyne_mechanic: no learning rate, Mechanic learns the step length")
   parser.add_argument("--train_log_dir", default=None)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--log_every", type=int, default=100)
