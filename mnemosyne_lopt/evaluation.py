@@ -45,7 +45,8 @@ Optimizers (comma-separated names):
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3; ``mnemosyne_mechanic`` (also
   ``:pretrained``, ``:pretrained/<name>``): ``mnemosyne_lopt.mnemosyne_mechanic``, the shipped
   optimizer's update with its length learned by Mechanic (``optax.contrib.mechanize``), no
-  learning rate; ``adamw_mechanic``, a hand-designed one: ``optax.contrib.mechanize(optax.adamw(1.0))``.
+  learning rate; ``adamw_mechanic``, a hand-designed one:
+  ``optax.contrib.mechanize(optax.adamw(1.0))``.
   ``--schedule`` gives both its shape at peak 1.0.
 - Mnemosyne's ablations, same sources (``MnemosyneLOpt`` arguments on top of the source's):
   ``mnemosyne_no_hpe``: ``use_hpe=False``: chunk tokens are only embedded (no Performer mixing of
@@ -140,7 +141,7 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
-MECHANIC = ("mnemosyne_mechanic", "adamw_mechanic")   # step length by Mechanic (_mechanic_optimizer)
+MECHANIC = ("mnemosyne_mechanic", "adamw_mechanic")   # Mechanic's step length (_mechanic_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
            "celo2_style_wd", "celo2_style_bound", "mnemosyne",
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
