@@ -511,13 +511,26 @@ def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
       + with_schedule, has_learning_rate=True)
 
 
+def mechanic_transform(kind: str, shape, num_steps: Optional[int] = None,
+                       pretrained: Optional[str] = "default") -> optax.GradientTransformation:
+  """The optax transformation of ``kind``: ``mnemosyne_mechanic``,
+  ``mnemosyne_lopt.mnemosyne_mechanic(shape, num_steps=num_steps, name=pretrained)``;
+  ``adamw_mechanic``, ``optax.contrib.mechanize(optax.adamw(shape))`` (no horizon, no source).
+  ``shape``: the step length's shape at peak 1.0, a float or a schedule."""
+  if kind == "adamw_mechanic":
+    return optax.contrib.mechanize(optax.adamw(shape))
+  if kind != "mnemosyne_mechanic":
+    raise ValueError(f"unknown Mechanic optimizer {kind!r}; choose from {', '.join(MECHANIC)}.")
+  from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
+  return optax_adapter.mnemosyne_mechanic(shape, num_steps=num_steps, name=pretrained)
+
+
 def _mechanic_optimizer(spec: str, kind: str, source: str, schedule: str) -> Optimizer:
   """``mnemosyne_mechanic[:pretrained[/<name>]]``: ``mnemosyne_lopt.mnemosyne_mechanic`` (the
   shipped pretrained ``<name>``, "default" unless given, at its defaults, told the task's length),
   a learned optimizer; ``adamw_mechanic``: ``optax.contrib.mechanize(optax.adamw(1.0))`` (AdamW's
   weight decay 1e-4), a hand-designed one.  Both with ``schedule`` at peak 1.0 as the shape of
-  their step length, which Mechanic scales."""
-  from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
+  their step length, which Mechanic scales (``mechanic_transform``)."""
   if kind == "adamw_mechanic":
     if source:
       raise ValueError(f"{spec}: adamw_mechanic takes no source; use adamw_mechanic.")
@@ -533,13 +546,9 @@ def _mechanic_optimizer(spec: str, kind: str, source: str, schedule: str) -> Opt
 
   def tx(num_steps):
     if num_steps not in by_steps:
-      shape = learning_rate_schedule(schedule, 1.0, num_steps)
-      if kind == "adamw_mechanic":
-        by_steps[num_steps] = optax.contrib.mechanize(optax.adamw(shape))
-      else:
-        with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
-          by_steps[num_steps] = optax_adapter.mnemosyne_mechanic(
-              shape, num_steps=num_steps, name=pretrained)
+      with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
+        by_steps[num_steps] = mechanic_transform(
+            kind, learning_rate_schedule(schedule, 1.0, num_steps), num_steps, pretrained)
     return by_steps[num_steps]
   with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
   what = ("optax.contrib.mechanize(optax.adamw(1.0))" if kind == "adamw_mechanic" else

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mnemosyne_lopt import mechanic
 from mnemosyne_lopt.cam import CAMState
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 
@@ -282,6 +283,28 @@ MECHANIC_S_INIT = 1e-6            # optax.contrib.mechanize's defaults
 MECHANIC_WEIGHT_DECAY = 1e-2
 
 
+def _mnemosyne_by_own_count(schedule, weight_decay: float, num_steps: Optional[int], name: str,
+                            **kw) -> optax.GradientTransformationExtraArgs:
+  """u_t = -sigma_i (Delta_t + weight_decay x_t), ``mnemosyne(schedule, weight_decay, ...)``'s update
+  with the schedule indexed by i, the number of updates Mnemosyne applied (its ``iteration``,
+  which a skipped non-finite gradient does not advance) instead of ``scale_by_learning_rate``'s
+  own count, which every call advances."""
+  inner = scale_by_mnemosyne(num_steps=num_steps, name=name, **kw)
+
+  def update_fn(updates, state, params=None, **extra):
+    del extra
+    _require_params(params)
+    deltas, new_state = inner.update(updates, state)
+    sigma = schedule(state.iteration) if callable(schedule) else schedule
+
+    def step(d, x):
+      d = d + weight_decay * jnp.asarray(x, d.dtype) if weight_decay else d
+      return -sigma * d
+    return jax.tree_util.tree_map(step, deltas, params), new_state
+
+  return optax.GradientTransformationExtraArgs(inner.init, update_fn)
+
+
 def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] = 1.0,
                        weight_decay: float = DEFAULT_WEIGHT_DECAY,
                        num_steps: Optional[int] = None, name: str = "default",
@@ -289,8 +312,8 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
                        s_init: float = MECHANIC_S_INIT, **kw
                        ) -> optax.GradientTransformationExtraArgs:
   """The shipped Mnemosyne with its step length found while training, no learning rate to set:
-
-      apply_if_finite(optax.contrib.mechanize(mnemosyne(schedule, weight_decay, num_steps, name)))
+  ``mnemosyne(schedule, weight_decay, num_steps, name)``'s update scaled by Mechanic
+  (``mnemosyne_lopt.mechanic.mechanize``, the algorithm of ``optax.contrib.mechanize``).
 
   Mechanic (Cutkosky, Defazio and Mehta 2023) learns one scale S for the whole update of a base
   optimizer.  With u_t the base update (here u_t = -sigma_t (Delta_t + weight_decay p_t), sigma_t =
@@ -312,32 +335,23 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
   rescales what S learns.  At a constant shape S can keep growing past the point where the
   loss stops falling (held_out's conv net climbs back from 0.55 to 0.9); with warmup and cosine
   decay held_out's tasks end lower on 7 of 9 (docs/results/eval/held_out_mechanic_3seeds,
-  held_out_mechanic_warmup_cosine_3seeds).  A gradient with NaN or Inf anywhere leaves the
-  parameters and the whole state as they were (``optax.apply_if_finite``, which never gives up).
+  held_out_mechanic_warmup_cosine_3seeds).  A gradient with NaN or Inf anywhere gives a zero
+  update and leaves the parameters and the state as they were, bar the counters of skipped steps
+  (Mnemosyne skips it itself, Mechanic keeps its scalars, and the schedule is indexed by
+  Mnemosyne's count of applied updates): the next update is the one the bad step never happened,
+  as with ``optax.apply_if_finite`` around the whole, without its copies of the state.
   State: Mnemosyne's (m, v: 2 floats per parameter, the CAM memory, counters) plus x_0, one more
-  float per parameter (3 in all, Adam's 2; zeros until the first update, not the parameters'
-  own buffers as in ``mechanize``'s init, so a jitted step may donate parameters and state), and
-  Mechanic's and apply_if_finite's scalars.
+  float per parameter (3 in all, Adam's 2; zeros until the first update, so a jitted step may
+  donate parameters and state), and Mechanic's scalars.
   Mechanic needs float32 parameters: it recovers U_t from (x_0 - x_t) / S_t, which a bfloat16
   parameter's rounding swamps while S is small (``init`` says so for narrower floats).
-  ``**kw`` goes to ``mnemosyne`` (``max_adam_ratio``, ``orthogonalize``, ``theta``,
+  ``**kw`` goes to ``scale_by_mnemosyne`` (``max_adam_ratio``, ``orthogonalize``, ``theta``,
   ``learned_opt``)."""
-  base = mnemosyne(schedule, weight_decay, num_steps, name, **kw)
-  mechanic = optax.contrib.mechanize(base, weight_decay=mechanic_weight_decay, s_init=s_init)
-  tx = optax.apply_if_finite(mechanic, max_consecutive_errors=np.iinfo(np.int32).max)
+  _check_num_steps(num_steps)
+  base = _mnemosyne_by_own_count(schedule, weight_decay, num_steps, name, **kw)
+  tx = mechanic.mechanize(base, weight_decay=mechanic_weight_decay, s_init=s_init)
 
   def init(params):
-    dtypes = {jnp.asarray(x).dtype for x in jax.tree_util.tree_leaves(params)}
-    narrow = sorted(str(d) for d in dtypes
-                    if jnp.issubdtype(d, jnp.floating) and jnp.finfo(d).bits < 32)
-    if narrow:
-      raise ValueError(f"mnemosyne_mechanic needs float32 parameters, got {', '.join(narrow)}: "
-                       "keep float32 master weights (cast for the forward pass), or use "
-                       "mnemosyne() with a learning rate.")
-    state = tx.init(params)
-    # mechanize's init holds the parameters themselves as x_0 (its first update replaces them by
-    # the parameters it is given): zeros of their shape instead, so that a jitted step may donate
-    # both the parameters and the state.
-    mechanic_state = state.inner_state._replace(x0=jax.tree_util.tree_map(jnp.zeros_like, params))
-    return state._replace(inner_state=mechanic_state)
+    mechanic.check_float32(params, "mnemosyne_mechanic")
+    return tx.init(params)
   return optax.GradientTransformationExtraArgs(init, tx.update)

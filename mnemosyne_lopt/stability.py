@@ -185,14 +185,11 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
           theta = mnemosyne_lopt.pretrained.read_theta(lopt, f.read(), theta_file)
       kw.update(theta=theta, learned_opt=lopt)
     return mnemosyne_lopt.mnemosyne(lr, num_steps=num_steps if name == "mnemosyne_T" else None, **kw)
-  if name in ("mnemosyne_mechanic", "mnemosyne_mechanic_T"):
-    return mnemosyne_lopt.mnemosyne_mechanic(
-        evaluation.learning_rate_schedule(schedule, 1.0, num_steps),
-        num_steps=num_steps if name == "mnemosyne_mechanic_T" else None,
-        name=(overrides or {}).get("pretrained", "default"))
-  if name == "adamw_mechanic":
-    return optax.contrib.mechanize(optax.adamw(evaluation.learning_rate_schedule(schedule, 1.0,
-                                                                                 num_steps)))
+  if name in ("mnemosyne_mechanic", "mnemosyne_mechanic_T", "adamw_mechanic"):
+    return evaluation.mechanic_transform(
+        name.removesuffix("_T"), evaluation.learning_rate_schedule(schedule, 1.0, num_steps),
+        num_steps if name == "mnemosyne_mechanic_T" else None,
+        (overrides or {}).get("pretrained", "default"))
   if name == "mnemosyne_harness":
     return mnemosyne_lopt.mnemosyne_with_adamw_harness(lr)
   if name == "adamw":
