@@ -133,6 +133,7 @@ import optax
 
 import mnemosyne_lopt  # noqa: F401  (compat layer before learned_optimization)
 from learned_optimization.optimizers import base as opt_base
+from mnemosyne_lopt import schedules
 from mnemosyne_lopt import stability
 from mnemosyne_lopt.outer_trainers import meta_training
 
@@ -165,7 +166,7 @@ NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
 SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
-WARMUP_FRACTION = 0.05
+WARMUP_FRACTION = schedules.WARMUP_FRACTION
 WITHIN = 0.02                        # "within 2 % of the best tuned hand-designed optimizer"
 SELECTION_SEED_OFFSET = 10_000       # data-free tasks: the tuned pick is made on seeds 10000 + s
 
@@ -175,9 +176,7 @@ def lr_grid(name: str) -> List[float]:
   return [DEFAULT_LR[name] * 10.0 ** e for e in GRID_EXPONENTS]
 
 
-def warmup_steps(num_steps: int) -> int:
-  """W, the warmup length of ``warmup_cosine``: ceil(5 % of the task's steps), at least 1."""
-  return max(1, int(math.ceil(WARMUP_FRACTION * num_steps)))
+warmup_steps = schedules.warmup_steps
 
 
 def learning_rate_schedule(kind: str, peak, num_steps: int):
@@ -190,23 +189,14 @@ def learning_rate_schedule(kind: str, peak, num_steps: int):
     over the first W updates, reaching peak at update W - 1), then
     peak * (1 + cos(pi (t - W + 1) / (T - W))) / 2, 0 at the last update.
 
-  Updates past T - 1 keep the last value (0).  ``peak`` may be a traced scalar."""
+  Updates past T - 1 keep the last value (0).  ``peak`` may be a traced scalar
+  (``mnemosyne_lopt.schedules``)."""
   if kind == "constant":
     return peak
-  t_max = int(num_steps) - 1
   if kind == "cosine":
-    def cosine(count):
-      frac = jnp.clip(jnp.asarray(count, jnp.float32) / max(t_max, 1), 0.0, 1.0)
-      return peak * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
-    return cosine
+    return schedules.cosine(peak, num_steps)
   if kind == "warmup_cosine":
-    w = warmup_steps(num_steps)
-
-    def warmup_cosine(count):
-      count = jnp.asarray(count, jnp.float32)
-      frac = jnp.clip((count - (w - 1)) / max(t_max - (w - 1), 1), 0.0, 1.0)
-      return peak * jnp.where(count < w - 1, (count + 1) / w, 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
-    return warmup_cosine
+    return schedules.warmup_cosine(peak, num_steps)
   raise ValueError(f"Unknown schedule {kind!r}; use one of {', '.join(SCHEDULES)}.")
 
 

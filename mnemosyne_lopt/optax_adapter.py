@@ -40,6 +40,7 @@ import numpy as np
 import optax
 
 from mnemosyne_lopt import mechanic
+from mnemosyne_lopt import schedules
 from mnemosyne_lopt.cam import CAMState
 from mnemosyne_lopt.optimizer import MnemosyneLOpt, MnemosyneState
 
@@ -305,7 +306,7 @@ def _mnemosyne_by_own_count(schedule, weight_decay: float, num_steps: Optional[i
   return optax.GradientTransformationExtraArgs(inner.init, update_fn)
 
 
-def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] = 1.0,
+def mnemosyne_mechanic(schedule: Union[None, float, Callable[[jax.Array], jax.Array]] = None,
                        weight_decay: float = DEFAULT_WEIGHT_DECAY,
                        num_steps: Optional[int] = None, name: str = "default",
                        mechanic_weight_decay: float = MECHANIC_WEIGHT_DECAY,
@@ -331,10 +332,13 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
   Both parts are invariant to multiplying the loss by a constant, so the trajectory is too.
 
   ``schedule`` is the shape of the step size over training, peak 1.0 (a float or an optax
-  schedule: ``optax.warmup_cosine_decay_schedule(0.0, 1.0, W, T)``, say); its absolute value only
-  rescales what S learns.  At a constant shape S can keep growing past the point where the
-  loss stops falling (held_out's conv net climbs back from 0.55 to 0.9); with warmup and cosine
-  decay held_out's tasks end lower on 7 of 9 (docs/results/eval/held_out_mechanic_3seeds,
+  schedule); its absolute value only rescales what S learns.  None (default): told its horizon
+  T = ``num_steps``, linear warmup over ceil(T / 20) updates and cosine decay to 0
+  (``mnemosyne_lopt.schedules.warmup_cosine(1.0, T)``, ``mnemosyne-eval --schedule
+  warmup_cosine``), else constant 1.0.  At a constant shape S can keep growing past the point
+  where the loss stops falling (held_out's conv net climbs back from 0.5 to 0.8-1.6, and where it
+  ends swings with float rounding: docs/results/eval/mechanic_sensitivity); with warmup and
+  cosine decay held_out's tasks end lower on 7 of 9 (docs/results/eval/held_out_mechanic_3seeds,
   held_out_mechanic_warmup_cosine_3seeds).  A gradient with NaN or Inf anywhere gives a zero
   update and leaves the parameters and the state as they were, bar the counters of skipped steps
   (Mnemosyne skips it itself, Mechanic keeps its scalars, and the schedule is indexed by
@@ -348,6 +352,8 @@ def mnemosyne_mechanic(schedule: Union[float, Callable[[jax.Array], jax.Array]] 
   ``**kw`` goes to ``scale_by_mnemosyne`` (``max_adam_ratio``, ``orthogonalize``, ``theta``,
   ``learned_opt``)."""
   _check_num_steps(num_steps)
+  if schedule is None:
+    schedule = 1.0 if num_steps is None else schedules.warmup_cosine(1.0, num_steps)
   base = _mnemosyne_by_own_count(schedule, weight_decay, num_steps, name, **kw)
   tx = mechanic.mechanize(base, weight_decay=mechanic_weight_decay, s_init=s_init)
 

@@ -427,6 +427,35 @@ def test_mechanic_finds_the_step_length_a_fixed_rate_lacks():
   assert final_loss(mnemosyne_lopt.mnemosyne_mechanic(weight_decay=0.0)) < 0.01 * initial
 
 
+def test_mechanic_default_shape_is_warmup_cosine_when_told_its_horizon():
+  """schedule=None: told T, the warmup-cosine shape of mnemosyne-eval at peak 1.0 (warmup over
+  ceil(T / 20) updates, then cosine decay to 0); not told, the constant 1.0."""
+  from mnemosyne_lopt import evaluation    # pylint: disable=g-import-not-at-top
+
+  def updates(tx, steps=6):
+    params = _params()
+    state, out = tx.init(params), []
+    for _ in range(steps):
+      u, state = tx.update(jax.grad(_loss)(params), state, params)
+      params = optax.apply_updates(params, u)
+      out.append(u)
+    return out
+  t = 40
+  told = updates(mnemosyne_lopt.mnemosyne_mechanic(num_steps=t))
+  jax.tree_util.tree_map(np.testing.assert_array_equal, told, updates(
+      mnemosyne_lopt.mnemosyne_mechanic(evaluation.learning_rate_schedule("warmup_cosine", 1.0, t),
+                                        num_steps=t)))
+  # the first update is s_init sigma_0 u_0 with sigma_0 = 1 / W = 1/2 here: half the constant's
+  # (s_init 1e-2: updates far above the parameters' float32 rounding, 2.4e-7)
+  first = updates(mnemosyne_lopt.mnemosyne_mechanic(num_steps=t, s_init=1e-2), steps=1)[0]
+  constant = updates(mnemosyne_lopt.mnemosyne_mechanic(1.0, num_steps=t, s_init=1e-2), steps=1)[0]
+  assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree_util.tree_leaves(first)) > 1e-3
+  _assert_trees_close(first, jax.tree_util.tree_map(lambda x: 0.5 * x, constant),
+                      rtol=1e-4, atol=5e-7)
+  jax.tree_util.tree_map(np.testing.assert_array_equal, updates(_mechanic_tx()),
+                         updates(mnemosyne_lopt.mnemosyne_mechanic(1.0)))
+
+
 def test_mechanic_with_bfloat16_parameters_is_a_clear_error():
   with pytest.raises(ValueError, match="needs float32 parameters, got bfloat16"):
     _mechanic_tx().init({"w": jnp.ones((4, 8), jnp.bfloat16), "b": jnp.zeros((8,))})
