@@ -14,8 +14,10 @@ mu = ``weight_decay``:
     s_j <- (s_init m_j / n + max(r_j, 0)) / (sqrt(v_j) + eps),
     x_{t+1} = x_0 - S_{t+1} (d_t - u_t),   the returned update x_{t+1} - x_t.
 
-These are the operations of ``optax.contrib.mechanize`` in its order (the same trajectory;
-``tests/test_mechanic.py`` checks it), with three differences:
+These are the operations of ``optax.contrib.mechanize`` in its order: the same updates up to float
+rounding, which Mechanic's recursion amplifies (``tests/test_mechanic.py`` compares the two in
+float64; docs/results/eval/mechanic_sensitivity for what rounding does to a long run), with
+three differences:
 
 * x_0 starts as zeros of the parameters' shape, not the parameters' own buffers, and the first
   update takes x_0 = x (as ``mechanize`` does), so a jitted step may donate parameters and state;
