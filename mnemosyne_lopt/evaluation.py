@@ -44,7 +44,7 @@ Optimizers (comma-separated names):
   (also ``:pretrained``): the shipped default for the hidden matrices, optax.adamw for vectors
   and embeddings (``mnemosyne_with_adamw_harness``), both at 1e-3; ``mnemosyne_mechanic`` (also
   ``:pretrained``, ``:pretrained/<name>``): ``mnemosyne_lopt.mnemosyne_mechanic``, the shipped
-  optimizer's update with its length learned by Mechanic (``optax.contrib.mechanize``), no
+  optimizer's update with its length learned by Mechanic (``mnemosyne_lopt.mechanic``), no
   learning rate; ``adamw_mechanic``, a hand-designed one:
   ``optax.contrib.mechanize(optax.adamw(1.0))``.
   ``--schedule`` gives both its shape at peak 1.0.
@@ -474,6 +474,21 @@ def _at_learning_rate(kind: str, lopt, rate):
     return _learned_optimizer(kind, dict(lopt.config, learning_rate=rate))
 
 
+def _per_horizon(build: Callable[[int], optax.GradientTransformation]):
+  """``Optimizer``'s (fns, lo_optimizer) for the optax transformation ``build(num_steps)``, built
+  once per task length under ``jax.ensure_compile_time_eval`` (it is built while jit traces, and
+  Mnemosyne's random features must be concrete draws)."""
+  by_steps = {}
+
+  def tx(num_steps):
+    if num_steps not in by_steps:
+      with jax.ensure_compile_time_eval():
+        by_steps[num_steps] = build(num_steps)
+    return by_steps[num_steps]
+  return (lambda _, num_steps: meta_training.transform_fns(tx(num_steps)),
+          lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)))
+
+
 def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
   """``mnemosyne_harness[:pretrained]``: ``mnemosyne_lopt.mnemosyne_with_adamw_harness()`` at its
   defaults, the pretrained "default" Mnemosyne for the hidden matrices and optax.adamw for the
@@ -484,19 +499,12 @@ def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
                      f"{HARNESS} or {HARNESS}:pretrained.")
   from mnemosyne_lopt import optax_adapter  # pylint: disable=g-import-not-at-top
   lr = 1e-3
-  by_steps = {}
-
-  def tx(num_steps):
-    if num_steps not in by_steps:
-      with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
-        by_steps[num_steps] = optax_adapter.mnemosyne_with_adamw_harness(
-            learning_rate_schedule(schedule, lr, num_steps), num_steps=num_steps)
-    return by_steps[num_steps]
+  fns, lo_optimizer = _per_horizon(lambda num_steps: optax_adapter.mnemosyne_with_adamw_harness(
+      learning_rate_schedule(schedule, lr, num_steps), num_steps=num_steps))
   with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
   return Optimizer(
       name=f"{HARNESS}:pretrained", family=f"harness:{schedule}", hyper=lr,
-      fns=lambda _, num_steps: meta_training.transform_fns(tx(num_steps)),
-      lo_optimizer=lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)),
+      fns=fns, lo_optimizer=lo_optimizer,
       source=f"pretrained 'default' for matrices, AdamW for vectors and embeddings, lr {lr:g}"
       + with_schedule, has_learning_rate=True)
 
@@ -532,21 +540,13 @@ def _mechanic_optimizer(spec: str, kind: str, source: str, schedule: str) -> Opt
                        "mnemosyne_mechanic:pretrained/<name>.")
     pretrained = source.partition("/")[2] or "default"
     name = f"{kind}:pretrained" + (f"/{pretrained}" if "/" in source else "")
-  by_steps = {}
-
-  def tx(num_steps):
-    if num_steps not in by_steps:
-      with jax.ensure_compile_time_eval():    # built while jit traces: its draws concrete
-        by_steps[num_steps] = mechanic_transform(
-            kind, learning_rate_schedule(schedule, 1.0, num_steps), num_steps, pretrained)
-    return by_steps[num_steps]
+  fns, lo_optimizer = _per_horizon(lambda num_steps: mechanic_transform(
+      kind, learning_rate_schedule(schedule, 1.0, num_steps), num_steps, pretrained))
   with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
   what = ("optax.contrib.mechanize(optax.adamw(1.0))" if kind == "adamw_mechanic" else
           f"mnemosyne_mechanic(name={pretrained!r}), schedule peak 1.0")
   return Optimizer(
-      name=name, family=f"{name}:{schedule}", hyper=1.0,
-      fns=lambda _, num_steps: meta_training.transform_fns(tx(num_steps)),
-      lo_optimizer=lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)),
+      name=name, family=f"{name}:{schedule}", hyper=1.0, fns=fns, lo_optimizer=lo_optimizer,
       source=what + with_schedule, has_learning_rate=True)
 
 

@@ -52,13 +52,13 @@ class MechanicState(NamedTuple):
   skipped: jax.Array    # updates skipped for a non-finite gradient
 
 
-def check_float32(params, what: str = "Mechanic"):
+def _check_float32(params):
   """Raises one clear error when a floating parameter is narrower than float32."""
   dtypes = {jnp.asarray(x).dtype for x in jax.tree_util.tree_leaves(params)}
   narrow = sorted(str(d) for d in dtypes
                   if jnp.issubdtype(d, jnp.floating) and jnp.finfo(d).bits < 32)
   if narrow:
-    raise ValueError(f"{what} needs float32 parameters, got {', '.join(narrow)}: keep float32 "
+    raise ValueError(f"Mechanic needs float32 parameters, got {', '.join(narrow)}: keep float32 "
                      "master weights (cast for the forward pass), or use mnemosyne() with a "
                      "learning rate.")
 
@@ -84,7 +84,7 @@ def mechanize(base_optimizer: optax.GradientTransformation, weight_decay: float 
   betas = jnp.asarray([1.0 - 0.1 ** j for j in range(1, num_betas + 1)], jnp.float32)
 
   def init_fn(params):
-    check_float32(params)
+    _check_float32(params)
     zeros = lambda: jnp.zeros([num_betas], jnp.float32)   # one buffer each: a step may donate them
     return MechanicState(
         base_optimizer_state=base.init(params), count=jnp.zeros([], jnp.int32), r=zeros(),

@@ -355,9 +355,4 @@ def mnemosyne_mechanic(schedule: Union[None, float, Callable[[jax.Array], jax.Ar
   if schedule is None:
     schedule = 1.0 if num_steps is None else schedules.warmup_cosine(1.0, num_steps)
   base = _mnemosyne_by_own_count(schedule, weight_decay, num_steps, name, **kw)
-  tx = mechanic.mechanize(base, weight_decay=mechanic_weight_decay, s_init=s_init)
-
-  def init(params):
-    mechanic.check_float32(params, "mnemosyne_mechanic")
-    return tx.init(params)
-  return optax.GradientTransformationExtraArgs(init, tx.update)
+  return mechanic.mechanize(base, weight_decay=mechanic_weight_decay, s_init=s_init)
