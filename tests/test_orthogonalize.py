@@ -18,7 +18,7 @@ def _phi_iterated(s, steps=orthogonalize.NS_STEPS):
   return s
 
 
-@pytest.mark.parametrize("rows,cols", [(24, 10), (10, 24), (16, 16)])
+@pytest.mark.parametrize("rows,cols", [(24, 10), (10, 24), (16, 16), (8, 64)])
 def test_newton_schulz_is_its_polynomial_on_the_singular_values(rows, cols):
   """X = U diag(sigma) V^T gives X_K = U diag(phi^K(sigma / ||X||_F)) V^T (float64 closed form),
   and every singular value above 1.5e-3 of ||X||_F ends in [0.67, 1.21]."""
@@ -34,6 +34,35 @@ def test_newton_schulz_is_its_polynomial_on_the_singular_values(rows, cols):
   np.testing.assert_allclose(got, (u * final) @ v.T, atol=2e-5)
   assert np.all((final[ratio >= 1.5e-3] >= 0.67) & (final[ratio >= 1.5e-3] <= 1.21))
   assert np.any(ratio < 1.5e-3) and np.all(final[ratio < 1.5e-3] < 0.67)
+
+
+def _ill_conditioned(rows, cols, seed):
+  rng = np.random.default_rng(seed)
+  k = min(rows, cols)
+  u, _ = np.linalg.qr(rng.standard_normal((rows, k)))
+  v, _ = np.linalg.qr(rng.standard_normal((cols, k)))
+  sigma = np.logspace(0, -3.5, k)
+  return u, sigma, v
+
+
+@pytest.mark.parametrize("rows,cols", [(12, 96), (96, 12), (16, 16), (20, 24)])
+def test_gram_and_direct_forms_are_the_same_polynomial(rows, cols):
+  """In float64 both forms give U diag(phi^K(sigma / ||X||_F)) V^T to rounding; in float32 the
+  Gram form (runs of 3 steps, then 2) stays at the direct form's rounding; newton_schulz takes the
+  Gram form exactly when the long side exceeds 1.5x the short one."""
+  u, sigma, v = _ill_conditioned(rows, cols, rows * 1000 + cols)
+  x = (u * sigma) @ v.T
+  want = (u * _phi_iterated(sigma / np.linalg.norm(sigma))) @ v.T
+  with jax.enable_x64(True):
+    for form in (orthogonalize._newton_schulz_direct, orthogonalize._newton_schulz_gram):
+      np.testing.assert_allclose(np.asarray(form(jnp.asarray(x, jnp.float64))), want, atol=1e-11)
+  x32 = jnp.asarray(x, jnp.float32)
+  err = {form: np.abs(np.asarray(form(x32), np.float64) - want).max()
+         for form in (orthogonalize._newton_schulz_direct, orthogonalize._newton_schulz_gram)}
+  assert err[orthogonalize._newton_schulz_gram] <= 3 * err[orthogonalize._newton_schulz_direct] + 2e-6, err
+  gram = 2 * max(rows, cols) > 3 * min(rows, cols)
+  chosen = orthogonalize._newton_schulz_gram if gram else orthogonalize._newton_schulz_direct
+  np.testing.assert_array_equal(np.asarray(orthogonalize.newton_schulz(x32)), np.asarray(chosen(x32)))
 
 
 def test_orthogonalize_like_keeps_the_rms_and_leaves_vectors_alone():

@@ -2,7 +2,8 @@
 # Update-step overhead (benchmarks/step_overhead.py: 1024 x 1024 trees, small tensors, and the trees
 # of ViT-B/16, BERT-base, GPT-2 small and the tiny held-out LM; MnemosyneLOpt() and, as
 # mnemosyne_shipped, the pretrained default with its Newton-Schulz iteration, beside optax Muon) and PES
-# meta-training throughput (benchmarks/run_all.py --only pes) on the GPU machine, in one command:
+# meta-training throughput (benchmarks/run_all.py --only pes), and the Newton-Schulz iteration's two
+# forms on the same trees' matrices (benchmarks/newton_schulz.py) on the GPU machine, in one command:
 #
 #   OUT=/some/dir bash benchmarks/gpu/run_on_device.sh
 #
@@ -122,6 +123,11 @@ EOF
       --json "$OUT/step_overhead_gpu_tree_$tree.json" | tee "$OUT/step_overhead_gpu_tree_$tree.md" \
       || { rc=1; echo "step_overhead --tree $tree FAILED"; }
   done
+  echo "== 5. Newton-Schulz, direct form against the shipped (Gram for wide matrices), tiny LM and GPT-2 trees (timeout 45 s)"
+  timeout 45 "$PY" benchmarks/newton_schulz.py --trees transformer_lm_tiny,gpt2_small --rounds 5 \
+    --error_max_entries 5000000 \
+    --json "$OUT/newton_schulz_gpu.json" | tee "$OUT/newton_schulz_gpu.md" \
+    || { rc=1; echo "newton_schulz FAILED"; }
   echo "== done in ${SECONDS} s, rc $rc"
   return $rc
 }
