@@ -234,8 +234,8 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   x100 re-parameterised regression of ``mnemosyne-stability`` from blowing up (docs/evaluation.md,
   "Stability").  ``learning_rate`` is a float or an optax schedule (warmup, cosine, ...); each
   tensor's step has RMS at most learning_rate.  At twice the default rate the x100 regression
-  blows up as often as AdamW at that rate (5 of 48 seeds) but, told its horizon, more often (14
-  of 48): at a rate on AdamW's edge of stability, halve it if a run spikes
+  blows up about as often as AdamW at that rate (6 against 5 of 48 seeds) and, told its
+  horizon, more often (18 of 48): at a rate on AdamW's edge of stability, halve it if a run spikes
   (docs/results/stability/reparam100_48seeds).  Tuned over a half-decade grid on held_out, its
   rate lands at 3.16e-3 to 1e-2 on 8 of 9 tasks, where it is within 2 % of the best tuned
   hand-designed optimizer on 8 of 9 (docs/results/eval/held_out_orthogonal_tuned): 1e-3 is a safe
