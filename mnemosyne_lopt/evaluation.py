@@ -489,6 +489,16 @@ def _per_horizon(build: Callable[[int], optax.GradientTransformation]):
           lambda _, num_steps: opt_base.OptaxOptimizer(tx(num_steps)))
 
 
+def custom_optimizer(label: str, build: Callable[[int], optax.GradientTransformation]) -> Optimizer:
+  """An ``Optimizer`` for ``run_one`` (both runners) from ``build(num_steps)``, an optax
+  transformation (extra arguments such as ``loss`` allowed) built once per task length.  Its
+  ``family`` is ``label``: it compiles its own programs, so optimizers of different ``label`` never
+  share one.  ``hyper`` is not used (``run_one(opt, opt.hyper, ...)``)."""
+  fns, lo_optimizer = _per_horizon(build)
+  return Optimizer(name=label, family=label, hyper=None, fns=fns, lo_optimizer=lo_optimizer,
+                   source=label)
+
+
 def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
   """``mnemosyne_harness[:pretrained]``: ``mnemosyne_lopt.mnemosyne_with_adamw_harness()`` at its
   defaults, the pretrained "default" Mnemosyne for the hidden matrices and optax.adamw for the

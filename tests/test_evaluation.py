@@ -849,3 +849,36 @@ def test_held_out_tasks_differ_from_every_meta_training_family_and_selection_tas
   recipe.write_text("include 'meta_train/v2.gin'\nmeta_train.eval_tasks = [@MnistConv()]\n")
   with pytest.raises(AssertionError, match="does not know 'MnistConv'"):
     _meta_training_tasks(str(recipe))
+
+
+def test_custom_optimizer_runs_its_own_transformation_on_both_runners():
+  """evaluation.custom_optimizer(label, build): run_one trains with build(num_steps) on the scan
+  runner (the digits MLP) and on the "lo" runner (the quadratic), as a hand-written loop does."""
+  built = []
+
+  def build(num_steps):
+    built.append(num_steps)
+    return optax.sgd(0.05, momentum=0.9)
+  opt = evaluation.custom_optimizer("sgd 0.05, momentum 0.9", build)
+  assert opt.family == "sgd 0.05, momentum 0.9"
+
+  def hand_run(task, params, batches):
+    tx = optax.sgd(0.05, momentum=0.9)
+    state = tx.init(params)
+    for batch in batches:
+      updates, state = tx.update(jax.grad(task.loss)(params, None, batch), state, params)
+      params = optax.apply_updates(params, updates)
+    return params
+
+  spec = evaluation.suite("smoke")[0]
+  run = evaluation.run_one(opt, opt.hyper, spec, 0, STEPS)
+  task = spec.make(0)
+  test = [next(task.datasets.test) for _ in range(evaluation.NUM_EVAL_BATCHES)]
+  x = hand_run(task, task.init(jax.random.PRNGKey(0)), [next(task.datasets.train) for _ in range(STEPS)])
+  np.testing.assert_allclose(run["final_test"], np.mean([task.loss(x, None, b) for b in test]), rtol=1e-5)
+  spec = _quadratic_spec()
+  run = evaluation.run_one(opt, opt.hyper, spec, 0, STEPS)
+  task = spec.make(0)
+  x = hand_run(task, task.init(jax.random.split(jax.random.PRNGKey(0))[0]), [()] * STEPS)
+  np.testing.assert_allclose(run["final_test"], float(task.loss(x, None, ())), rtol=1e-5)
+  assert set(built) == {STEPS}

@@ -26,7 +26,6 @@ import optax
 
 import mnemosyne_lopt
 from mnemosyne_lopt import evaluation
-from mnemosyne_lopt.outer_trainers import meta_training
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GPT, FLAX = "transformer_lm_kjv_tiny", "transformer_lm_kjv_tiny_flaxinit"
@@ -54,19 +53,6 @@ class HybridInit:
     return jax.tree_util.tree_map_with_path(pick, self._base.init(key), self._donor.init(key))
 
 
-def optimizer(label, make):
-  cache = {}
-
-  def tx(num_steps):
-    if num_steps not in cache:
-      with jax.ensure_compile_time_eval():    # built while jit traces
-        cache[num_steps] = make(num_steps)
-    return cache[num_steps]
-  # its own name and family: mnemosyne-eval compiles one program per family and task
-  return dataclasses.replace(evaluation.make_optimizer("adamw"), name=label, family=label,
-                             fns=lambda _, n: meta_training.transform_fns(tx(n)))
-
-
 def main():
   argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
   specs = {s.name: s for s in evaluation.suite("held_out")}
@@ -81,9 +67,9 @@ def main():
   }
   results = {}
   for name, make in OPTIMIZERS.items():
-    opt = optimizer(name, make)
+    opt = evaluation.custom_optimizer(name, make)
     for label, spec in starts.items():
-      out = evaluation.run_one(opt, 1.0, spec, 0, spec.num_steps)
+      out = evaluation.run_one(opt, opt.hyper, spec, 0, spec.num_steps)
       results.setdefault(label, {})[name] = out["final_test"]
       print(f"{name:22s} {label:42s} final test {out['final_test']:.4f}", flush=True)
   with open(os.path.join(HERE, "results.json"), "w") as f:

@@ -15,7 +15,6 @@ relative difference.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 
@@ -24,7 +23,6 @@ import optax
 
 import mnemosyne_lopt
 from mnemosyne_lopt import evaluation
-from mnemosyne_lopt.outer_trainers import meta_training
 
 OPTIMIZERS = {
     "AdamW 1e-3": lambda n: optax.adamw(1e-3),
@@ -48,17 +46,8 @@ def perturbed(tx):
 
 
 def final_test(spec, label, make):
-  cache = {}
-
-  def tx(num_steps):
-    if num_steps not in cache:
-      with jax.ensure_compile_time_eval():    # built while jit traces
-        cache[num_steps] = make(num_steps)
-    return cache[num_steps]
-  # its own name and family: mnemosyne-eval compiles one program per family and task
-  opt = dataclasses.replace(evaluation.make_optimizer("adamw"), name=label, family=label,
-                            fns=lambda _, n: meta_training.transform_fns(tx(n)))
-  return evaluation.run_one(opt, 1.0, spec, 0, spec.num_steps)["final_test"]
+  opt = evaluation.custom_optimizer(label, make)
+  return evaluation.run_one(opt, opt.hyper, spec, 0, spec.num_steps)["final_test"]
 
 
 def main():
