@@ -38,15 +38,9 @@ def matrix_shapes(tree_name):
 
 
 def reference(x):
-  """The direct recursion in float64 (numpy)."""
-  a, b, c = orthogonalize.NS_COEFFICIENTS
-  x = np.asarray(x, np.float64)
-  transpose = x.shape[0] > x.shape[1]
-  x = (x.T if transpose else x) / np.linalg.norm(x)
-  for _ in range(orthogonalize.NS_STEPS):
-    gram = x @ x.T
-    x = a * x + (b * gram + c * gram @ gram) @ x
-  return x.T if transpose else x
+  """The direct recursion in float64 (``_newton_schulz_direct`` keeps its input's dtype)."""
+  with jax.enable_x64(True):
+    return np.asarray(orthogonalize._newton_schulz_direct(jnp.asarray(x, jnp.float64)))  # pylint: disable=protected-access
 
 
 def errors(shape, fns, rng):

@@ -166,7 +166,6 @@ NUM_EVAL_BATCHES = 10
 REFERENCE = "adam"
 SUMMARY_REFERENCE = "adamw"          # the per-optimizer summary's reference, at its default lr
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
-WARMUP_FRACTION = schedules.WARMUP_FRACTION
 WITHIN = 0.02                        # "within 2 % of the best tuned hand-designed optimizer"
 SELECTION_SEED_OFFSET = 10_000       # data-free tasks: the tuned pick is made on seeds 10000 + s
 
@@ -176,21 +175,12 @@ def lr_grid(name: str) -> List[float]:
   return [DEFAULT_LR[name] * 10.0 ** e for e in GRID_EXPONENTS]
 
 
-warmup_steps = schedules.warmup_steps
-
-
 def learning_rate_schedule(kind: str, peak, num_steps: int):
   """The learning rate of update t = 0 .. T-1 (T = ``num_steps``; t counts the updates applied
   before it, as optax schedules and Mnemosyne's ``learning_rate_at`` do) with peak ``peak``:
-
-  - ``constant``: ``peak`` itself (a float stays a float);
-  - ``cosine``: peak * (1 + cos(pi t / (T - 1))) / 2: peak at the first update, 0 at the last;
-  - ``warmup_cosine``: with W = ``warmup_steps(T)``, peak * (t + 1) / W for t < W (linear warmup
-    over the first W updates, reaching peak at update W - 1), then
-    peak * (1 + cos(pi (t - W + 1) / (T - W))) / 2, 0 at the last update.
-
-  Updates past T - 1 keep the last value (0).  ``peak`` may be a traced scalar
-  (``mnemosyne_lopt.schedules``)."""
+  ``constant``, ``peak`` itself (a float stays a float); ``cosine`` and ``warmup_cosine``, the
+  shapes of ``mnemosyne_lopt.schedules`` (equations there; warmup over ceil(T / 20) updates,
+  0 at the last update).  ``peak`` may be a traced scalar."""
   if kind == "constant":
     return peak
   if kind == "cosine":
@@ -382,6 +372,11 @@ def _has_learning_rate(lopt) -> bool:
   return isinstance(lopt, Celo2StyleLOpt) or (isinstance(lopt, MnemosyneLOpt) and lopt.rule == "v2")
 
 
+def _schedule_note(schedule: str) -> str:
+  """What an optimizer's ``source`` adds for ``schedule``: nothing for a constant rate."""
+  return f", {schedule} schedule" if schedule != "constant" else ""
+
+
 def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
   """An ``Optimizer`` from a name of the module docstring; ``schedule`` (``SCHEDULES``) applies to
   the learning rate of optax optimizers and of Mnemosyne v2 (``learning_rate_schedule``, its peak
@@ -392,7 +387,7 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
   kind, _, source = spec.partition(":")
   base_name = kind[:-len("_tuned")] if kind.endswith("_tuned") else kind
   scheduled = schedule != "constant"
-  with_schedule = f", {schedule} schedule" if scheduled else ""
+  with_schedule = _schedule_note(schedule)
   if rate is not None and (kind.endswith("_tuned") or kind in (HARNESS,) + MECHANIC):
     raise ValueError(f"{spec}@{rate:g}: a tuned optimizer picks its own learning rate, the "
                      "harness runs at 1e-3 and Mechanic learns its step length; drop the @ part.")
@@ -511,12 +506,11 @@ def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
   lr = 1e-3
   fns, lo_optimizer = _per_horizon(lambda num_steps: optax_adapter.mnemosyne_with_adamw_harness(
       learning_rate_schedule(schedule, lr, num_steps), num_steps=num_steps))
-  with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
   return Optimizer(
       name=f"{HARNESS}:pretrained", family=f"harness:{schedule}", hyper=lr,
       fns=fns, lo_optimizer=lo_optimizer,
       source=f"pretrained 'default' for matrices, AdamW for vectors and embeddings, lr {lr:g}"
-      + with_schedule, has_learning_rate=True)
+      + _schedule_note(schedule), has_learning_rate=True)
 
 
 def mechanic_transform(kind: str, shape, num_steps: Optional[int] = None,
@@ -552,12 +546,11 @@ def _mechanic_optimizer(spec: str, kind: str, source: str, schedule: str) -> Opt
     name = f"{kind}:pretrained" + (f"/{pretrained}" if "/" in source else "")
   fns, lo_optimizer = _per_horizon(lambda num_steps: mechanic_transform(
       kind, learning_rate_schedule(schedule, 1.0, num_steps), num_steps, pretrained))
-  with_schedule = f", {schedule} schedule" if schedule != "constant" else ""
   what = ("optax.contrib.mechanize(optax.adamw(1.0))" if kind == "adamw_mechanic" else
           f"mnemosyne_mechanic(name={pretrained!r}), schedule peak 1.0")
   return Optimizer(
       name=name, family=f"{name}:{schedule}", hyper=1.0, fns=fns, lo_optimizer=lo_optimizer,
-      source=what + with_schedule, has_learning_rate=True)
+      source=what + _schedule_note(schedule), has_learning_rate=True)
 
 
 def _tuned_learned(spec: str, kind: str, source: str, schedule: str) -> Optimizer:

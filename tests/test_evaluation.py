@@ -25,6 +25,7 @@ import mnemosyne_lopt
 from mnemosyne_lopt import evaluation
 from mnemosyne_lopt import lo_baselines
 from mnemosyne_lopt import lstm
+from mnemosyne_lopt import schedules
 from mnemosyne_lopt import stability
 from mnemosyne_lopt.outer_trainers import meta_training
 
@@ -359,7 +360,7 @@ def test_learning_rate_schedules():
   np.testing.assert_allclose([cosine(0), cosine(5), cosine(10), cosine(12)], [2.0, 1.0, 0.0, 0.0],
                              atol=1e-6)
   t = 100     # warmup over W = 5 updates: 0.2, 0.4, ..., 1.0 at update 4, then cosine to 0 at 99
-  assert evaluation.warmup_steps(t) == 5 and evaluation.warmup_steps(10) == 1
+  assert schedules.warmup_steps(t) == 5 and schedules.warmup_steps(10) == 1
   warm = evaluation.learning_rate_schedule("warmup_cosine", 1.0, t)
   values = np.array([float(warm(c)) for c in range(t)])
   np.testing.assert_allclose(values[:5], [0.2, 0.4, 0.6, 0.8, 1.0], rtol=1e-6)
