@@ -62,7 +62,8 @@ Optimizers (comma-separated names):
   as the shipped default has it, at most Adam's, or not bounded); ``mnemosyne_relative_scales``:
   ``relative_chunk_scales=True``; ``mnemosyne_orthogonal``: ``orthogonalize=True`` (every matrix's
   step replaced by its polar factor at the same RMS, Muon's Newton-Schulz iteration, before the
-  per-coordinate bound).
+  per-coordinate bound); ``mnemosyne_init_relative``: ``init_scale_reference=0.02`` (each
+  matrix's step times max(1, rms(p_0) / 0.02), its initial RMS relative to GPT's init std).
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
@@ -139,6 +140,7 @@ from mnemosyne_lopt.outer_trainers import meta_training
 
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-2, "lion": 1e-4,
               "sgdm": 1e-2, "muon": 1e-3, "schedule_free_adamw": 2.5e-3}
+INIT_SCALE_REFERENCE = 0.02   # mnemosyne_init_relative's rho: GPT's init std, held_out's std-0.02 tasks keep f = 1
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
@@ -148,7 +150,7 @@ LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_st
            "mnemosyne_no_hpe", "mnemosyne_per_coordinate", "mnemosyne_no_discount",
            "mnemosyne_adam_capped", "mnemosyne_uncapped", "mnemosyne_no_wd",
            "mnemosyne_relative_scales", "mnemosyne_coordinate_capped", "mnemosyne_coordinate_cap1",
-           "mnemosyne_no_coordinate_cap", "mnemosyne_orthogonal")
+           "mnemosyne_no_coordinate_cap", "mnemosyne_orthogonal", "mnemosyne_init_relative")
 _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_per_coordinate": {"mode": "per_coordinate"},
               "mnemosyne_no_discount": {"tau": 0.0},
@@ -159,7 +161,8 @@ _ABLATIONS = {"mnemosyne": {}, "mnemosyne_no_hpe": {"use_hpe": False},
               "mnemosyne_coordinate_capped": {"max_coordinate_ratio": 2.0},
               "mnemosyne_coordinate_cap1": {"max_coordinate_ratio": 1.0},
               "mnemosyne_no_coordinate_cap": {"max_coordinate_ratio": None},
-              "mnemosyne_orthogonal": {"orthogonalize": True}}
+              "mnemosyne_orthogonal": {"orthogonalize": True},
+              "mnemosyne_init_relative": {"init_scale_reference": INIT_SCALE_REFERENCE}}
 _CELO2_VARIANTS = {"celo2_style": {}, "celo2_style_wd": {"weight_decay": 0.1},
                    "celo2_style_bound": {"max_coordinate_ratio": 2.0}}
 NUM_EVAL_BATCHES = 10

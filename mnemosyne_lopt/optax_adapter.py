@@ -152,7 +152,8 @@ def _jitted_directions(learned_opt: MnemosyneLOpt):
 def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Optional[int] = None,
                        learned_opt: Optional[MnemosyneLOpt] = None,
                        max_adam_ratio: Optional[float] = None,
-                       orthogonalize: Optional[bool] = None
+                       orthogonalize: Optional[bool] = None,
+                       init_scale_reference: Optional[float] = None
                        ) -> optax.GradientTransformationExtraArgs:
   """Mnemosyne v2's normalised step Delta, to chain with a learning rate (module docstring).
 
@@ -169,11 +170,16 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
       same RMS (``MnemosyneLOpt(orthogonalize=True)``: Muon's Newton-Schulz iteration, before the
       per-coordinate bound); None keeps the learned optimizer's own setting (the shipped
       "default": True; "plain": False).
+    init_scale_reference: rho: each matrix-like tensor's step is multiplied by
+      f = max(1, rms(p_0) / rho), p_0 the tensor given to ``init`` (``MnemosyneLOpt(
+      init_scale_reference=rho)``); None keeps the learned optimizer's own setting (the shipped
+      ones: off).
 
   Returns:
     ``GradientTransformationExtraArgs``: ``update(grads, state, params=None, **extra)`` gives
     (Delta, new state); Delta is float32 per tensor cast to the gradient's dtype, its RMS over each
-    tensor at most 1; ``params`` and extra arguments (``loss``) are accepted and not used.
+    tensor at most 1 (at most f with ``init_scale_reference``); ``params`` and extra arguments
+    (``loss``) are accepted and not used.
   """
   _check_num_steps(num_steps)
   if theta is None:
@@ -183,8 +189,10 @@ def scale_by_mnemosyne(theta: Any = None, name: str = "default", num_steps: Opti
   learned_opt = learned_opt or MnemosyneLOpt()
   _require_static(max_adam_ratio, "max_adam_ratio")
   _require_static(orthogonalize, "orthogonalize")
+  _require_static(init_scale_reference, "init_scale_reference")
   overrides = {k: v for k, v in (("max_adam_ratio", max_adam_ratio),
-                                 ("orthogonalize", orthogonalize)) if v is not None}
+                                 ("orthogonalize", orthogonalize),
+                                 ("init_scale_reference", init_scale_reference)) if v is not None}
   if overrides:
     learned_opt = MnemosyneLOpt(**{**learned_opt.config, **overrides})
   if learned_opt.rule != "v2":
@@ -210,7 +218,8 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
               weight_decay: float = DEFAULT_WEIGHT_DECAY, num_steps: Optional[int] = None,
               name: str = "default",
               theta: Any = None, learned_opt: Optional[MnemosyneLOpt] = None,
-              max_adam_ratio: Optional[float] = None, orthogonalize: Optional[bool] = None
+              max_adam_ratio: Optional[float] = None, orthogonalize: Optional[bool] = None,
+              init_scale_reference: Optional[float] = None
               ) -> optax.GradientTransformationExtraArgs:
   """The shipped pretrained Mnemosyne v2 as a complete optimizer, shaped like ``optax.adamw``:
 
@@ -243,10 +252,14 @@ def mnemosyne(learning_rate: Union[float, Callable[[jax.Array], jax.Array]] = 1e
   cheaper per step on a CPU once matrices are large (docs/performance.md).
   ``max_adam_ratio=1.0`` also bounds the step by Adam's at the same learning rate.
   Under ``optax.inject_hyperparams(mnemosyne)`` the learning rate and the weight decay are
-  hyperparameters of the state like AdamW's; ``num_steps``, ``max_adam_ratio`` and
-  ``orthogonalize``, fixed when the optimizer is built, go in its ``static_args``.
+  hyperparameters of the state like AdamW's; ``num_steps``, ``max_adam_ratio``,
+  ``orthogonalize`` and ``init_scale_reference``, fixed when the optimizer is built, go in its
+  ``static_args``.  ``init_scale_reference=rho`` multiplies each matrix's step by
+  max(1, rms(p_0) / rho), p_0 the parameters given to ``init`` (off by default; see
+  ``MnemosyneLOpt``).
   """
-  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio, orthogonalize)]
+  parts = [scale_by_mnemosyne(theta, name, num_steps, learned_opt, max_adam_ratio, orthogonalize,
+                              init_scale_reference)]
   # A Python 0 drops the decay; an array (optax.inject_hyperparams: concrete at init, traced in
   # the update) always keeps it, so that init and update build the same chain.
   if isinstance(weight_decay, jax.Array) or weight_decay:

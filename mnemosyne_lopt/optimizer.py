@@ -60,6 +60,16 @@ Delta_i in the interval between 0 and c_A A_i (without c_A: Delta_i <- 0 where D
 "plain" was not) first replaces the step of every matrix-like tensor by its polar factor at the same RMS
 (``mnemosyne_lopt.orthogonalize``: Muon's Newton-Schulz iteration), then applies the
 per-coordinate bound.
+``init_scale_reference`` rho (None by default) makes each matrix-like tensor's step relative to
+the scale it was initialised at:
+
+    Delta <- f Delta,   f = max(1, rms(p_0) / rho)     (f = 1 for vectors; p_0: the tensor at init)
+
+so a tensor drawn at RMS rho or below keeps the step above, one drawn 6x larger (flax's LeCun
+kernels of width 64 against GPT's std 0.02) takes a 6x longer one.  f is fixed at ``init`` (one
+float per tensor of state, ``MnemosyneState.step_scales``) and multiplies the whole step, the
+per-coordinate bound included.  Re-parameterising such a tensor as p = c w with c <= rms(p_0) / rho
+then leaves its trajectory c w_t = p_t (up to Adam's eps), as Adam's would be at a c-fold rate.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
 -----------------------------------------------------------------
@@ -135,6 +145,8 @@ class MnemosyneState:
     iteration: int32 count of applied updates.
     num_steps: int32 planned length of training (T), from ``init``.
     skipped_updates: int32 count of updates skipped for a non-finite gradient.
+    step_scales: with ``init_scale_reference`` rho, per tensor the float32 scalar
+      f = max(1, rms(p_0) / rho) (1 for vectors) that multiplies its step; None without it.
   """
   params: Any
   state: Any
@@ -145,6 +157,7 @@ class MnemosyneState:
   iteration: jax.Array
   num_steps: jax.Array
   skipped_updates: jax.Array
+  step_scales: Any = None
 
 
 def _time_features(iteration, num_steps):
@@ -184,6 +197,18 @@ def _all_finite(sums):
     return jnp.asarray(True)
   flat = [jnp.ravel(jnp.stack(x, -1) if isinstance(x, (tuple, list)) else x) for x in sums]
   return jnp.all(jnp.isfinite(jnp.concatenate(flat)))
+
+
+def initial_step_scales(params, reference: float):
+  """Per tensor of ``params`` the float32 scalar f = max(1, rms(p) / reference) for a matrix-like
+  tensor (``orthogonalize.is_matrix``), 1 for the others: ``init_scale_reference``'s factor."""
+  def scale(p):
+    p = jnp.asarray(p)
+    if not orthogonal_step.is_matrix(p.shape):
+      return jnp.ones((), jnp.float32)
+    rms = jnp.sqrt(jnp.mean(jnp.square(p.astype(jnp.float32))))
+    return jnp.maximum(1.0, rms / reference)
+  return jax.tree_util.tree_map(scale, params)
 
 
 def _check_params(params):
@@ -240,6 +265,8 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       per-coordinate bound (``mnemosyne_lopt.orthogonalize``; Celo2's recommended version
       orthogonalises its learned step the same way).  The shipped "orthogonal" theta was
       meta-trained with it (``meta_train/v2_small_orthogonal.gin``).
+    init_scale_reference (v2): rho, or None (default): if given, each matrix-like tensor's step
+      is multiplied by f = max(1, rms(p_0) / rho), p_0 the tensor at ``init`` (module docstring).
     use_cam (v2): read the CAM memory of the meta-tokens into the head's context (True; False is
       the "no history" ablation: the memory stays empty).
     hide_horizon_prob (v2): in meta-training (``opt_fn(theta, is_training=True)`` with a key at
@@ -304,6 +331,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
                max_coordinate_ratio: Optional[float] = None,
                align_with_adam: bool = False,
                orthogonalize: bool = False,
+               init_scale_reference: Optional[float] = None,
                use_cam: bool = True,
                hide_horizon_prob: float = 0.0,
                mode: str = "meta_token",
@@ -372,6 +400,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     self.orthogonalize = bool(orthogonalize)
     if self.orthogonalize and rule != "v2":
       raise ValueError("orthogonalize=True is an option of rule='v2'; drop it for a v1 optimizer.")
+    if init_scale_reference is not None and (rule != "v2" or not init_scale_reference > 0):
+      raise ValueError(f"init_scale_reference must be a positive float (an option of rule='v2') or "
+                       f"None, got {init_scale_reference!r} with rule={rule!r}.")
+    self.init_scale_reference = (None if init_scale_reference is None
+                                 else float(init_scale_reference))
     self.use_cam = bool(use_cam)
     self.hide_horizon_prob = float(hide_horizon_prob)
     if chunk_length < 1:
@@ -874,8 +907,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     outs = [self._apply_v2(lay, g, m, v, c, it, finite)
             for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)]
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
+    deltas = unflat(0)
+    if state.step_scales is not None:               # init_scale_reference: Delta <- f Delta
+      deltas = jax.tree_util.tree_map(lambda d, f: d * f, deltas, state.step_scales)
     skipped = jnp.logical_not(finite).astype(jnp.int32)
-    return unflat(0), state.replace(
+    return deltas, state.replace(
         momentum=unflat(1), second_moment=unflat(2), memory=memory,
         iteration=state.iteration + 1 - skipped, skipped_updates=state.skipped_updates + skipped)
 
@@ -923,7 +959,9 @@ class _MnemosyneOptimizer(opt_base.Optimizer):
         memory=memory,
         iteration=jnp.asarray(0, jnp.int32),
         num_steps=num_steps,
-        skipped_updates=jnp.asarray(0, jnp.int32))
+        skipped_updates=jnp.asarray(0, jnp.int32),
+        step_scales=(None if lopt.init_scale_reference is None
+                     else initial_step_scales(params, lopt.init_scale_reference)))
 
   def set_params(self, state: MnemosyneState, params) -> MnemosyneState:
     return state.replace(params=params)

@@ -136,7 +136,8 @@ def state_shardings(opt_state: Any, param_shardings: Any) -> Any:
           chunk_moments=(None if node.chunk_moments is None
                          else rows_split(node.chunk_moments.shape[0])),
           memory=memory_shardings(node.memory, node.momentum),
-          iteration=replicated, num_steps=replicated, skipped_updates=replicated)
+          iteration=replicated, num_steps=replicated, skipped_updates=replicated,
+          step_scales=rep(node.step_scales))
     if like_params(node):
       return param_shardings
     return replicated

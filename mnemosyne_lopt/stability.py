@@ -21,7 +21,7 @@ Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero b
                         [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
                         [--relative_chunk_scales true|false] [--align_with_adam true|false]
-                        [--max_log_gain 2.3]
+                        [--max_log_gain 2.3] [--init_scale_reference 0.02]
                         [--weight_decay 0.1] [--plot runs/stability.png]
                         [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
@@ -313,6 +313,9 @@ def run(argv=None) -> dict:
   parser.add_argument("--orthogonalize", default="default", choices=("default", "true", "false"),
                       help="MnemosyneLOpt.orthogonalize for mnemosyne / mnemosyne_T (default: "
                            "the shipped optimizer's)")
+  parser.add_argument("--init_scale_reference", default="default",
+                      help="MnemosyneLOpt.init_scale_reference for mnemosyne / mnemosyne_T: a "
+                           "number or 'none' (default: the shipped optimizer's, none)")
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   parser.add_argument("--schedule", default="constant", choices=evaluation.SCHEDULES,
                       help="learning-rate schedule with --learning_rate as its peak over each run's "
@@ -336,7 +339,7 @@ def run(argv=None) -> dict:
     if name not in OPTIMIZERS:
       parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
   overrides = {}
-  for arg in ("max_step_gain", "max_adam_ratio", "max_coordinate_ratio"):
+  for arg in ("max_step_gain", "max_adam_ratio", "max_coordinate_ratio", "init_scale_reference"):
     value = getattr(args, arg)
     if value != "default":
       overrides[arg] = None if value.lower() == "none" else float(value)

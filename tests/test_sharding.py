@@ -91,6 +91,13 @@ def test_state_shardings_of_an_optax_chain_follow_the_params():
   # optax's own Adam state: mu and nu are shaped like the params, count is replicated.
   adam_sh = msharding.state_shardings(optax.adam(1e-3).init(params), p_sh)
   assert adam_sh[0].mu == p_sh and adam_sh[0].nu == p_sh and adam_sh[0].count.spec == P()
+  # init_scale_reference's per-tensor scalars f are replicated.
+  rel = mnemosyne_lopt.MnemosyneLOpt(chunk_length=8, init_scale_reference=0.02)
+  rel_state = rel.opt_fn(rel.init(jax.random.PRNGKey(0))).init(params, num_steps=10)
+  rel_sh = msharding.state_shardings(rel_state, p_sh)
+  assert rel_sh.step_scales["w"].spec == rel_sh.step_scales["b"].spec == P()
+  assert rel_sh.momentum == p_sh
+  assert msharding.shard_like_params(rel_state, p_sh).momentum["w"].sharding == p_sh["w"]
 
 
 def test_stream_axes_take_the_largest_dividing_set_of_mesh_axes():

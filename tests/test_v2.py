@@ -474,3 +474,99 @@ def test_untrained_step_is_the_same_whatever_max_log_gain(log_gain):
     if bg == 0.0:
       assert float(theta["head"]["fc2"]["b"][-1]) == 2.0
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-2, atol=1e-9), *steps)
+
+
+def test_init_scale_reference_multiplies_each_matrix_step_by_its_initial_rms_ratio():
+  """With init_scale_reference rho every matrix-like tensor's Delta is f = max(1, rms(p_0) / rho)
+  times the Delta without it (f from numpy float64 on the parameters given to init), step after
+  step whatever the parameters passed later; vectors, scalars, empty and small tensors keep f = 1;
+  the learned_optimization update is p - lr (f Delta + weight_decay p)."""
+  rho, lr, wd = 0.3, 2e-3, 0.1
+  params = {**_tree(), "small": 0.01 * jax.random.normal(jax.random.PRNGKey(3), (8, 8))}
+  theta = MnemosyneLOpt(chunk_length=32).init(jax.random.PRNGKey(9))
+
+  def f64(p):
+    p = np.asarray(p, np.float64)
+    matrix = p.ndim >= 2 and p.shape[-1] >= 2 and p.size // p.shape[-1] >= 2
+    return max(1.0, np.sqrt(np.mean(p * p)) / rho) if matrix else 1.0
+  expected = jax.tree_util.tree_map(f64, params)
+  assert sorted(jax.tree_util.tree_leaves(expected))[-1] > 3.0     # N(0, 1) matrices: f ~ 3.3
+
+  runs = []
+  for ref in (None, rho):
+    tx = mnemosyne_lopt.scale_by_mnemosyne(
+        theta, num_steps=10, learned_opt=MnemosyneLOpt(chunk_length=32, init_scale_reference=ref))
+    st, out, p = tx.init(params), [], params
+    for t in range(3):
+      d, st = tx.update(jax.grad(_loss)(p), st, p)
+      out.append(d)
+      p = jax.tree_util.tree_map(lambda x: 1.5 * x + 0.1, p)      # later parameters: f stays
+    runs.append(out)
+  for d0, d1 in zip(*runs):
+    jax.tree_util.tree_map(lambda a, b, f: np.testing.assert_allclose(b, f * np.asarray(a),
+                                                                      rtol=1e-6, atol=1e-9),
+                           d0, d1, expected)
+  lopt = MnemosyneLOpt(chunk_length=32, init_scale_reference=rho, learning_rate=lr,
+                       weight_decay=wd)
+  opt = lopt.opt_fn(theta)
+  new = opt.get_params(opt.update(opt.init(params, num_steps=10), jax.grad(_loss)(params)))
+  jax.tree_util.tree_map(
+      lambda p1, p0, d: np.testing.assert_allclose(p1, p0 - lr * (d + wd * p0), rtol=1e-6, atol=1e-9),
+      new, params, runs[1][0])
+
+
+def test_init_relative_step_is_invariant_to_reparameterising_a_matrix():
+  """With init_scale_reference rho, training w with p = c w (w_0 = p_0 / c, rms(w_0) > rho) ends
+  at c w_T = p_T, weight decay included: f scales with 1 / c as the gradient's scale-free step
+  does not.  Without it the two end apart (the step then has the same RMS in w as in p)."""
+  k = jax.random.split(jax.random.PRNGKey(4), 2)
+  params = {"w": jax.random.normal(k[0], (40, 30)), "conv": jax.random.normal(k[1], (3, 3, 4, 5))}
+  theta = MnemosyneLOpt(chunk_length=32).init(jax.random.PRNGKey(10))
+
+  def train(ref, c):
+    lopt = MnemosyneLOpt(chunk_length=32, init_scale_reference=ref)
+    tx = mnemosyne_lopt.mnemosyne(1e-3, weight_decay=0.1, num_steps=20, theta=theta, learned_opt=lopt)
+    w = jax.tree_util.tree_map(lambda x: x / c, params)
+    st = tx.init(w)
+    step = jax.jit(lambda w, st: tx.update(
+        jax.grad(lambda w: _loss(jax.tree_util.tree_map(lambda x: c * x, w)))(w), st, w))
+    for _ in range(20):
+      u, st = step(w, st)
+      w = optax.apply_updates(w, u)
+    return jax.tree_util.tree_map(lambda x: c * x, w)
+  gap = lambda a, b: max(float(jnp.max(jnp.abs(x - y))) for x, y in
+                         zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+  for c in (0.5, 4.0):
+    assert gap(train(0.1, 1.0), train(0.1, c)) < 2e-5, c
+    assert gap(train(None, 1.0), train(None, c)) > 1e-3, c
+
+
+def test_init_scale_reference_clear_errors():
+  with pytest.raises(ValueError, match="init_scale_reference must be a positive float"):
+    MnemosyneLOpt(init_scale_reference=0.0)
+  with pytest.raises(ValueError, match="init_scale_reference must be a positive float"):
+    MnemosyneLOpt(rule="v1", init_scale_reference=0.02)
+
+
+def test_init_relative_eval_variant_and_stability_flag_set_the_option():
+  """mnemosyne-eval's mnemosyne_init_relative is the shipped default with init_scale_reference
+  0.02; mnemosyne-stability's --init_scale_reference sets it for mnemosyne / mnemosyne_T, whose
+  first update then equals mnemosyne(init_scale_reference=0.02)'s."""
+  from mnemosyne_lopt import evaluation, stability  # pylint: disable=g-import-not-at-top
+  shipped = evaluation._load_learned("mnemosyne", "pretrained")[0].config  # pylint: disable=protected-access
+  variant = evaluation._load_learned("mnemosyne_init_relative", "pretrained")[0].config  # pylint: disable=protected-access
+  assert variant == {**shipped, "init_scale_reference": 0.02}
+  params = {"w": 0.2 * jax.random.normal(jax.random.PRNGKey(1), (16, 8)), "b": jnp.zeros((8,))}
+  g = jax.tree_util.tree_map(lambda p: jnp.cos(3 * p) + 0.1, params)
+  tx = stability.make_optimizer("mnemosyne", 100, overrides={"init_scale_reference": 0.02})
+  ours, _ = tx.update(g, tx.init(params), params)
+  ref_tx = mnemosyne_lopt.mnemosyne(init_scale_reference=0.02)
+  ref, _ = ref_tx.update(g, ref_tx.init(params), params)
+  plain_tx = mnemosyne_lopt.mnemosyne()
+  plain, _ = plain_tx.update(g, plain_tx.init(params), params)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), ours, ref)
+  # -lr (f Delta + wd p) = f (-lr (Delta + wd p)) + lr wd (f - 1) p: the decay is not scaled.
+  f = float(jnp.sqrt(jnp.mean(params["w"] ** 2))) / 0.02                      # ~10
+  np.testing.assert_allclose(ref["w"], f * plain["w"] + 1e-3 * 0.1 * (f - 1) * params["w"],
+                             rtol=1e-4, atol=1e-9)
+  np.testing.assert_allclose(ref["b"], plain["b"], rtol=1e-6, atol=1e-12)

@@ -10,10 +10,11 @@ through ``mnemosyne-eval``'s training loop (``evaluation.run_one``: the task's o
 seed 0, the held_out runs' batches), with ``mnemosyne()`` untuned (learning rate 1e-3),
 ``mnemosyne(learning_rate=3.16e-3)`` (the rate LR tuning picks for it on both LMs,
 ``../held_out_orthogonal_tuned/``), ``mnemosyne_mechanic(num_steps=1000)`` (its default
-warmup-cosine shape) and AdamW at 1e-3.  Prints, and writes ``results.json`` beside this file:
-per start and optimizer the final test loss.
+warmup-cosine shape), ``mnemosyne(init_scale_reference=0.02)`` (each matrix's step times
+max(1, rms(p_0) / 0.02)) and AdamW at 1e-3.  Prints, and writes into ``results.json`` beside this
+file: per start and optimizer the final test loss.
 
-    .venv/bin/python docs/results/eval/lm_init_diagnosis/measure.py
+    .venv/bin/python docs/results/eval/lm_init_diagnosis/measure.py [--optimizers NAME,...]
 """
 
 import argparse
@@ -34,6 +35,7 @@ OPTIMIZERS = {
     "mnemosyne() 1e-3": lambda n: mnemosyne_lopt.mnemosyne(),
     "mnemosyne() 3.16e-3": lambda n: mnemosyne_lopt.mnemosyne(learning_rate=3.16e-3),
     "mnemosyne_mechanic()": lambda n: mnemosyne_lopt.mnemosyne_mechanic(num_steps=n),
+    "mnemosyne(init_scale_reference=0.02)": lambda n: mnemosyne_lopt.mnemosyne(init_scale_reference=0.02),
     "AdamW 1e-3": lambda n: optax.adamw(1e-3),
 }
 
@@ -54,7 +56,14 @@ class HybridInit:
 
 
 def main():
-  argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--optimizers", default=",".join(OPTIMIZERS),
+                      help="comma-separated names of OPTIMIZERS to run (default: all); their "
+                           "results replace those in results.json, the others are kept")
+  names = [n for n in parser.parse_args().optimizers.split(",") if n]
+  for name in names:
+    if name not in OPTIMIZERS:
+      parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
   specs = {s.name: s for s in evaluation.suite("held_out")}
   gpt, flax = specs[GPT], specs[FLAX]
   starts = {
@@ -65,14 +74,18 @@ def main():
           flax, name=FLAX + "__gpt_embedding", make=lambda seed: HybridInit(flax.make(seed), gpt.make(seed))),
       "kernels flax, embedding flax (held_out)": flax,
   }
+  path = os.path.join(HERE, "results.json")
   results = {}
-  for name, make in OPTIMIZERS.items():
-    opt = evaluation.custom_optimizer(name, make)
+  if os.path.exists(path):
+    with open(path) as f:
+      results = json.load(f)
+  for name in names:
+    opt = evaluation.custom_optimizer(name, OPTIMIZERS[name])
     for label, spec in starts.items():
       out = evaluation.run_one(opt, opt.hyper, spec, 0, spec.num_steps)
       results.setdefault(label, {})[name] = out["final_test"]
       print(f"{name:22s} {label:42s} final test {out['final_test']:.4f}", flush=True)
-  with open(os.path.join(HERE, "results.json"), "w") as f:
+  with open(path, "w") as f:
     json.dump(results, f, indent=1)
 
 
