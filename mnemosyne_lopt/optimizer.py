@@ -68,8 +68,10 @@ the scale it was initialised at:
 so a tensor drawn at RMS rho or below keeps the step above, one drawn 6x larger (flax's LeCun
 kernels of width 64 against GPT's std 0.02) takes a 6x longer one.  f is fixed at ``init`` (one
 float per tensor of state, ``MnemosyneState.step_scales``) and multiplies the whole step, the
-per-coordinate bound included.  Re-parameterising such a tensor as p = c w with c <= rms(p_0) / rho
-then leaves its trajectory c w_t = p_t (up to Adam's eps), as Adam's would be at a c-fold rate.
+per-coordinate bound included, not the weight decay: p <- p - lr_t (f Delta + weight_decay p).
+For a tensor with rms(p_0) >= rho, training w with p = c w (w_0 = p_0 / c, c <= rms(p_0) / rho so
+that f stays above 1) gives c w_t = p_t up to Adam's eps: the step is invariant to such a
+re-parameterisation, where without the option it is a learning rate times c.
 
 Rule "v1": the Metz et al. step of the first pretrained optimizer
 -----------------------------------------------------------------
