@@ -12,18 +12,11 @@
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
 source docs/results/eval/held_out_tasks.sh
-runs=runs/eval_tuned_field_3seeds
-out=docs/results/eval/held_out_tuned_field_3seeds
+source docs/results/eval/field_sweep.sh
+runs=runs/eval_tuned_field_3seeds/
 if [ "$action" = merge ]; then
-  dirs=()
-  for name in "$@"; do dirs+=("$runs/$name"); done
-  exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_adamw_tuned_3seeds "${dirs[@]}" \
-    --out "$out"
+  field_sweep merge $runs docs/results/eval/held_out_adamw_tuned_3seeds docs/results/eval/held_out_tuned_field_3seeds "$@"
+else
+  EVAL_ARGS=(--suite held_out --seeds 3 --tasks $tasks)
+  field_sweep "$action" $runs "$@"
 fi
-mkdir -p "$runs"
-for name in "$@"; do
-  echo "== eval $name $(date -u +%T)"
-  taskset -c "$action" .venv/bin/mnemosyne-eval --suite held_out --seeds 3 --tasks $tasks \
-    --optimizers "$name" --out "$runs/$name" > "$runs/$name.log" 2>&1
-  echo "== eval $name done rc $? $(date -u +%T)"
-done

@@ -11,19 +11,13 @@
 # (mnemosyne_mechanic and Adam at peak 1e-3, the same schedule, seed and batches) into this folder.
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
-runs=runs/eval_tuned_field_wc_minilm
-out=docs/results/eval/held_out_tuned_field_minilm_warmup_cosine
+source docs/results/eval/field_sweep.sh
+runs=runs/eval_tuned_field_wc_minilm/
 if [ "$action" = merge ]; then
-  dirs=()
-  for name in "$@"; do dirs+=("$runs/$name"); done
-  exec .venv/bin/mnemosyne-eval --merge docs/results/eval/held_out_mechanic_minilm_warmup_cosine \
-    "${dirs[@]}" --out "$out"
+  field_sweep merge $runs docs/results/eval/held_out_mechanic_minilm_warmup_cosine \
+    docs/results/eval/held_out_tuned_field_minilm_warmup_cosine "$@"
+else
+  task=$1; shift
+  EVAL_ARGS=(--suite held_out --seeds 1 --tasks "minilm_${task}_austen" --schedule warmup_cosine)
+  field_sweep "$action" "$runs${task}_" "$@"
 fi
-task=$1; shift
-mkdir -p "$runs"
-for name in "$@"; do
-  echo "== eval $task $name $(date -u +%T)"
-  taskset -c "$action" .venv/bin/mnemosyne-eval --suite held_out --seeds 1 --tasks "minilm_${task}_austen" \
-    --schedule warmup_cosine --optimizers "$name" --out "$runs/${task}_$name" > "$runs/${task}_$name.log" 2>&1
-  echo "== eval $task $name done rc $? $(date -u +%T)"
-done
