@@ -76,9 +76,8 @@ def main(argv=None):
       compile_times("  statistics", lambda gs, ms, vs: lopt._tree_sums_v2(layouts, gs, ms, vs, it),
                     gs, ms, vs),
       compile_times("  network", network, sums, state.memory),
-      compile_times("  apply", lambda gs, ms, vs, cs: [
-          lopt._apply_v2(lay, g, m, v, c, it, finite)
-          for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)], gs, ms, vs, coeffs),
+      compile_times("  apply", lambda gs, ms, vs, cs: lopt._apply_all_v2(
+          layouts, gs, ms, vs, cs, it, finite), gs, ms, vs, coeffs),
   ]
   print(f"{args.tree}: {len(gs)} tensors, {sum(lay.num_chunks for lay in layouts)} chunks")
   print("| stage | lower (s) | compile (s) | kernels |\n|---|---:|---:|---:|")

@@ -76,8 +76,7 @@ def build_stages(lopt, theta, params, grads):
   lr = lopt.learning_rate_at(it)
 
   def apply(ps, ms, vs, gs, coeffs):
-    outs = [lopt._apply_v2(lay, g, m, v, c, it, finite)
-            for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)]
+    outs = lopt._apply_all_v2(layouts, gs, ms, vs, coeffs, it, finite)
     new_p = [p - lr * o[0] for p, o in zip(ps, outs)]
     return new_p, [o[1] for o in outs], [o[2] for o in outs]
   apply = jax.jit(apply, donate_argnums=(0, 1, 2))

@@ -856,10 +856,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     return pi * (scale[segment_ids] * w)[:, None]
 
   def _apply_v2(self, layout: hpe.ChunkLayout, g, m, v, coeffs, iteration, finite):
-    """(Delta, m', v') of one tensor, Delta = k_c . (A, G, S) per coordinate (zero where not
-    ``finite``, where m and v are kept).
+    """(D, A, m', v') of one tensor: D = k_c . (A, G, S) per coordinate, the step before
+    orthogonalisation and the per-coordinate bound (``_finish_v2``); A, Adam's direction, which
+    the bound is taken against; the new accumulators m', v' (m and v where not ``finite``).
 
-    m' and v' are materialised first (``optimization_barrier``) and Delta is computed from them:
+    m' and v' are materialised first (``optimization_barrier``) and D is computed from them:
     otherwise XLA fuses the accumulators' update into both the state write and the step, and the
     step then reads the OLD m and v after they are overwritten in place, so XLA copies both (two
     extra passes over 8 bytes per parameter)."""
@@ -868,9 +869,11 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     m1, v1 = jax.lax.optimization_barrier((jnp.where(finite, m1, m), jnp.where(finite, v1, v)))
     a, gr, sg = self._directions_v2(g32, m1, v1, iteration)
     bc = layout.broadcast
-    delta = bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg
-    if self.orthogonalize:
-      delta = orthogonal_step.orthogonalize_like(delta)
+    return bc(coeffs[:, 0]) * a + bc(coeffs[:, 1]) * gr + bc(coeffs[:, 2]) * sg, a, m1, v1
+
+  def _finish_v2(self, delta, a, finite):
+    """The per-coordinate bound of the (orthogonalised) step ``delta`` against Adam's direction
+    ``a``; zero where not ``finite``."""
     if self.max_coordinate_ratio is not None and self.align_with_adam:   # Delta_i in [0, c_A A_i]
       bound = self.max_coordinate_ratio * a
       delta = jnp.clip(delta, jnp.minimum(bound, 0.0), jnp.maximum(bound, 0.0))
@@ -879,7 +882,19 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
       delta = jnp.clip(delta, -bound, bound)
     elif self.align_with_adam:                      # Delta_i A_i >= 0
       delta = jnp.where(delta * a > 0.0, delta, 0.0)
-    return jnp.where(finite, delta, 0.0), m1, v1
+    return jnp.where(finite, delta, 0.0)
+
+  def _apply_all_v2(self, layouts, gs, ms, vs, coeffs, iteration, finite):
+    """Per tensor (Delta, m', v'): the per-coordinate pass (``_apply_v2``), the matrix steps
+    orthogonalised (``orthogonalize.orthogonalize_like_many``: small matrices of one shape in one
+    batched iteration), the bound (``_finish_v2``); where not ``finite`` Delta is 0 and m, v are
+    kept."""
+    parts = [self._apply_v2(lay, g, m, v, c, iteration, finite)
+             for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)]
+    deltas = [p[0] for p in parts]
+    if self.orthogonalize:
+      deltas = orthogonal_step.orthogonalize_like_many(deltas)
+    return [(self._finish_v2(d, a, finite), m1, v1) for d, (_, a, m1, v1) in zip(deltas, parts)]
 
   def learning_rate_at(self, count):
     """The v2 learning rate after ``count`` applied updates (a float or the schedule's value)."""
@@ -906,8 +921,7 @@ class MnemosyneLOpt(lopt_base.LearnedOptimizer):
     if gs:
       coeffs, memory = self._chunk_network_v2(theta, layouts, sums, memory, it, state.num_steps,
                                               finite)
-    outs = [self._apply_v2(lay, g, m, v, c, it, finite)
-            for lay, g, m, v, c in zip(layouts, gs, ms, vs, coeffs)]
+    outs = self._apply_all_v2(layouts, gs, ms, vs, coeffs, it, finite) if gs else []
     unflat = lambda i: treedef.unflatten([o[i] for o in outs])
     deltas = unflat(0)
     if state.step_scales is not None:               # init_scale_reference: Delta <- f Delta

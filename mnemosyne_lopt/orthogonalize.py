@@ -97,13 +97,62 @@ def is_matrix(shape) -> bool:
   return len(shape) >= 2 and shape[-1] >= 2 and math.prod(shape[:-1]) >= 2
 
 
+def _rescaled_like(x, d):
+  """rms(d) x / rms(x) (0 where rms(x) is 0), x and d of one shape."""
+  rms_d = jnp.sqrt(jnp.mean(d * d))
+  rms_x = jnp.sqrt(jnp.mean(x * x))
+  return jnp.where(rms_x > _TINY, x * (rms_d / jnp.maximum(rms_x, _TINY)), 0.0)
+
+
 def orthogonalize_like(d: jax.Array, steps: int = NS_STEPS) -> jax.Array:
   """rms(d) X_K / rms(X_K) for a matrix-like tensor d (module docstring), in d's shape and float32;
   d itself (as float32) for a vector."""
   d = jnp.asarray(d, jnp.float32)
   if not is_matrix(d.shape):
     return d
-  x = newton_schulz(d.reshape(-1, d.shape[-1]), steps).reshape(d.shape)
-  rms_d = jnp.sqrt(jnp.mean(d * d))
-  rms_x = jnp.sqrt(jnp.mean(x * x))
-  return jnp.where(rms_x > _TINY, x * (rms_d / jnp.maximum(rms_x, _TINY)), 0.0)
+  return _rescaled_like(newton_schulz(d.reshape(-1, d.shape[-1]), steps).reshape(d.shape), d)
+
+
+# Matrices of at most this many entries are orthogonalised in batches of their shape.
+BATCH_MAX_SIZE = 1 << 16
+
+
+def orthogonalize_like_many(ds, steps: int = NS_STEPS, batch_max_size: int = BATCH_MAX_SIZE):
+  """``[orthogonalize_like(d, steps) for d in ds]``, the small matrices batched by shape.
+
+  Matrix-like tensors of at most ``batch_max_size`` entries whose wide orientations (r x n,
+  r <= n, module docstring) have the same shape are stacked into one [B, r, n] array and run
+  through one batched iteration (``jax.vmap(newton_schulz)``), then each is transposed back if it
+  was tall, reshaped and rescaled to its own RMS.  The arithmetic per matrix is the same as
+  ``orthogonalize_like``'s (the direct or Gram form by shape, the same K steps; the iteration is
+  invariant to transposing its input, so a tall matrix batched with wide ones gets the transpose
+  of the wide result); the batched products round differently only where XLA tiles them
+  differently.  What it saves: each of a small matrix's K steps is a few kernels whose fixed
+  cost on XLA:CPU exceeds their arithmetic (a model's 64 x 64 attention kernels), and B matrices
+  of one shape now pay it once.  Larger matrices, and shapes seen once, go through
+  ``orthogonalize_like`` unchanged."""
+  ds = [jnp.asarray(d, jnp.float32) for d in ds]
+  out = list(ds)
+  groups = {}
+  for i, d in enumerate(ds):
+    if not is_matrix(d.shape):
+      continue
+    rows, cols = math.prod(d.shape[:-1]), d.shape[-1]
+    if d.size <= batch_max_size:
+      groups.setdefault((min(rows, cols), max(rows, cols)), []).append(i)
+    else:
+      out[i] = orthogonalize_like(d, steps)
+  for members in groups.values():
+    if len(members) == 1:
+      out[members[0]] = orthogonalize_like(ds[members[0]], steps)
+      continue
+    wide = []
+    for i in members:
+      x = ds[i].reshape(-1, ds[i].shape[-1])
+      wide.append(x.T if x.shape[0] > x.shape[1] else x)
+    xs = jax.vmap(lambda x: newton_schulz(x, steps))(jnp.stack(wide))
+    for k, i in enumerate(members):
+      d = ds[i]
+      x = xs[k] if math.prod(d.shape[:-1]) <= d.shape[-1] else xs[k].T
+      out[i] = _rescaled_like(x.reshape(d.shape), d)
+  return out

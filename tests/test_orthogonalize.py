@@ -79,12 +79,44 @@ def test_orthogonalize_like_keeps_the_rms_and_leaves_vectors_alone():
   np.testing.assert_array_equal(np.asarray(orthogonalize.orthogonalize_like(jnp.zeros((5, 4)))), 0.0)
 
 
+def _dot_count(fn, *args):
+  """How many dot_general equations the traced ``fn`` runs (inside vmaps counted once)."""
+  return str(jax.make_jaxpr(fn)(*args)).count("dot_general")
+
+
+def test_many_is_each_orthogonalised_alone_with_one_iteration_per_small_shape():
+  """orthogonalize_like_many equals orthogonalize_like tensor by tensor (vectors untouched, tall
+  matrices batched with wide ones of the transposed shape, a conv kernel with a matrix of its
+  [h w c_in, c_out] shape, large matrices and shapes seen once alone); the three small shapes
+  seen more than once cost one iteration each: the dot products of one matrix per shape, not of
+  all 9 matrices."""
+  keys = jax.random.split(jax.random.PRNGKey(7), 10)
+  shapes = [(8, 8), (8, 8), (8, 8), (12, 40), (40, 12), (3, 3, 4, 8), (36, 8), (16,),
+            (5, 7), (64, 48)]
+  ds = [jax.random.normal(k, s) * (i + 1) for i, (k, s) in enumerate(zip(keys, shapes))]
+  ds[1] = jnp.zeros((8, 8))                                   # a zero step stays zero
+  got = jax.jit(lambda xs: orthogonalize.orthogonalize_like_many(xs, batch_max_size=1024))(ds)
+  for d, g in zip(ds, got):
+    assert g.shape == d.shape
+    np.testing.assert_allclose(np.asarray(g), np.asarray(orthogonalize.orthogonalize_like(d)),
+                               rtol=2e-5, atol=2e-6 * float(jnp.max(jnp.abs(d)) + 1e-30))
+  np.testing.assert_array_equal(np.asarray(got[7]), np.asarray(ds[7]))
+  np.testing.assert_array_equal(np.asarray(got[1]), 0.0)
+  alone = _dot_count(lambda xs: [orthogonalize.orthogonalize_like(x) for x in xs], ds)
+  many = _dot_count(lambda xs: orthogonalize.orthogonalize_like_many(xs, batch_max_size=1024), ds)
+  one = [_dot_count(orthogonalize.orthogonalize_like, d) for d in ds]   # 15 direct, 18 Gram form
+  assert alone == sum(one) and many == one[0] + one[3] + one[5] + one[8] + one[9], (alone, many)
+  assert many < 0.6 * alone
+
+
 @pytest.mark.parametrize("coord", [None, 0.8])
 def test_the_option_orthogonalises_the_mixed_step_before_the_coordinate_bound(coord):
   """directions() with orthogonalize=True is orthogonalize_like of the step without it, per
   matrix (vectors unchanged), then clipped to +-c_A |A_i|; at the first update A = g rs."""
   params = {"w": jax.random.normal(jax.random.PRNGKey(0), (40, 30)), "b": jnp.ones((30,)),
-            "k": jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4, 5))}
+            "k": jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4, 5)),
+            "w2": jax.random.normal(jax.random.PRNGKey(4), (40, 30)),    # batched with w and
+            "wt": jax.random.normal(jax.random.PRNGKey(5), (30, 40))}    # wt (its wide form)
   grads = jax.tree_util.tree_map(lambda p: jnp.sin(3.0 * p) + 0.2 * p, params)
   plain = MnemosyneLOpt(chunk_length=64)
   ortho = MnemosyneLOpt(chunk_length=64, orthogonalize=True, max_coordinate_ratio=coord)
