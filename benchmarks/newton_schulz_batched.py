@@ -20,7 +20,6 @@ relative to each tensor's largest entry:
 
 import argparse
 import json
-import math
 import time
 
 import jax
@@ -40,17 +39,8 @@ def tree_shapes(name):
 
 def iterations(shapes):
   """(per tensor, batched): how many Newton-Schulz iterations each program runs."""
-  mats = [s for s in shapes if orthogonalize.is_matrix(s)]
-  small = {}
-  large = 0
-  for s in mats:
-    r, c = math.prod(s[:-1]), s[-1]
-    if math.prod(s) <= orthogonalize.BATCH_MAX_SIZE:
-      small.setdefault((min(r, c), max(r, c)), 0)
-      small[(min(r, c), max(r, c))] += 1
-    else:
-      large += 1
-  return len(mats), large + len(small)
+  groups, large = orthogonalize.batch_groups(shapes)
+  return sum(map(len, groups.values())) + len(large), len(groups) + len(large)
 
 
 def time_rounds(fns, xs, rounds, target_ms):

@@ -117,42 +117,50 @@ def orthogonalize_like(d: jax.Array, steps: int = NS_STEPS) -> jax.Array:
 BATCH_MAX_SIZE = 1 << 16
 
 
+def batch_groups(shapes, batch_max_size: int = BATCH_MAX_SIZE):
+  """How ``orthogonalize_like_many`` splits tensors of ``shapes``: ({(r, n): [indices]}, [indices])
+  with the matrix-like tensors of at most ``batch_max_size`` entries grouped by the shape of their
+  wide form (r = min(R, C), n = max(R, C) of [R, C] = [prod(shape[:-1]), shape[-1]]), in order,
+  and the larger matrix-like ones apart; vectors are in neither."""
+  groups, large = {}, []
+  for i, shape in enumerate(shapes):
+    if not is_matrix(shape):
+      continue
+    if math.prod(shape) <= batch_max_size:
+      rows, cols = math.prod(shape[:-1]), shape[-1]
+      groups.setdefault((min(rows, cols), max(rows, cols)), []).append(i)
+    else:
+      large.append(i)
+  return groups, large
+
+
 def orthogonalize_like_many(ds, steps: int = NS_STEPS, batch_max_size: int = BATCH_MAX_SIZE):
   """``[orthogonalize_like(d, steps) for d in ds]``, the small matrices batched by shape.
 
   Matrix-like tensors of at most ``batch_max_size`` entries whose wide orientations (r x n,
-  r <= n, module docstring) have the same shape are stacked into one [B, r, n] array and run
-  through one batched iteration (``jax.vmap(newton_schulz)``), then each is transposed back if it
-  was tall, reshaped and rescaled to its own RMS.  The arithmetic per matrix is the same as
-  ``orthogonalize_like``'s (the direct or Gram form by shape, the same K steps; the iteration is
-  invariant to transposing its input, so a tall matrix batched with wide ones gets the transpose
-  of the wide result); the batched products round differently only where XLA tiles them
-  differently.  What it saves: each of a small matrix's K steps is a few kernels whose fixed
+  r <= n, module docstring) have the same shape (``batch_groups``) are stacked into one [B, r, n]
+  array and run through one batched iteration (``jax.vmap(newton_schulz)``), then each is
+  transposed back if it was tall, reshaped and rescaled to its own RMS.  The arithmetic per matrix
+  is the same as ``orthogonalize_like``'s (the direct or Gram form by shape, the same K steps; the
+  iteration is invariant to transposing its input, so a tall matrix batched with wide ones gets
+  the transpose of the wide result); the batched products round differently only where XLA tiles
+  them differently.  What it saves: each of a small matrix's K steps is a few kernels whose fixed
   cost on XLA:CPU exceeds their arithmetic (a model's 64 x 64 attention kernels), and B matrices
   of one shape now pay it once.  Larger matrices, and shapes seen once, go through
   ``orthogonalize_like`` unchanged."""
   ds = [jnp.asarray(d, jnp.float32) for d in ds]
   out = list(ds)
-  groups = {}
-  for i, d in enumerate(ds):
-    if not is_matrix(d.shape):
-      continue
-    rows, cols = math.prod(d.shape[:-1]), d.shape[-1]
-    if d.size <= batch_max_size:
-      groups.setdefault((min(rows, cols), max(rows, cols)), []).append(i)
-    else:
-      out[i] = orthogonalize_like(d, steps)
+  groups, large = batch_groups([d.shape for d in ds], batch_max_size)
+  singles = large + [members[0] for members in groups.values() if len(members) == 1]
+  for i in singles:
+    out[i] = orthogonalize_like(ds[i], steps)
   for members in groups.values():
     if len(members) == 1:
-      out[members[0]] = orthogonalize_like(ds[members[0]], steps)
       continue
-    wide = []
-    for i in members:
-      x = ds[i].reshape(-1, ds[i].shape[-1])
-      wide.append(x.T if x.shape[0] > x.shape[1] else x)
-    xs = jax.vmap(lambda x: newton_schulz(x, steps))(jnp.stack(wide))
-    for k, i in enumerate(members):
-      d = ds[i]
-      x = xs[k] if math.prod(d.shape[:-1]) <= d.shape[-1] else xs[k].T
-      out[i] = _rescaled_like(x.reshape(d.shape), d)
+    mats = [ds[i].reshape(-1, ds[i].shape[-1]) for i in members]
+    tall = [x.shape[0] > x.shape[1] for x in mats]
+    xs = jax.vmap(lambda x: newton_schulz(x, steps))(
+        jnp.stack([x.T if t else x for x, t in zip(mats, tall)]))
+    for k, (i, t) in enumerate(zip(members, tall)):
+      out[i] = _rescaled_like((xs[k].T if t else xs[k]).reshape(ds[i].shape), ds[i])
   return out
