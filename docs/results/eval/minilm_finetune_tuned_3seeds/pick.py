@@ -1,0 +1,84 @@
+"""The 3-seed learning-rate picks on MiniLM fine-tuning from one-seed grids.
+
+Run from the repository root: .venv/bin/python docs/results/eval/minilm_finetune_tuned_3seeds/pick.py
+
+A run depends on its seed only, so the mean validation loss over seeds 0-2 at each grid point is
+what one ``mnemosyne-eval`` sweep of 3 seeds would compute; the pick is
+``evaluation.select_learning_rate`` on those means, as ``run_tuned`` makes it.  Prints per
+optimizer the grid (mean validation / test loss over the seeds each point has), the pick and the
+mean test loss of its runs, and writes picks.json beside this script.
+"""
+import gzip
+import json
+import os
+
+import numpy as np
+
+from mnemosyne_lopt.evaluation import select_learning_rate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EVAL = os.path.dirname(HERE)
+TASK = "minilm_finetune_austen"
+
+
+def _load(path):
+  opener = gzip.open if path.endswith(".gz") else open
+  with opener(path, "rt") as f:
+    return json.load(f)
+
+
+def _grid(folder, name, seed):
+  """{lr: (valid, test)} of a one-seed tuned sweep of ``name``."""
+  res = _load(os.path.join(EVAL, folder, "results.json.gz"))
+  assert (res.get("first_seed") or 0) == seed and res["seeds"] == 1, folder
+  r = res["tasks"][TASK]["results"][name]
+  return {g["lr"]: (g["mean_final_valid"], g["mean_final_test"]) for g in r["grid"]}
+
+
+def _runs(folder, name):
+  """[(valid, test)] per seed of a plain sweep of ``name``."""
+  r = _load(os.path.join(EVAL, folder, "results.json.gz"))["tasks"][TASK]["results"][name]
+  return [(x["final_valid"], x["final_test"]) for x in r["runs"]]
+
+
+def main():
+  points = {}      # optimizer -> lr -> {seed: (valid, test)}
+  adam = points.setdefault("adam_tuned", {})
+  for seed, folder in ((0, "held_out"), (1, "minilm_finetune_tuned_3seeds/adam_tuned_seed1"),
+                       (2, "minilm_finetune_tuned_3seeds/adam_tuned_seed2")):
+    for lr, vt in _grid(folder, "adam_tuned", seed).items():
+      adam.setdefault(lr, {})[seed] = vt
+  mn = points.setdefault("mnemosyne_tuned:pretrained/orthogonal", {})
+  for lr, vt in _grid("held_out_orthogonal_tuned_minilm", "mnemosyne_tuned:pretrained/orthogonal",
+                      0).items():
+    mn.setdefault(lr, {})[0] = vt
+  shipped = _runs("held_out_orthogonal_minilm_finetune_shipped_3seeds", "mnemosyne:pretrained/orthogonal")
+  for seed in (1, 2):        # the default at 1e-3 is the grid's 1e-3 point
+    mn.setdefault(1e-3, {})[seed] = shipped[seed]
+  for seed in (1, 2):
+    path = os.path.join(HERE, f"mnemosyne_grid_seed{seed}.json")
+    for r in _load(path).values():
+      mn.setdefault(r["lr"], {})[seed] = (r["final_valid"], r["final_test"])
+  out = {}
+  for name, grid in points.items():
+    full = {lr: s for lr, s in grid.items() if sorted(s) == [0, 1, 2]}
+    chosen = select_learning_rate({lr: [s[k][0] for k in range(3)] for lr, s in full.items()})
+    out[name] = {"chosen_lr": chosen,
+                 "final_test": float(np.mean([full[chosen][k][1] for k in range(3)])),
+                 "final_test_per_seed": [full[chosen][k][1] for k in range(3)],
+                 "grid": [{"lr": lr, "seeds": sorted(s),
+                           "mean_final_valid": float(np.mean([v[0] for v in s.values()])),
+                           "mean_final_test": float(np.mean([v[1] for v in s.values()]))}
+                          for lr, s in sorted(grid.items())]}
+    print(name)
+    for g in out[name]["grid"]:
+      print(f"  lr {g['lr']:.3g}  seeds {g['seeds']}  valid {g['mean_final_valid']:.4f}  "
+            f"test {g['mean_final_test']:.4f}")
+    print(f"  picked {chosen:.3g} on seeds 0-2: test {out[name]['final_test']:.4f} "
+          f"({', '.join(f'{x:.4f}' for x in out[name]['final_test_per_seed'])})")
+  with open(os.path.join(HERE, "picks.json"), "w") as f:
+    json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
