@@ -57,7 +57,7 @@ def main():
     mn.setdefault(1e-3, {})[seed] = shipped[seed]
   for seed in (1, 2):
     path = os.path.join(HERE, f"mnemosyne_grid_seed{seed}.json")
-    for r in _load(path).values():
+    for r in _load(path):
       mn.setdefault(r["lr"], {})[seed] = (r["final_valid"], r["final_test"])
   out = {}
   for name, grid in points.items():

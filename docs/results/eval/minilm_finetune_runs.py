@@ -1,0 +1,52 @@
+"""Runs of one optimizer on held_out's MiniLM fine-tuning (``minilm_finetune_austen``) through
+``evaluation.run_one``, the runner of ``mnemosyne-eval``, without Adam's reference runs.
+
+    .venv/bin/python docs/results/eval/minilm_finetune_runs.py OPTIMIZER SEEDS OUT.json \
+        [--grid_points I,J] [--newton_schulz direct]
+
+SEEDS is a comma-separated list.  ``--grid_points`` runs a tuned optimizer (a ``_tuned`` name) at
+those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``hyper_at(lr)``);
+without it the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
+the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
+records {optimizer, seed, lr, final_test, final_valid} (lr null at the optimizer's own rate),
+rewritten after every run.
+"""
+import argparse
+import json
+import time
+
+import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
+from mnemosyne_lopt import evaluation, orthogonalize
+
+TASK = "minilm_finetune_austen"
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("optimizer")
+  parser.add_argument("seeds")
+  parser.add_argument("out")
+  parser.add_argument("--grid_points", default=None)
+  parser.add_argument("--newton_schulz", choices=("gram", "direct"), default="gram")
+  args = parser.parse_args()
+  if args.newton_schulz == "direct":
+    orthogonalize._newton_schulz_gram = orthogonalize._newton_schulz_direct  # pylint: disable=protected-access
+  opt = evaluation.make_optimizer(args.optimizer)
+  spec = next(s for s in evaluation.suite("held_out") if s.name == TASK)
+  rates = [None] if args.grid_points is None else [opt.grid[int(i)] for i in args.grid_points.split(",")]
+  cache, records = {}, []
+  for seed in (int(s) for s in args.seeds.split(",")):
+    for lr in rates:
+      start = time.time()
+      r = evaluation.run_one(opt, opt.hyper if lr is None else opt.hyper_at(lr), spec, seed,
+                             spec.num_steps, cache)
+      records.append({"optimizer": args.optimizer, "seed": seed, "lr": lr,
+                      "final_test": r["final_test"], "final_valid": r["final_valid"]})
+      print(f"{args.optimizer} seed {seed} lr {lr}: test {r['final_test']:.4f}  valid "
+            f"{r['final_valid']:.4f}  ({time.time() - start:.0f} s)", flush=True)
+      with open(args.out, "w") as f:
+        json.dump(records, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
