@@ -16,7 +16,27 @@ step's PRNG key, so every optimizer sees the same data for a seed):
 
 Layers are initialised as flax's ``nn.Dense`` does (LeCun normal kernels, zero biases).
 
+``--problems architectures`` runs a second set, model families the first lacks (``ARCHITECTURES``;
+embeddings drawn N(0, 1) as flax's ``nn.Embed``):
+
+* ``rnn_adding``: a tanh RNN of width 64 on the adding problem (20 steps of (u ~ U[0, 1], mark);
+  predict the sum of the two marked u's; MSE);
+* ``deep_mlp_digits``: a 16-layer ReLU MLP of width 64, LeCun kernels, no normalisation, on
+  scikit-learn's 8x8 digits (cross-entropy, 10 classes);
+* ``resnet_layernorm_digits``: six pre-LayerNorm residual GELU blocks (64 -> 128 -> 64) on the
+  digits;
+* ``conv_batchnorm_digits``: two 3x3 convolutions (8, 16 channels) with batch normalisation (batch
+  statistics; learned scale and bias), ReLU, global average pooling, on the digits;
+* ``embedding_bag``: logistic regression on the mean of 16 token embeddings (vocabulary 4,096,
+  width 32, tokens by Zipf's law: most rows get no gradient at a step), labels from a fixed
+  random score per token;
+* ``wide_softmax``: a 2,048-token bigram model through a width-64 bottleneck (embedding 2,048 x 64,
+  output 64 x 2,048: a wide matrix), 70 % of targets a fixed successor, 30 % uniform noise;
+* ``scalar_and_unused``: logistic regression with a learned scalar log-temperature, a (1, 1) gain
+  and an 8 x 8 parameter the loss never uses (zero gradient at every step).
+
     mnemosyne-stability [--steps 600 3000] [--seeds 3] [--optimizers mnemosyne,mnemosyne_T,adamw]
+                        [--problems regression_mlp64,...|architectures]
                         [--json runs/stability.json] [--pretrained default|plain]
                         [--theta RUN/theta_best.msgpack]
                         [--max_step_gain none] [--max_adam_ratio none] [--max_coordinate_ratio 2]
@@ -64,6 +84,8 @@ import optax
 
 PROBLEMS = ("regression_mlp64", "regression_mlp256", "linear_scaled_inputs", "logistic",
             "mlp_init5x", "autoencoder", "reparam_0.01", "reparam_100")
+ARCHITECTURES = ("rnn_adding", "deep_mlp_digits", "resnet_layernorm_digits",
+                 "conv_batchnorm_digits", "embedding_bag", "wide_softmax", "scalar_and_unused")
 OPTIMIZERS = ("mnemosyne", "mnemosyne_T", "mnemosyne_harness", "adamw", "adamw_wd0.1", "adam",
               "mnemosyne_v1", "celo2_style", "celo2_style_bound", "mnemosyne_mechanic",
               "mnemosyne_mechanic_T", "adamw_mechanic")
@@ -155,7 +177,146 @@ def make_problem(name: str, seed: int):
       x = data[jax.random.randint(k, (64,), 0, data.shape[0])]
       return jnp.mean(jnp.square(_mlp(p, x, jax.nn.gelu) - x))
     return (lambda k: _dense_init(k, (64, 32, 8, 32, 64))), loss
-  raise ValueError(f"Unknown problem {name!r}; choose from {PROBLEMS}.")
+  if name in ARCHITECTURES:
+    return _architecture(name, rng)
+  raise ValueError(f"Unknown problem {name!r}; choose from {PROBLEMS + ARCHITECTURES}.")
+
+
+def _digits_labelled():
+  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+  d = load_digits()
+  return jnp.asarray(d.data / 16.0, jnp.float32), jnp.asarray(d.target, jnp.int32)
+
+
+def _cross_entropy(logits, labels):
+  logp = jax.nn.log_softmax(logits)
+  return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+
+def _layer_norm(x, scale, bias):
+  x = x - jnp.mean(x, axis=-1, keepdims=True)
+  return x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + 1e-6) * scale + bias
+
+
+def _architecture(name: str, rng):
+  """(init, loss) of the ``ARCHITECTURES`` problems (module docstring)."""
+  lecun = lambda k, shape: jax.random.normal(k, shape) / np.sqrt(shape[0])
+  if name == "rnn_adding":
+    steps, width = 20, 64
+
+    def loss(p, k):
+      ku, km = jax.random.split(k)
+      u = jax.random.uniform(ku, (64, steps))
+      marks = jax.vmap(lambda kk: jax.random.choice(kk, steps, (2,), replace=False))(
+          jax.random.split(km, 64))
+      m = jnp.zeros((64, steps)).at[jnp.arange(64)[:, None], marks].set(1.0)
+      target = jnp.sum(u * m, axis=1)
+
+      def cell(h, x_t):
+        return jnp.tanh(x_t @ p["w_in"] + h @ p["w_rec"] + p["b"]), None
+      h, _ = jax.lax.scan(cell, jnp.zeros((64, width)), jnp.stack([u, m], -1).transpose(1, 0, 2))
+      return jnp.mean(jnp.square(h @ p["w_out"][:, 0] + p["b_out"] - target))
+
+    def init(k):
+      k1, k2, k3 = jax.random.split(k, 3)
+      return {"w_in": lecun(k1, (2, width)), "w_rec": lecun(k2, (width, width)),
+              "b": jnp.zeros((width,)), "w_out": lecun(k3, (width, 1)), "b_out": jnp.zeros(())}
+    return init, loss
+  if name in ("deep_mlp_digits", "resnet_layernorm_digits", "conv_batchnorm_digits"):
+    data, labels = _digits_labelled()
+
+    def batch(k):
+      i = jax.random.randint(k, (64,), 0, data.shape[0])
+      return data[i], labels[i]
+    if name == "deep_mlp_digits":
+      sizes = (64,) + (64,) * 15 + (10,)
+      def loss(p, k):
+        x, y = batch(k)
+        return _cross_entropy(_mlp(p, x, jax.nn.relu), y)
+      return (lambda k: _dense_init(k, sizes)), loss
+    if name == "resnet_layernorm_digits":
+      blocks = 6
+
+      def init(k):
+        ks = jax.random.split(k, 2 * blocks + 2)
+        return {"embed": _dense_init(ks[0], (64, 64))[0], "head": _dense_init(ks[1], (64, 10))[0],
+                "blocks": [{"ln_scale": jnp.ones((64,)), "ln_bias": jnp.zeros((64,)),
+                            "up": _dense_init(ks[2 + 2 * i], (64, 128))[0],
+                            "down": _dense_init(ks[3 + 2 * i], (128, 64))[0]}
+                           for i in range(blocks)]}
+
+      def loss(p, k):
+        x, y = batch(k)
+        h = x @ p["embed"]["w"] + p["embed"]["b"]
+        for blk in p["blocks"]:
+          z = _layer_norm(h, blk["ln_scale"], blk["ln_bias"])
+          h = h + _mlp([blk["up"], blk["down"]], z, jax.nn.gelu)
+        return _cross_entropy(h @ p["head"]["w"] + p["head"]["b"], y)
+      return init, loss
+
+    def init(k):                        # conv_batchnorm_digits
+      k1, k2, k3 = jax.random.split(k, 3)
+      conv = lambda kk, cin, cout: jax.random.normal(kk, (3, 3, cin, cout)) / np.sqrt(9 * cin)
+      return {"conv1": conv(k1, 1, 8), "bn1": {"scale": jnp.ones((8,)), "bias": jnp.zeros((8,))},
+              "conv2": conv(k2, 8, 16), "bn2": {"scale": jnp.ones((16,)), "bias": jnp.zeros((16,))},
+              "head": _dense_init(k3, (16, 10))[0]}
+
+    def loss(p, k):
+      x, y = batch(k)
+      h = x.reshape(-1, 8, 8, 1)
+      for c, bn in (("conv1", "bn1"), ("conv2", "bn2")):
+        h = jax.lax.conv_general_dilated(h, p[c], (1, 1), "SAME",
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        mean, var = jnp.mean(h, (0, 1, 2)), jnp.var(h, (0, 1, 2))   # batch statistics
+        h = jax.nn.relu((h - mean) * jax.lax.rsqrt(var + 1e-5) * p[bn]["scale"] + p[bn]["bias"])
+      return _cross_entropy(jnp.mean(h, (1, 2)) @ p["head"]["w"] + p["head"]["b"], y)
+    return init, loss
+  if name == "embedding_bag":
+    vocab, dim, length = 4096, 32, 16
+    score = jax.random.normal(rng, (vocab,))
+    cdf = jnp.cumsum(1.0 / jnp.arange(1, vocab + 1) ** 1.1)     # Zipf's law, exponent 1.1
+
+    def loss(p, k):
+      tokens = jnp.minimum(jnp.searchsorted(cdf, jax.random.uniform(k, (64, length)) * cdf[-1]),
+                           vocab - 1)
+      y = (jnp.mean(score[tokens], axis=1) > 0).astype(jnp.float32)
+      z = jnp.mean(p["embed"][tokens], axis=1) @ p["w"][:, 0] + p["b"]
+      return jnp.mean(jax.nn.softplus(z) - y * z)
+
+    def init(k):
+      k1, k2 = jax.random.split(k)
+      return {"embed": jax.random.normal(k1, (vocab, dim)), "w": lecun(k2, (dim, 1)),
+              "b": jnp.zeros(())}
+    return init, loss
+  if name == "wide_softmax":
+    vocab, dim = 2048, 64
+    successor = jax.random.randint(rng, (vocab,), 0, vocab)
+
+    def loss(p, k):
+      kx, kn = jax.random.split(k)
+      x = jax.random.randint(kx, (64,), 0, vocab)
+      noise = jax.random.randint(kn, (64,), 0, vocab)
+      y = jnp.where(jax.random.uniform(kn, (64,)) < 0.7, successor[x], noise)
+      return _cross_entropy(p["embed"][x] @ p["out"] + p["out_bias"], y)
+
+    def init(k):
+      k1, k2 = jax.random.split(k)
+      return {"embed": jax.random.normal(k1, (vocab, dim)), "out": lecun(k2, (dim, vocab)),
+              "out_bias": jnp.zeros((vocab,))}
+    return init, loss
+  # scalar_and_unused: logistic regression with a learned scalar temperature, a (1, 1) gain and a
+  # parameter the loss never uses (zero gradient at every step).
+  w_true = jax.random.normal(rng, (20,))
+
+  def loss(p, k):
+    kx, kn = jax.random.split(k)
+    x = jax.random.normal(kx, (64, 20))
+    y = (x @ w_true + 0.5 * jax.random.normal(kn, (64,)) > 0).astype(jnp.float32)
+    z = jnp.exp(p["log_temperature"]) * p["gain"][0, 0] * (x @ p["w"]) + p["b"]
+    return jnp.mean(jax.nn.softplus(z) - y * z)
+  return (lambda k: {"w": 0.1 * jax.random.normal(k, (20,)), "b": jnp.zeros(()),
+                     "log_temperature": jnp.zeros(()), "gain": jnp.ones((1, 1)),
+                     "unused": jnp.ones((8, 8))}), loss
 
 
 def make_optimizer(name: str, num_steps: int, theta_file=None,
@@ -330,11 +491,13 @@ def run(argv=None) -> dict:
       out = json.load(f)
     plot(out["results"], args.plot or os.path.splitext(args.replot)[0] + ".png")
     return out
-  problems = [p for p in args.problems.split(",") if p]
+  problems = [q for p in args.problems.split(",") if p
+              for q in (ARCHITECTURES if p == "architectures" else (p,))]
   optimizers = [o for o in args.optimizers.split(",") if o]
   for name in problems:
-    if name not in PROBLEMS:
-      parser.error(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS)}")
+    if name not in PROBLEMS + ARCHITECTURES:
+      parser.error(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS + ARCHITECTURES)} "
+                   "(or 'architectures' for the last seven)")
   for name in optimizers:
     if name not in OPTIMIZERS:
       parser.error(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

@@ -86,6 +86,35 @@ def test_problems_build_and_adam_trains_each():
     assert np.mean(losses[-15:]) < losses[0], name
 
 
+def test_architecture_problems_build_and_adam_trains_each_through_the_command():
+  out = stability.run(["--problems", "architectures", "--steps", "300", "--seeds", "1",
+                       "--optimizers", "adam"])
+  assert [r["problem"] for r in out["results"]] == list(stability.ARCHITECTURES)
+  for r in out["results"]:
+    assert not r["blew_up"], r["problem"]
+    assert r["final_loss"] < r["initial_loss"], r["problem"]
+
+
+def test_a_tensor_without_gradient_moves_by_the_decoupled_decay_alone():
+  """``scalar_and_unused``'s 8 x 8 parameter never gets a gradient: under ``mnemosyne()``
+  (learning rate 1e-3, weight decay 0.1) it follows p_t = p_0 (1 - 1e-3 * 0.1)^t exactly, as under
+  optax.adamw, while the parameters the loss uses train."""
+  init, loss = stability.make_problem("scalar_and_unused", 0)
+  tx = mnemosyne_lopt.mnemosyne()
+  params = init(jax.random.PRNGKey(0))
+
+  def body(carry, key):
+    p, s = carry
+    value, grads = jax.value_and_grad(loss)(p, key)
+    updates, s = tx.update(grads, s, p, loss=value)
+    return (optax.apply_updates(p, updates), s), value
+  steps = 200
+  (params, _), losses = jax.jit(lambda c: jax.lax.scan(body, c, jax.random.split(
+      jax.random.PRNGKey(1), steps)))((params, tx.init(params)))
+  np.testing.assert_allclose(params["unused"], np.full((8, 8), (1.0 - 1e-4) ** steps), rtol=1e-5)
+  assert float(jnp.mean(losses[-20:])) < 0.8 * float(losses[0])
+
+
 def test_shipped_default_does_not_explode_where_v1_did():
   """The issue's regression MLP (seed 0): v1 reached 2.2e9 at step 97; the default must train it."""
   losses = stability.train_losses("regression_mlp64", "mnemosyne", 600, [0, 1, 2])
