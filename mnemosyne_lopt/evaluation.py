@@ -3,6 +3,7 @@
     mnemosyne-eval --suite smoke --optimizers adam,adam_tuned,lstm:runs/lstm [--seeds 3]
         [--num_steps N] [--tasks T1,T2] [--schedule constant|cosine|warmup_cosine] [--out DIR]
     mnemosyne-eval --merge DIR [DIR ...] --out DIR    (sweeps of one suite with other optimizers)
+    mnemosyne-eval --extend_grids DIR [--tasks T1,T2] --out DIR   (a sweep made before grids extended)
 
 Optimizers (comma-separated names):
 
@@ -25,9 +26,14 @@ Optimizers (comma-separated names):
   10^{-1, -0.5, 0, 0.5, 1}; ``mnemosyne_tuned:<source>``: Mnemosyne v2's learning rate times the
   same factors), every grid point for every seed; per task the learning rate with the
   lowest mean final *validation* loss (``outer_valid`` batches; NaN counts as +inf) is chosen and
-  that learning rate's *test* losses are reported.  A task without data (learned_optimization's
+  that learning rate's *test* losses are reported.  While the chosen rate is the lowest or the
+  highest tried, the rate a factor 10^0.5 beyond it is tried too, at most four more
+  (``extend_at_edges``): the pick then lies between two worse rates, or two decades beyond the
+  grid (``at_grid_edge``; results.md marks such picks).  A task without data (learned_optimization's
   quadratic, whose validation loss is its test loss) picks on the final loss of other instances of
-  the task: the grid run again with seeds 10000 + s (``run_tuned``).
+  the task: the grid run again with seeds 10000 + s (``run_tuned``).  ``--extend_grids DIR``
+  extends the tuned optimizers of a sweep made before, running only the rates it lacks
+  (``extend_grids``).
 - learned optimizers ``<name>:<source>``, source = ``untrained`` (default: ``init(PRNGKey(0))``), a
   meta-training run folder (``mnemosyne-meta-train --train_log_dir``: its ``theta_best.msgpack`` if
   present, else ``theta.msgpack``; the optimizer's constructor arguments are read from the run's
@@ -143,6 +149,8 @@ DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "adamw_wd0.1": 1e-3, "adafactor": 1e-
 INIT_SCALE_REFERENCE = 0.02   # mnemosyne_init_relative's rho: GPT's init std, held_out's std-0.02 tasks keep f = 1
 MUON_CONSISTENT_RMS = 0.2   # Muon's matrix updates scaled to AdamW's RMS (Liu et al. 2025)
 GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+GRID_STEP = 10.0 ** 0.5              # an extension point lies this factor beyond the grid's end
+MAX_GRID_EXTENSIONS = 4              # at most this many points added beyond the grid (two decades)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
 MECHANIC = ("mnemosyne_mechanic", "adamw_mechanic")   # Mechanic's step length (_mechanic_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
@@ -902,35 +910,135 @@ def select_tasks(specs: Sequence[TaskSpec], suite_name: str,
   return [s for s in specs if s.name in tasks]
 
 
-def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
-              task_cache: Optional[dict] = None, first_seed: int = 0) -> dict:
-  """``opt`` (a ``_tuned`` optimizer) at every learning rate of its grid for seeds
-  first_seed .. first_seed + seeds - 1 (s below);
-  the learning rate with the lowest mean final selection loss (``select_learning_rate``) is
-  chosen and its runs are reported.  The selection loss is the final validation loss
-  (``outer_valid`` batches) of those runs; for a task without data (``spec.has_data`` False, whose
-  validation loss is its test loss) it is the final loss of other task instances, the same grid
-  run for seeds ``SELECTION_SEED_OFFSET + s``."""
-  seed_range = range(first_seed, first_seed + seeds)
-  grid_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, s, num_steps, task_cache)
-                    for s in seed_range] for lr in opt.grid}
+def _grid_point(opt: Optimizer, spec: TaskSpec, lr: float, seed_range, num_steps: int,
+                task_cache: Optional[dict]) -> Tuple[List[dict], List[float]]:
+  """``opt``'s runs at learning rate ``lr`` for ``seed_range`` and their selection losses: the
+  runs' final validation losses, or for a task without data (``spec.has_data`` False) the final
+  losses of the runs of seeds ``SELECTION_SEED_OFFSET + s``."""
+  if not spec.has_data and seed_range[-1] >= SELECTION_SEED_OFFSET:
+    raise ValueError(f"Seeds below {SELECTION_SEED_OFFSET} only: data-free tasks pick their "
+                     f"learning rate on seeds {SELECTION_SEED_OFFSET} + s.")
+  runs = [run_one(opt, opt.hyper_at(lr), spec, s, num_steps, task_cache) for s in seed_range]
   if spec.has_data:
-    selection_runs, selected_on = grid_runs, "final validation loss"
-  else:
-    if first_seed + seeds > SELECTION_SEED_OFFSET:
-      raise ValueError(f"Seeds below {SELECTION_SEED_OFFSET} only: data-free tasks pick their "
-                       f"learning rate on seeds {SELECTION_SEED_OFFSET} + s.")
-    selection_runs = {lr: [run_one(opt, opt.hyper_at(lr), spec, SELECTION_SEED_OFFSET + s,
-                                   num_steps, task_cache) for s in seed_range] for lr in opt.grid}
-    selected_on = (f"final loss of other task instances (seeds "
-                   f"{SELECTION_SEED_OFFSET + first_seed} to "
-                   f"{SELECTION_SEED_OFFSET + first_seed + seeds - 1}; the task has no data)")
-  scores = {lr: [r["final_valid"] for r in rs] for lr, rs in selection_runs.items()}
+    return runs, [r["final_valid"] for r in runs]
+  return runs, [run_one(opt, opt.hyper_at(lr), spec, SELECTION_SEED_OFFSET + s, num_steps,
+                        task_cache)["final_valid"] for s in seed_range]
+
+
+def extend_at_edges(point: Callable[[float], Tuple[List[dict], List[float]]],
+                    grid_runs: Dict[float, Optional[List[dict]]],
+                    scores: Dict[float, Sequence[float]],
+                    limit: int = MAX_GRID_EXTENSIONS) -> List[float]:
+  """While the pick (``select_learning_rate`` of ``scores``) is the lowest or the highest rate
+  tried, tries the rate ``GRID_STEP`` beyond it (``point(lr)`` -> its runs and selection losses,
+  added to ``grid_runs`` and ``scores``), at most ``limit`` new rates; returns them in the order
+  tried.  A pick at the grid's end says only that the best rate may lie beyond it; after this it
+  lies between two rates tried that are worse, or ``limit`` points out."""
+  added = []
+  while len(added) < limit:
+    chosen, rates = select_learning_rate(scores), sorted(scores)
+    if chosen == rates[-1]:
+      lr = chosen * GRID_STEP
+    elif chosen == rates[0]:
+      lr = chosen / GRID_STEP
+    else:
+      break
+    grid_runs[lr], scores[lr] = point(lr)
+    added.append(lr)
+  return added
+
+
+def _grid_entries(grid_runs, scores) -> List[dict]:
+  return [{"lr": lr, "selection_loss": float(np.mean(scores[lr])),
+           "mean_final_valid": _mean(grid_runs[lr], "final_valid"),
+           "mean_final_test": _mean(grid_runs[lr], "final_test")} for lr in sorted(grid_runs)]
+
+
+def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
+              task_cache: Optional[dict] = None, first_seed: int = 0,
+              extensions: int = MAX_GRID_EXTENSIONS) -> dict:
+  """``opt`` (a ``_tuned`` optimizer) at every learning rate of its grid for seeds
+  first_seed .. first_seed + seeds - 1 (s below), then beyond the grid's end while the pick is
+  there (``extend_at_edges``, at most ``extensions`` rates); the learning rate with the lowest
+  mean final selection loss (``select_learning_rate``) is chosen and its runs are reported.  The
+  selection loss is the final validation loss (``outer_valid`` batches) of those runs; for a task
+  without data (``spec.has_data`` False, whose validation loss is its test loss) it is the final
+  loss of other task instances, the same rates run for seeds ``SELECTION_SEED_OFFSET + s``.
+  ``extended``: the rates added; ``at_grid_edge``: the pick is still the lowest or highest rate
+  tried."""
+  seed_range = range(first_seed, first_seed + seeds)
+  point = lambda lr: _grid_point(opt, spec, lr, seed_range, num_steps, task_cache)
+  grid_runs, scores = {}, {}
+  for lr in opt.grid:
+    grid_runs[lr], scores[lr] = point(lr)
+  added = extend_at_edges(point, grid_runs, scores, extensions)
   chosen = select_learning_rate(scores)
+  selected_on = ("final validation loss" if spec.has_data else
+                 f"final loss of other task instances (seeds {SELECTION_SEED_OFFSET + first_seed} "
+                 f"to {SELECTION_SEED_OFFSET + first_seed + seeds - 1}; the task has no data)")
   return {"runs": grid_runs[chosen], "chosen_lr": chosen, "selected_on": selected_on,
-          "grid": [{"lr": lr, "selection_loss": float(np.mean(scores[lr])),
-                    "mean_final_valid": _mean(rs, "final_valid"),
-                    "mean_final_test": _mean(rs, "final_test")} for lr, rs in grid_runs.items()]}
+          "grid": _grid_entries(grid_runs, scores), "extended": added,
+          "at_grid_edge": chosen in (min(scores), max(scores))}
+
+
+def extend_grids(results: dict, log: Callable[[str], None] = print,
+                 extensions: int = MAX_GRID_EXTENSIONS) -> dict:
+  """``results`` with every tuned optimizer whose pick is at its grid's end extended beyond it as
+  ``run_tuned`` does now (``extend_at_edges``): the new rates are run for the sweep's seeds, the
+  pick is made again on the stored and new mean selection losses, and where it moves its runs
+  replace the reported ones.  Each extension is listed in ``merge_notes``.  Sweeps made before
+  ``run_tuned`` extended its grid are brought to what it reports today without re-running the
+  rates they ran."""
+  results = json.loads(json.dumps(results))          # a copy; the input stays as it was
+  seed_range = range(results.get("first_seed", 0), results.get("first_seed", 0) + results["seeds"])
+  specs = {s.name: s for s in suite(results["suite"])}
+  notes, task_cache, opts = list(results.get("merge_notes", [])), {}, {}
+  for task, entry in results["tasks"].items():
+    for name, res in entry["results"].items():
+      if "chosen_lr" not in res or res.get("extended") is not None:
+        continue                                     # untuned, or extended when it was run
+      if name not in opts:
+        opts[name] = make_optimizer(name, results.get("schedule", "constant"))
+      spec, new_runs = specs[task], {}
+
+      def point(lr, opt=opts[name], spec=spec, task=task, name=name):
+        start = time.time()
+        runs, losses = _grid_point(opt, spec, lr, seed_range, entry["num_steps"], task_cache)
+        new_runs[lr] = runs
+        log(f"  {task} / {name}: lr {lr:.3g}: selection loss {np.mean(losses):.4f}, test "
+            f"{_mean(runs, 'final_test'):.4f} ({time.time() - start:.0f} s)")
+        return runs, losses
+      # Stored rates: one mean selection loss each (NaN counts as +inf, as in the sweep's pick).
+      scores = {g["lr"]: [g.get("selection_loss", g["mean_final_valid"])] for g in res["grid"]}
+      grid_runs = {g["lr"]: None for g in res["grid"]}
+      before = res["chosen_lr"]
+      if select_learning_rate(scores) != before:
+        raise ValueError(f"{task} / {name}: the stored grid picks {select_learning_rate(scores):g}, "
+                         f"not the reported {before:g}; the results were edited.")
+      added = extend_at_edges(point, grid_runs, scores, extensions)
+      chosen = select_learning_rate(scores)
+      by_lr = {g["lr"]: g for g in res["grid"]}
+      for lr in added:
+        by_lr[lr] = {"lr": lr, "selection_loss": float(np.mean(scores[lr])),
+                     "mean_final_valid": _mean(new_runs[lr], "final_valid"),
+                     "mean_final_test": _mean(new_runs[lr], "final_test")}
+      res["grid"] = [by_lr[lr] for lr in sorted(by_lr)]
+      res["extended"], res["at_grid_edge"] = added, chosen in (min(scores), max(scores))
+      if chosen != before:
+        res["runs"], res["chosen_lr"] = new_runs[chosen], chosen
+        for key in ("final_train", "final_valid", "final_test"):
+          res[key] = _mean(res["runs"], key)
+      if added:
+        note = (f"{task} / {name}: learning-rate grid extended (--extend_grids) by "
+                f"{', '.join(f'{lr:.3g}' for lr in added)}; pick {before:.3g} -> {chosen:.3g}"
+                + (", still at the grid's end" if res["at_grid_edge"] else ""))
+        notes.append(note)
+        log(f"  {note}; test {res['final_test']:.4f}")
+    ref = entry["results"][REFERENCE]["final_test"]
+    for res in entry["results"].values():
+      res["test_relative_to_adam"] = res["final_test"] / ref
+  results["merge_notes"] = notes
+  return results
 
 
 def evaluate(optimizers: Sequence[str], suite_name: str = "smoke", seeds: int = 3,
@@ -1303,6 +1411,24 @@ def markdown_table(results: dict) -> str:
   for task, entry in results["tasks"].items():
     cells = [cell(entry["results"].get(n)) for n in names]
     lines.append(f"| {task} | {entry['num_steps']} | " + " | ".join(cells) + " |")
+  tuned = [n for n in names if any("chosen_lr" in e["results"].get(n, {})
+                                    for e in results["tasks"].values())]
+  if tuned:
+    lines += ["", "Learning rates the tuned optimizers picked (`*`: the lowest or highest rate "
+              "tried, so the best may lie beyond it; `+k`: k rates tried beyond the first grid's "
+              "end):", "", "| task | " + " | ".join(tuned) + " |", "|---|" + "---:|" * len(tuned)]
+    for task, entry in results["tasks"].items():
+      picks = []
+      for n in tuned:
+        r = entry["results"].get(n)
+        if r is None or "chosen_lr" not in r:
+          picks.append("-")
+          continue
+        edge = r.get("at_grid_edge", r["chosen_lr"] in (min(g["lr"] for g in r["grid"]),
+                                                         max(g["lr"] for g in r["grid"])))
+        picks.append(f"{r['chosen_lr']:.3g}" + ("*" if edge else "")
+                     + (f" (+{len(r['extended'])})" if r.get("extended") else ""))
+      lines.append(f"| {task} | " + " | ".join(picks) + " |")
   lines += ["", "Merged sweeps: " + "; ".join(results["merge_notes"])] if results.get("merge_notes") else []
   lines += ["", "| optimizer | source | test loss below Adam's | within 2% of tuned Adam's or better |",
             "|---|---|---:|---:|"]
@@ -1469,6 +1595,10 @@ def main(argv=None) -> int:
   parser.add_argument("--join_seeds", action="store_true",
                       help="with --merge: join sweeps of disjoint seed ranges (--first_seed) into "
                            "one over their union (the optimizers and tasks every sweep ran)")
+  parser.add_argument("--extend_grids", metavar="DIR", default=None,
+                      help="instead of running a sweep: extend the learning-rate grid of every "
+                           "tuned optimizer of DIR's results whose pick is at the grid's end, as "
+                           "tuned sweeps do now, into --out (with --tasks: only those tasks)")
   parser.add_argument("--tasks", default=None,
                       help="comma-separated task names of the suite to run (default: all of them)")
   parser.add_argument("--seeds", type=int, default=3, help="how many seeds (default 3)")
@@ -1482,6 +1612,28 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   if args.join_seeds and not args.merge:
     parser.error("--join_seeds goes with --merge DIR ... --out OUT.")
+  if args.extend_grids:
+    if not args.out or args.merge:
+      parser.error("--extend_grids DIR needs --out, the folder for the extended results "
+                   "(and no --merge).")
+    path = os.path.join(args.extend_grids, "results.json")
+    opener, found = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
+    if not os.path.exists(found):
+      parser.error(f"{path} (or {path}.gz) does not exist; give an output folder of mnemosyne-eval.")
+    with opener(found, "rt") as f:
+      results = json.load(f)
+    if args.tasks is not None:        # only these tasks, extended and kept
+      names = [t.strip() for t in args.tasks.split(",") if t.strip()]
+      unknown = [t for t in names if t not in results["tasks"]]
+      if unknown or not names:
+        parser.error(f"{args.extend_grids} has no task {', '.join(map(repr, unknown)) or '(none given)'}; "
+                     f"choose among {', '.join(results['tasks'])}.")
+      results["tasks"] = {t: e for t, e in results["tasks"].items() if t in names}
+    results = extend_grids(results, log=lambda line: print(line, flush=True))
+    write_outputs(results, args.out)
+    print(markdown_table(results))
+    print(f"extended results in {args.out}/")
+    return 0
   if args.merge:
     if not args.out:
       parser.error("--merge needs --out, the folder for the merged results.")

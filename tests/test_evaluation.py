@@ -72,14 +72,17 @@ def test_smoke_suite_end_to_end(tmp_path):
   # The learned optimizer's curves moved (its theta came from the file, not init(PRNGKey(0))).
   assert np.isfinite(saved["tasks"]["digits_mlp8"]["results"][names[2]]["final_test"])
 
-  # Tuned selection: direct runs of every grid point; the chosen one has the lowest mean validation
+  # Tuned selection: direct runs of every rate tried (the grid, and beyond its top, where the
+  # pick was: 10 steps want more than SGDm's 1e-1); the chosen one has the lowest mean validation
   # loss, and the reported runs are that learning rate's.
   spec = evaluation.suite("smoke")[0]
   opt = evaluation.make_optimizer("sgdm_tuned")
-  direct = {lr: [evaluation.run_one(opt, lr, spec, s, STEPS) for s in range(2)] for lr in opt.grid}
+  tuned = saved["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"]
+  rates = [g["lr"] for g in tuned["grid"]]
+  assert rates[:5] == pytest.approx(opt.grid) and len(rates) == 5 + len(tuned["extended"])
+  direct = {lr: [evaluation.run_one(opt, lr, spec, s, STEPS) for s in range(2)] for lr in rates}
   mean_valid = {lr: np.mean([r["final_valid"] for r in rs]) for lr, rs in direct.items()}
   best = min(mean_valid, key=mean_valid.get)
-  tuned = saved["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"]
   assert tuned["chosen_lr"] == best
   np.testing.assert_allclose([r["final_test"] for r in tuned["runs"]],
                              [r["final_test"] for r in direct[best]], rtol=1e-6)
@@ -477,7 +480,7 @@ def test_tuned_mnemosyne_runs_its_learning_rate_grid():
   # Selection as for optax optimizers, on both runners.
   opt = dataclasses.replace(opt, grid=[1e-3, 1e-2])
   for spec in (evaluation.suite("smoke")[0], _quadratic_spec()):
-    res = evaluation.run_tuned(opt, spec, 1, STEPS)
+    res = evaluation.run_tuned(opt, spec, 1, STEPS, extensions=0)
     at = {p["lr"]: p for p in res["grid"]}
     assert res["chosen_lr"] == min(at, key=lambda lr: at[lr]["selection_loss"])
     direct = evaluation.run_one(untuned, untuned.hyper, spec, 0, STEPS)
@@ -489,7 +492,7 @@ def test_tuned_mnemosyne_runs_its_learning_rate_grid():
 def test_data_free_tasks_pick_their_learning_rate_on_other_instances():
   spec = _quadratic_spec()
   opt = dataclasses.replace(evaluation.make_optimizer("sgdm_tuned"), grid=[1e-3, 3e-2])
-  res = evaluation.run_tuned(opt, spec, 1, STEPS)
+  res = evaluation.run_tuned(opt, spec, 1, STEPS, extensions=0)
   offset = evaluation.SELECTION_SEED_OFFSET
   assert "other task instances" in res["selected_on"] and str(offset) in res["selected_on"]
   selection = {lr: evaluation.run_one(opt, lr, spec, offset, STEPS)["final_valid"] for lr in opt.grid}
@@ -501,7 +504,89 @@ def test_data_free_tasks_pick_their_learning_rate_on_other_instances():
   assert res["runs"][0]["final_test"] == pytest.approx(reported["final_test"], rel=1e-6)
   # A task with data picks on its validation loss.
   digits = evaluation.suite("smoke")[0]
-  assert evaluation.run_tuned(opt, digits, 1, 2)["selected_on"] == "final validation loss"
+  assert evaluation.run_tuned(opt, digits, 1, 2, extensions=0)["selected_on"] == "final validation loss"
+
+
+def _bowl(best, nan_above=None):
+  """A grid point function whose selection loss is (log10 lr - log10 best)^2 (NaN above
+  ``nan_above``), with one run per call, recording the rates asked for."""
+  asked = []
+
+  def point(lr):
+    asked.append(lr)
+    x = np.nan if nan_above is not None and lr > nan_above else (np.log10(lr / best)) ** 2
+    return [{"final_valid": x, "final_test": x, "final_train": x}], [x]
+  return point, asked
+
+
+@pytest.mark.parametrize("best, added, chosen", [
+    (1e-3, [], 1e-3),                                        # inside the grid: nothing added
+    (1e-1, [10 ** -1.5, 1e-1, 10 ** -0.5], 1e-1),            # beyond the top: up to a worse rate
+    (1e-5, [10 ** -4.5, 1e-5, 10 ** -5.5], 1e-5),            # beyond the bottom
+    (1e3, [10 ** -1.5, 1e-1, 10 ** -0.5, 1.0], 1.0)])        # out of reach: the limit, 4 rates
+def test_grid_extends_beyond_an_end_while_the_pick_is_there(best, added, chosen):
+  point, asked = _bowl(best)
+  grid = [1e-4 * 10 ** (k / 2) for k in range(5)]
+  scores, runs = {lr: point(lr)[1] for lr in grid}, {lr: None for lr in grid}
+  del asked[:]
+  got = evaluation.extend_at_edges(point, runs, scores)
+  np.testing.assert_allclose(got, added, rtol=1e-12)
+  assert asked == got and set(scores) == set(grid) | set(got)
+  assert evaluation.select_learning_rate(scores) == pytest.approx(chosen, rel=1e-12)
+  # A rate beyond the end that diverges (NaN: +inf) stops the extension at once.
+  point, _ = _bowl(1e-1, nan_above=1e-2)
+  scores = {lr: point(lr)[1] for lr in grid}
+  assert len(evaluation.extend_at_edges(point, {lr: None for lr in grid}, scores)) == 1
+  assert evaluation.select_learning_rate(scores) == pytest.approx(1e-2)
+
+
+def test_tuned_sweep_extends_its_grid_and_an_old_sweep_extends_to_the_same(monkeypatch, tmp_path):
+  """sgdm_tuned on the grid {10^-2.5, 10^-2}, too low for the digits MLP (its pick 1e-1) and with
+  its pick at the bottom on the quadratic (selected on other instances): the sweep tries rates
+  beyond that end until one is worse, picks on the same losses as rates run one by one, and
+  ``extend_grids`` brings a sweep run without extension to the same results."""
+  opt = dataclasses.replace(evaluation.make_optimizer("sgdm_tuned"), grid=[10 ** -2.5, 1e-2])
+  monkeypatch.setattr(evaluation, "make_optimizer",
+                      lambda name, schedule="constant", _make=evaluation.make_optimizer:
+                      opt if name == "sgdm_tuned" else _make(name, schedule))
+  new = evaluation.evaluate(["sgdm_tuned"], "smoke", seeds=1, log=lambda _: None)
+  for task, spec in zip(("digits_mlp8", "lo_quadratic10"), evaluation.suite("smoke")):
+    res = new["tasks"][task]["results"]["sgdm_tuned"]
+    first = 10 ** -1.5 if spec.has_data else 1e-3        # up on the MLP, down on the quadratic
+    assert res["extended"][0] == pytest.approx(first) and not res["at_grid_edge"]
+    seed = 0 if spec.has_data else evaluation.SELECTION_SEED_OFFSET
+    rates = [g["lr"] for g in res["grid"]]
+    assert len(rates) == 2 + len(res["extended"])
+    loss = {lr: evaluation.run_one(opt, lr, spec, seed, spec.num_steps)["final_valid"]
+            for lr in rates}
+    assert res["chosen_lr"] == min(loss, key=loss.get)
+    assert loss[min(rates)] > loss[res["chosen_lr"]] < loss[max(rates)]    # worse on both sides
+  old_tuned = evaluation.run_tuned
+  monkeypatch.setattr(evaluation, "run_tuned",
+                      lambda *a, **k: old_tuned(*a, **dict(k, extensions=0)))
+  old = evaluation.evaluate(["sgdm_tuned"], "smoke", seeds=1, log=lambda _: None)
+  for entry in old["tasks"].values():                    # as sweeps stored before extension
+    for key in ("extended", "at_grid_edge"):
+      entry["results"]["sgdm_tuned"].pop(key)
+  extended = evaluation.extend_grids(old, log=lambda _: None)
+  for task in new["tasks"]:
+    a, b = new["tasks"][task]["results"]["sgdm_tuned"], extended["tasks"][task]["results"]["sgdm_tuned"]
+    for key in ("chosen_lr", "extended", "at_grid_edge", "final_test", "test_relative_to_adam"):
+      assert a[key] == pytest.approx(b[key], rel=1e-6), (task, key)
+    assert [g["lr"] for g in a["grid"]] == pytest.approx([g["lr"] for g in b["grid"]])
+  assert len(extended["merge_notes"]) == 2 and "extended" in extended["merge_notes"][0]
+  # The command: one task of the old sweep, extended into a folder of its own.
+  evaluation.write_outputs(old, str(tmp_path / "old"), plots=False)
+  assert evaluation.main(["--extend_grids", str(tmp_path / "old"), "--tasks", "digits_mlp8",
+                          "--out", str(tmp_path / "ext")]) == 0
+  with open(tmp_path / "ext" / "results.json") as f:
+    stored = json.load(f)
+  assert list(stored["tasks"]) == ["digits_mlp8"]
+  assert stored["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"]["chosen_lr"] == pytest.approx(
+      new["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"]["chosen_lr"])
+  assert "(+3)" in (tmp_path / "ext" / "results.md").read_text()
+  # A sweep already extended is left as it is.
+  assert evaluation.extend_grids(new, log=lambda _: None)["tasks"] == json.loads(json.dumps(new["tasks"]))
 
 
 # --- the per-optimizer summary on hand-made curves ---------------------------------------------

@@ -2,11 +2,12 @@
 ``evaluation.run_one``, the runner of ``mnemosyne-eval``, without Adam's reference runs.
 
     .venv/bin/python docs/results/eval/minilm_finetune_runs.py OPTIMIZER SEEDS OUT.json \
-        [--grid_points I,J] [--newton_schulz direct]
+        [--grid_points I,J | --rates R1,R2] [--newton_schulz direct]
 
 SEEDS is a comma-separated list.  ``--grid_points`` runs a tuned optimizer (a ``_tuned`` name) at
-those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``hyper_at(lr)``);
-without it the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
+those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``hyper_at(lr)``),
+``--rates`` at those learning rates (beyond the grid: the points ``run_tuned`` adds where the pick
+is at the grid's end); without either the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
 the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
 records {optimizer, seed, lr, final_test, final_valid} (lr null at the optimizer's own rate),
 rewritten after every run.
@@ -27,13 +28,19 @@ def main():
   parser.add_argument("seeds")
   parser.add_argument("out")
   parser.add_argument("--grid_points", default=None)
+  parser.add_argument("--rates", default=None)
   parser.add_argument("--newton_schulz", choices=("gram", "direct"), default="gram")
   args = parser.parse_args()
   if args.newton_schulz == "direct":
     orthogonalize._newton_schulz_gram = orthogonalize._newton_schulz_direct  # pylint: disable=protected-access
   opt = evaluation.make_optimizer(args.optimizer)
   spec = next(s for s in evaluation.suite("held_out") if s.name == TASK)
-  rates = [None] if args.grid_points is None else [opt.grid[int(i)] for i in args.grid_points.split(",")]
+  if args.grid_points is not None and args.rates is not None:
+    parser.error("Give --grid_points or --rates, not both.")
+  rates = ([opt.grid[int(i)] for i in args.grid_points.split(",")] if args.grid_points is not None
+           else [float(r) for r in args.rates.split(",")] if args.rates is not None else [None])
+  if rates != [None] and opt.grid is None:
+    parser.error(f"{args.optimizer} has no learning-rate grid; give a _tuned optimizer.")
   cache, records = {}, []
   for seed in (int(s) for s in args.seeds.split(",")):
     for lr in rates:

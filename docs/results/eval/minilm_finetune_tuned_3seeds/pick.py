@@ -6,7 +6,9 @@ A run depends on its seed only, so the mean validation loss over seeds 0-2 at ea
 what one ``mnemosyne-eval`` sweep of 3 seeds would compute; the pick is
 ``evaluation.select_learning_rate`` on those means, as ``run_tuned`` makes it.  Prints per
 optimizer the grid (mean validation / test loss over the seeds each point has), the pick and the
-mean test loss of its runs, and writes picks.json beside this script.
+mean test loss of its runs, and writes picks.json beside this script.  ``adam_tuned_extension.json``
+(``../minilm_finetune_runs.py adam_tuned 0,1,2 ... --rates``) adds rates below tuned Adam's grid,
+whose pick is its lowest rate.
 """
 import gzip
 import json
@@ -59,11 +61,18 @@ def main():
     path = os.path.join(HERE, f"mnemosyne_grid_seed{seed}.json")
     for r in _load(path):
       mn.setdefault(r["lr"], {})[seed] = (r["final_valid"], r["final_test"])
+  # Rates beyond the grid's end where the pick is there, as run_tuned extends a grid now
+  # (../minilm_finetune_runs.py --rates, seeds 0-2).
+  for name, file in (("adam_tuned", "adam_tuned_extension.json"),):
+    path = os.path.join(HERE, file)
+    if os.path.exists(path):
+      for r in _load(path):
+        points[name].setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
   out = {}
   for name, grid in points.items():
     full = {lr: s for lr, s in grid.items() if sorted(s) == [0, 1, 2]}
     chosen = select_learning_rate({lr: [s[k][0] for k in range(3)] for lr, s in full.items()})
-    out[name] = {"chosen_lr": chosen,
+    out[name] = {"chosen_lr": chosen, "at_grid_edge": chosen in (min(full), max(full)),
                  "final_test": float(np.mean([full[chosen][k][1] for k in range(3)])),
                  "final_test_per_seed": [full[chosen][k][1] for k in range(3)],
                  "grid": [{"lr": lr, "seeds": sorted(s),
@@ -75,7 +84,8 @@ def main():
       print(f"  lr {g['lr']:.3g}  seeds {g['seeds']}  valid {g['mean_final_valid']:.4f}  "
             f"test {g['mean_final_test']:.4f}")
     print(f"  picked {chosen:.3g} on seeds 0-2: test {out[name]['final_test']:.4f} "
-          f"({', '.join(f'{x:.4f}' for x in out[name]['final_test_per_seed'])})")
+          f"({', '.join(f'{x:.4f}' for x in out[name]['final_test_per_seed'])})"
+          + ("  [the lowest or highest rate run on seeds 0-2]" if out[name]["at_grid_edge"] else ""))
   with open(os.path.join(HERE, "picks.json"), "w") as f:
     json.dump(out, f, indent=1)
 
