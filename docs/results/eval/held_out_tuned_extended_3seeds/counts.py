@@ -1,0 +1,76 @@
+"""Counts of held_out's nine tasks (3 seeds) against the tuned optimizers of this folder (grids
+extended), beside the same counts against the tuned picks before extension.
+
+Run from the repository root after run.sh: .venv/bin/python docs/results/eval/held_out_tuned_extended_3seeds/counts.py
+
+For `mnemosyne()` untuned, its rate tuned, `init_scale_reference=0.02` (../held_out_init_relative_3seeds/)
+and `mnemosyne_mechanic()` (../held_out_mechanic_3seeds/): the tasks where its mean final test
+loss is within 2 % of tuned AdamW's or below, and of the best tuned hand-designed optimizer's
+(AdamW, Muon, schedule-free AdamW, Lion); writes counts.json beside this script.
+"""
+import gzip
+import json
+import os
+
+from mnemosyne_lopt import evaluation
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EVAL = os.path.dirname(HERE)
+FIELD = ("adamw_tuned", "muon_tuned", "schedule_free_adamw_tuned", "lion_tuned")
+ROWS = {"mnemosyne() at 1e-3": ("held_out_orthogonal_tuned_3seeds", "mnemosyne:pretrained/orthogonal"),
+        "mnemosyne(), rate tuned": ("held_out_orthogonal_tuned_3seeds", "mnemosyne_tuned:pretrained/orthogonal"),
+        "init_scale_reference=0.02": ("held_out_init_relative_3seeds", "mnemosyne_init_relative:pretrained"),
+        "mnemosyne_mechanic()": ("held_out_mechanic_3seeds", "mnemosyne_mechanic:pretrained")}
+
+
+def _load(folder):
+  path = os.path.join(EVAL, folder, "results.json")
+  opener, path = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
+  with opener(path, "rt") as f:
+    return json.load(f)
+
+
+def _test(results, task, name):
+  return results["tasks"][task]["results"][name]["final_test"]
+
+
+def main():
+  before, after = _load("held_out_orthogonal_tuned_3seeds"), _load("held_out_tuned_extended_3seeds")
+  out = {}
+  for label, (folder, name) in ROWS.items():
+    own = _load(folder)
+    tuned_row = name.startswith("mnemosyne_tuned")
+    counts = {}
+    for when, field in (("before", before), ("extended", after)):
+      near_adamw, near_best = [], []
+      for task in after["tasks"]:
+        x = _test(after if tuned_row else own, task, name)
+        adamw = _test(field, task, "adamw_tuned")
+        best = min(_test(field, task, n) for n in FIELD)
+        if x <= 1.02 * adamw:
+          near_adamw.append(task)
+        if x <= 1.02 * best:
+          near_best.append(task)
+      counts[when] = {"within_2pct_of_tuned_adamw": near_adamw,
+                      "within_2pct_of_best_tuned": near_best}
+    out[label] = counts
+    print(f"{label}: within 2 % of tuned AdamW {len(counts['before']['within_2pct_of_tuned_adamw'])} "
+          f"-> {len(counts['extended']['within_2pct_of_tuned_adamw'])} of 9; of the best tuned "
+          f"{len(counts['before']['within_2pct_of_best_tuned'])} -> "
+          f"{len(counts['extended']['within_2pct_of_best_tuned'])} of 9")
+    for when in ("before", "extended"):
+      print(f"  {when}: AdamW {', '.join(counts[when]['within_2pct_of_tuned_adamw'])}")
+      print(f"  {when}: best  {', '.join(counts[when]['within_2pct_of_best_tuned'])}")
+  field_counts = {}
+  for n in FIELD + ("mnemosyne_tuned:pretrained/orthogonal",):
+    k = sum(_test(after, t, n) <= 1.02 * min(_test(after, t, m) for m in FIELD) for t in after["tasks"])
+    field_counts[n] = k
+  print("within 2 % of the best tuned hand-designed (extended):",
+        ", ".join(f"{n} {k}" for n, k in field_counts.items()))
+  out["field_within_2pct_of_best_tuned_extended"] = field_counts
+  with open(os.path.join(HERE, "counts.json"), "w") as f:
+    json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
