@@ -118,8 +118,27 @@ def _mlp(layers, x, act):
 
 
 def _digits():
+  """scikit-learn's 8x8 digits: images [1797, 64] in [0, 1] and labels [1797]."""
   from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
-  return jnp.asarray(load_digits().data / 16.0, jnp.float32)
+  d = load_digits()
+  return jnp.asarray(d.data / 16.0, jnp.float32), jnp.asarray(d.target, jnp.int32)
+
+
+def _cross_entropy(logits, labels):
+  logp = jax.nn.log_softmax(logits)
+  return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+
+def _logistic_batch(w_true, k, dim=20):
+  """A batch of 64 Gaussian features and labels 1[x w_true + 0.5 noise > 0]."""
+  kx, kn = jax.random.split(k)
+  x = jax.random.normal(kx, (64, dim))
+  return x, (x @ w_true + 0.5 * jax.random.normal(kn, (64,)) > 0).astype(jnp.float32)
+
+
+def _logistic_loss(z, y):
+  """Mean binary cross-entropy of logits z against labels y in {0, 1}."""
+  return jnp.mean(jax.nn.softplus(z) - y * z)
 
 
 def make_problem(name: str, seed: int):
@@ -154,11 +173,8 @@ def make_problem(name: str, seed: int):
     w_true = jax.random.normal(rng, (20,))
 
     def loss(p, k):
-      kx, kn = jax.random.split(k)
-      x = jax.random.normal(kx, (64, 20))
-      y = (x @ w_true + 0.5 * jax.random.normal(kn, (64,)) > 0).astype(jnp.float32)
-      z = x @ p["w"] + p["b"]
-      return jnp.mean(jax.nn.softplus(z) - y * z)
+      x, y = _logistic_batch(w_true, k)
+      return _logistic_loss(x @ p["w"] + p["b"], y)
     return (lambda k: {"w": jnp.zeros((20,)), "b": jnp.zeros(())}), loss
   if name == "mlp_init5x":
     centres = 2.0 * jax.random.normal(rng, (4, 20))
@@ -167,11 +183,10 @@ def make_problem(name: str, seed: int):
       kc, kx = jax.random.split(k)
       labels = jax.random.randint(kc, (64,), 0, 4)
       x = centres[labels] + jax.random.normal(kx, (64, 20))
-      logp = jax.nn.log_softmax(_mlp(p, x, jnp.tanh))
-      return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+      return _cross_entropy(_mlp(p, x, jnp.tanh), labels)
     return (lambda k: _dense_init(k, (20, 64, 64, 4), scale=5.0)), loss
   if name == "autoencoder":
-    data = _digits()
+    data, _ = _digits()
 
     def loss(p, k):
       x = data[jax.random.randint(k, (64,), 0, data.shape[0])]
@@ -180,17 +195,6 @@ def make_problem(name: str, seed: int):
   if name in ARCHITECTURES:
     return _architecture(name, rng)
   raise ValueError(f"Unknown problem {name!r}; choose from {PROBLEMS + ARCHITECTURES}.")
-
-
-def _digits_labelled():
-  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
-  d = load_digits()
-  return jnp.asarray(d.data / 16.0, jnp.float32), jnp.asarray(d.target, jnp.int32)
-
-
-def _cross_entropy(logits, labels):
-  logp = jax.nn.log_softmax(logits)
-  return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
 
 
 def _layer_norm(x, scale, bias):
@@ -223,7 +227,7 @@ def _architecture(name: str, rng):
               "b": jnp.zeros((width,)), "w_out": lecun(k3, (width, 1)), "b_out": jnp.zeros(())}
     return init, loss
   if name in ("deep_mlp_digits", "resnet_layernorm_digits", "conv_batchnorm_digits"):
-    data, labels = _digits_labelled()
+    data, labels = _digits()
 
     def batch(k):
       i = jax.random.randint(k, (64,), 0, data.shape[0])
@@ -280,8 +284,7 @@ def _architecture(name: str, rng):
       tokens = jnp.minimum(jnp.searchsorted(cdf, jax.random.uniform(k, (64, length)) * cdf[-1]),
                            vocab - 1)
       y = (jnp.mean(score[tokens], axis=1) > 0).astype(jnp.float32)
-      z = jnp.mean(p["embed"][tokens], axis=1) @ p["w"][:, 0] + p["b"]
-      return jnp.mean(jax.nn.softplus(z) - y * z)
+      return _logistic_loss(jnp.mean(p["embed"][tokens], axis=1) @ p["w"][:, 0] + p["b"], y)
 
     def init(k):
       k1, k2 = jax.random.split(k)
@@ -309,11 +312,8 @@ def _architecture(name: str, rng):
   w_true = jax.random.normal(rng, (20,))
 
   def loss(p, k):
-    kx, kn = jax.random.split(k)
-    x = jax.random.normal(kx, (64, 20))
-    y = (x @ w_true + 0.5 * jax.random.normal(kn, (64,)) > 0).astype(jnp.float32)
-    z = jnp.exp(p["log_temperature"]) * p["gain"][0, 0] * (x @ p["w"]) + p["b"]
-    return jnp.mean(jax.nn.softplus(z) - y * z)
+    x, y = _logistic_batch(w_true, k)
+    return _logistic_loss(jnp.exp(p["log_temperature"]) * p["gain"][0, 0] * (x @ p["w"]) + p["b"], y)
   return (lambda k: {"w": 0.1 * jax.random.normal(k, (20,)), "b": jnp.zeros(()),
                      "log_temperature": jnp.zeros(()), "gain": jnp.ones((1, 1)),
                      "unused": jnp.ones((8, 8))}), loss
