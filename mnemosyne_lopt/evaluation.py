@@ -1018,10 +1018,7 @@ def extend_grids(results: dict, log: Callable[[str], None] = print,
       added = extend_at_edges(point, grid_runs, scores, extensions)
       chosen = select_learning_rate(scores)
       by_lr = {g["lr"]: g for g in res["grid"]}
-      for lr in added:
-        by_lr[lr] = {"lr": lr, "selection_loss": float(np.mean(scores[lr])),
-                     "mean_final_valid": _mean(new_runs[lr], "final_valid"),
-                     "mean_final_test": _mean(new_runs[lr], "final_test")}
+      by_lr.update((g["lr"], g) for g in _grid_entries({lr: new_runs[lr] for lr in added}, scores))
       res["grid"] = [by_lr[lr] for lr in sorted(by_lr)]
       res["extended"], res["at_grid_edge"] = added, chosen in (min(scores), max(scores))
       if chosen != before:
@@ -1298,23 +1295,34 @@ def wins_against(results: dict, reference: str = SUMMARY_REFERENCE) -> Optional[
   return wins
 
 
+def tasks_within(results: dict, name: str, references: Sequence[str],
+                 tolerance: float = WITHIN) -> Tuple[List[str], int]:
+  """The tasks where ``name``'s mean final test loss is at most (1 + tolerance) times the best
+  (lowest) of ``references``' (NaN: +inf), of the n tasks where it and at least one of them ran
+  with a finite loss; returns (those tasks, n)."""
+  tasks, n = [], 0
+  for task, entry in results["tasks"].items():
+    r = entry["results"]
+    best = min((_test(r[t]) for t in references if t in r), default=math.inf)
+    if name in r and math.isfinite(best):
+      n += 1
+      if _test(r[name]) <= (1.0 + tolerance) * best:
+        tasks.append(task)
+  return tasks, n
+
+
 def within_best_tuned(results: dict, tolerance: float = WITHIN) -> Optional[Dict[str, tuple]]:
   """Per optimizer: (k, n), its mean final test loss is at most (1 + tolerance) times the best
   (lowest) of the tuned hand-designed optimizers' (``tuned_hand_designed``) on k of the n tasks
-  where it and at least one of them ran with a finite loss.  None when the sweep ran none."""
+  where it and at least one of them ran with a finite loss (``tasks_within``).  None when the
+  sweep ran none."""
   tuned = tuned_hand_designed(results)
   if not tuned:
     return None
   within = {}
   for name in results["optimizers"]:
-    k = n = 0
-    for entry in results["tasks"].values():
-      r = entry["results"]
-      best = min((_test(r[t]) for t in tuned if t in r), default=math.inf)
-      if name in r and math.isfinite(best):
-        n += 1
-        k += _test(r[name]) <= (1.0 + tolerance) * best
-    within[name] = (k, n)
+    tasks, n = tasks_within(results, name, tuned, tolerance)
+    within[name] = (len(tasks), n)
   return within
 
 
@@ -1584,6 +1592,18 @@ def write_outputs(results: dict, out: str, plots: bool = True) -> Dict[str, Any]
   return paths
 
 
+def load_results(folder: str) -> dict:
+  """The results.json of a ``mnemosyne-eval`` output folder (results.json.gz in a committed one,
+  which keeps its curves gzipped)."""
+  path = os.path.join(folder, "results.json")
+  opener, found = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
+  if not os.path.exists(found):
+    raise FileNotFoundError(f"{path} (or {path}.gz) does not exist; give output folders of "
+                            "mnemosyne-eval runs.")
+  with opener(found, "rt") as f:
+    return json.load(f)
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--suite", choices=SUITES)
@@ -1616,12 +1636,10 @@ def main(argv=None) -> int:
     if not args.out or args.merge:
       parser.error("--extend_grids DIR needs --out, the folder for the extended results "
                    "(and no --merge).")
-    path = os.path.join(args.extend_grids, "results.json")
-    opener, found = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
-    if not os.path.exists(found):
-      parser.error(f"{path} (or {path}.gz) does not exist; give an output folder of mnemosyne-eval.")
-    with opener(found, "rt") as f:
-      results = json.load(f)
+    try:
+      results = load_results(args.extend_grids)
+    except FileNotFoundError as e:
+      parser.error(str(e))
     if args.tasks is not None:        # only these tasks, extended and kept
       names = [t.strip() for t in args.tasks.split(",") if t.strip()]
       unknown = [t for t in names if t not in results["tasks"]]
@@ -1637,17 +1655,10 @@ def main(argv=None) -> int:
   if args.merge:
     if not args.out:
       parser.error("--merge needs --out, the folder for the merged results.")
-    parts = []
-    for folder in args.merge:
-      path = os.path.join(folder, "results.json")
-      opener, found = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
-      if not os.path.exists(found):            # a committed folder keeps its curves gzipped
-        parser.error(f"{path} (or {path}.gz) does not exist; give output folders of mnemosyne-eval runs.")
-      with opener(found, "rt") as f:
-        parts.append(json.load(f))
     try:
+      parts = [load_results(folder) for folder in args.merge]
       results = (join_seeds if args.join_seeds else merge_results)(parts, labels=args.merge)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
       parser.error(str(e))
     write_outputs(results, args.out)
     print(markdown_table(results))

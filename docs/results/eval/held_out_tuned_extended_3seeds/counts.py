@@ -8,7 +8,6 @@ and `mnemosyne_mechanic()` (../held_out_mechanic_3seeds/): the tasks where its m
 loss is within 2 % of tuned AdamW's or below, and of the best tuned hand-designed optimizer's
 (AdamW, Muon, schedule-free AdamW, Lion); writes counts.json beside this script.
 """
-import gzip
 import json
 import os
 
@@ -24,35 +23,20 @@ ROWS = {"mnemosyne() at 1e-3": ("held_out_orthogonal_tuned_3seeds", "mnemosyne:p
 
 
 def _load(folder):
-  path = os.path.join(EVAL, folder, "results.json")
-  opener, path = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
-  with opener(path, "rt") as f:
-    return json.load(f)
-
-
-def _test(results, task, name):
-  return results["tasks"][task]["results"][name]["final_test"]
+  return evaluation.load_results(os.path.join(EVAL, folder))
 
 
 def main():
-  before, after = _load("held_out_orthogonal_tuned_3seeds"), _load("held_out_tuned_extended_3seeds")
+  sweeps = {"before": _load("held_out_orthogonal_tuned_3seeds"),
+            "extended": _load("held_out_tuned_extended_3seeds")}
   out = {}
   for label, (folder, name) in ROWS.items():
     own = _load(folder)
-    tuned_row = name.startswith("mnemosyne_tuned")
     counts = {}
-    for when, field in (("before", before), ("extended", after)):
-      near_adamw, near_best = [], []
-      for task in after["tasks"]:
-        x = _test(after if tuned_row else own, task, name)
-        adamw = _test(field, task, "adamw_tuned")
-        best = min(_test(field, task, n) for n in FIELD)
-        if x <= 1.02 * adamw:
-          near_adamw.append(task)
-        if x <= 1.02 * best:
-          near_best.append(task)
-      counts[when] = {"within_2pct_of_tuned_adamw": near_adamw,
-                      "within_2pct_of_best_tuned": near_best}
+    for when, field in sweeps.items():
+      merged = evaluation.merge_results([field, own])     # the field's tuned runs, the row's own
+      counts[when] = {"within_2pct_of_tuned_adamw": evaluation.tasks_within(merged, name, ["adamw_tuned"])[0],
+                      "within_2pct_of_best_tuned": evaluation.tasks_within(merged, name, FIELD)[0]}
     out[label] = counts
     print(f"{label}: within 2 % of tuned AdamW {len(counts['before']['within_2pct_of_tuned_adamw'])} "
           f"-> {len(counts['extended']['within_2pct_of_tuned_adamw'])} of 9; of the best tuned "
@@ -61,10 +45,8 @@ def main():
     for when in ("before", "extended"):
       print(f"  {when}: AdamW {', '.join(counts[when]['within_2pct_of_tuned_adamw'])}")
       print(f"  {when}: best  {', '.join(counts[when]['within_2pct_of_best_tuned'])}")
-  field_counts = {}
-  for n in FIELD + ("mnemosyne_tuned:pretrained/orthogonal",):
-    k = sum(_test(after, t, n) <= 1.02 * min(_test(after, t, m) for m in FIELD) for t in after["tasks"])
-    field_counts[n] = k
+  field_counts = {n: len(evaluation.tasks_within(sweeps["extended"], n, FIELD)[0])
+                  for n in FIELD + ("mnemosyne_tuned:pretrained/orthogonal",)}
   print("within 2 % of the best tuned hand-designed (extended):",
         ", ".join(f"{n} {k}" for n, k in field_counts.items()))
   out["field_within_2pct_of_best_tuned_extended"] = field_counts

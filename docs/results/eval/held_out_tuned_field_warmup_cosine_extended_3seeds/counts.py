@@ -8,9 +8,10 @@ For `mnemosyne_mechanic()` (its default shape told T) and `mnemosyne()` at peak 
 where its mean final test loss is within 2 % of tuned AdamW's or below, and of the best tuned
 hand-designed optimizer's (AdamW, Muon, schedule-free AdamW, Lion); writes counts.json.
 """
-import gzip
 import json
 import os
+
+from mnemosyne_lopt import evaluation
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EVAL = os.path.dirname(HERE)
@@ -19,26 +20,15 @@ ROWS = {"mnemosyne_mechanic()": "mnemosyne_mechanic:pretrained",
         "mnemosyne() at peak 1e-3": "mnemosyne:pretrained"}
 
 
-def _load(folder):
-  path = os.path.join(EVAL, folder, "results.json")
-  opener, path = (open, path) if os.path.exists(path) else (gzip.open, path + ".gz")
-  with opener(path, "rt") as f:
-    return json.load(f)
-
-
 def main():
-  sweeps = {"before": _load("held_out_tuned_field_warmup_cosine_3seeds"),
-            "extended": _load("held_out_tuned_field_warmup_cosine_extended_3seeds")}
-  test = lambda r, t, n: r["tasks"][t]["results"][n]["final_test"]
+  sweeps = {when: evaluation.load_results(os.path.join(EVAL, folder)) for when, folder in (
+      ("before", "held_out_tuned_field_warmup_cosine_3seeds"),
+      ("extended", "held_out_tuned_field_warmup_cosine_extended_3seeds"))}
   out = {}
   for label, name in list(ROWS.items()) + [(n, n) for n in FIELD]:
-    out[label] = {}
-    for when, r in sweeps.items():
-      near_adamw = [t for t in r["tasks"] if test(r, t, name) <= 1.02 * test(r, t, "adamw_tuned")]
-      near_best = [t for t in r["tasks"]
-                   if test(r, t, name) <= 1.02 * min(test(r, t, n) for n in FIELD)]
-      out[label][when] = {"within_2pct_of_tuned_adamw": near_adamw,
-                          "within_2pct_of_best_tuned": near_best}
+    out[label] = {when: {"within_2pct_of_tuned_adamw": evaluation.tasks_within(r, name, ["adamw_tuned"])[0],
+                         "within_2pct_of_best_tuned": evaluation.tasks_within(r, name, FIELD)[0]}
+                  for when, r in sweeps.items()}
     b, e = out[label]["before"], out[label]["extended"]
     print(f"{label}: within 2 % of tuned AdamW {len(b['within_2pct_of_tuned_adamw'])} -> "
           f"{len(e['within_2pct_of_tuned_adamw'])} of 9; of the best tuned "

@@ -10,13 +10,12 @@ mean test loss of its runs, and writes picks.json beside this script.  ``adam_tu
 (``../minilm_finetune_runs.py adam_tuned 0,1,2 ... --rates``) adds rates below tuned Adam's grid,
 whose pick is its lowest rate.
 """
-import gzip
 import json
 import os
 
 import numpy as np
 
-from mnemosyne_lopt.evaluation import select_learning_rate
+from mnemosyne_lopt.evaluation import load_results, select_learning_rate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EVAL = os.path.dirname(HERE)
@@ -24,14 +23,13 @@ TASK = "minilm_finetune_austen"
 
 
 def _load(path):
-  opener = gzip.open if path.endswith(".gz") else open
-  with opener(path, "rt") as f:
+  with open(path) as f:
     return json.load(f)
 
 
 def _grid(folder, name, seed):
   """{lr: (valid, test)} of a one-seed tuned sweep of ``name``."""
-  res = _load(os.path.join(EVAL, folder, "results.json.gz"))
+  res = load_results(os.path.join(EVAL, folder))
   assert (res.get("first_seed") or 0) == seed and res["seeds"] == 1, folder
   r = res["tasks"][TASK]["results"][name]
   return {g["lr"]: (g["mean_final_valid"], g["mean_final_test"]) for g in r["grid"]}
@@ -39,7 +37,7 @@ def _grid(folder, name, seed):
 
 def _runs(folder, name):
   """[(valid, test)] per seed of a plain sweep of ``name``."""
-  r = _load(os.path.join(EVAL, folder, "results.json.gz"))["tasks"][TASK]["results"][name]
+  r = load_results(os.path.join(EVAL, folder))["tasks"][TASK]["results"][name]
   return [(x["final_valid"], x["final_test"]) for x in r["runs"]]
 
 
