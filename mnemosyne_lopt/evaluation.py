@@ -3,7 +3,8 @@
     mnemosyne-eval --suite smoke --optimizers adam,adam_tuned,lstm:runs/lstm [--seeds 3]
         [--num_steps N] [--tasks T1,T2] [--schedule constant|cosine|warmup_cosine] [--out DIR]
     mnemosyne-eval --merge DIR [DIR ...] --out DIR    (sweeps of one suite with other optimizers)
-    mnemosyne-eval --extend_grids DIR [--tasks T1,T2] --out DIR   (a sweep made before grids extended)
+    mnemosyne-eval --extend_grids DIR [--tasks T1,T2] [--extend_optimizers O1,O2] --out DIR
+        (a sweep made before grids extended)
 
 Optimizers (comma-separated names):
 
@@ -982,23 +983,40 @@ def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
 
 
 def extend_grids(results: dict, log: Callable[[str], None] = print,
-                 extensions: int = MAX_GRID_EXTENSIONS) -> dict:
+                 extensions: int = MAX_GRID_EXTENSIONS,
+                 optimizers: Optional[Sequence[str]] = None) -> dict:
   """``results`` with every tuned optimizer whose pick is at its grid's end extended beyond it as
   ``run_tuned`` does now (``extend_at_edges``): the new rates are run for the sweep's seeds, the
   pick is made again on the stored and new mean selection losses, and where it moves its runs
   replace the reported ones.  Each extension is listed in ``merge_notes``.  Sweeps made before
   ``run_tuned`` extended its grid are brought to what it reports today without re-running the
-  rates they ran."""
+  rates they ran.  ``optimizers``: the names to extend (default: every tuned one); the others stay
+  as stored.  An optimizer that this checkout builds differently from the sweep (its description
+  in ``results["optimizers"]`` differs from ``make_optimizer``'s today, e.g. a pretrained name
+  that now loads another theta) is an error: its new rates would belong to another optimizer."""
   results = json.loads(json.dumps(results))          # a copy; the input stays as it was
   seed_range = range(results.get("first_seed", 0), results.get("first_seed", 0) + results["seeds"])
   specs = {s.name: s for s in suite(results["suite"])}
   notes, task_cache, opts = list(results.get("merge_notes", [])), {}, {}
+  stored = results.get("optimizers", {})
+  if optimizers is not None:
+    unknown = sorted(set(optimizers) - set(stored))
+    if unknown:
+      raise ValueError(f"The sweep has no optimizer {', '.join(map(repr, unknown))}; choose among "
+                       f"{', '.join(stored)}.")
   for task, entry in results["tasks"].items():
     for name, res in entry["results"].items():
       if "chosen_lr" not in res or res.get("extended") is not None:
         continue                                     # untuned, or extended when it was run
+      if optimizers is not None and name not in optimizers:
+        continue
       if name not in opts:
         opts[name] = make_optimizer(name, results.get("schedule", "constant"))
+        if name in stored and stored[name] != opts[name].source:
+          raise ValueError(
+              f"{name} cannot be extended: the sweep ran it as {stored[name]!r}, this checkout "
+              f"builds {opts[name].source!r}; leave it out (--extend_optimizers) or run its grid "
+              "again.")
       spec, new_runs = specs[task], {}
 
       def point(lr, opt=opts[name], spec=spec, task=task, name=name):
@@ -1619,6 +1637,9 @@ def main(argv=None) -> int:
                       help="instead of running a sweep: extend the learning-rate grid of every "
                            "tuned optimizer of DIR's results whose pick is at the grid's end, as "
                            "tuned sweeps do now, into --out (with --tasks: only those tasks)")
+  parser.add_argument("--extend_optimizers", default=None, metavar="NAMES",
+                      help="with --extend_grids: only these comma-separated tuned optimizers "
+                           "(default: every one)")
   parser.add_argument("--tasks", default=None,
                       help="comma-separated task names of the suite to run (default: all of them)")
   parser.add_argument("--seeds", type=int, default=3, help="how many seeds (default 3)")
@@ -1647,7 +1668,12 @@ def main(argv=None) -> int:
         parser.error(f"{args.extend_grids} has no task {', '.join(map(repr, unknown)) or '(none given)'}; "
                      f"choose among {', '.join(results['tasks'])}.")
       results["tasks"] = {t: e for t, e in results["tasks"].items() if t in names}
-    results = extend_grids(results, log=lambda line: print(line, flush=True))
+    only = None if args.extend_optimizers is None else [
+        o.strip() for o in args.extend_optimizers.split(",") if o.strip()]
+    try:
+      results = extend_grids(results, log=lambda line: print(line, flush=True), optimizers=only)
+    except ValueError as e:
+      parser.error(str(e))
     write_outputs(results, args.out)
     print(markdown_table(results))
     print(f"extended results in {args.out}/")
