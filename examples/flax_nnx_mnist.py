@@ -1,10 +1,11 @@
 """Train a flax nnx convolutional network on Fashion-MNIST (28x28) with Mnemosyne via optax.
 
-    .venv/bin/python examples/flax_nnx_mnist.py [--steps 500] [--pretrained NAME | --train_log_dir DIR]
+    .venv/bin/python examples/flax_nnx_mnist.py [--steps 500] [--learning_rate 1e-3 | --mechanic]
+        [--pretrained NAME | --train_log_dir DIR]
 
 ``nnx.Optimizer(model, tx, wrt=nnx.Param)`` takes the adapter like any optax transformation and
 hands it the parameters; the training loss goes in as ``optimizer.update(model, grads, loss=loss)``.
-The choice of meta-parameters is as in ``flax_linen_mnist.py``.
+The choice of meta-parameters, the schedule and ``--mechanic`` are as in ``flax_linen_mnist.py``.
 """
 
 import argparse
@@ -44,6 +45,8 @@ def main(argv=None):
   parser.add_argument("--batch_size", type=int, default=128)
   parser.add_argument("--pretrained", default="default")
   parser.add_argument("--learning_rate", type=float, default=1e-3)
+  parser.add_argument("--mechanic", action="store_true",
+                      help="mnemosyne_mechanic: no learning rate, Mechanic learns the step length")
   parser.add_argument("--train_log_dir", default=None)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--log_every", type=int, default=100)
