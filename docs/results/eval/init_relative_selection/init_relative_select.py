@@ -25,8 +25,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 import mnemosyne_lopt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,15 +49,8 @@ def summarize(results, seeds):
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
   n = len(results)
-  rows = []
-  for name in (SHIPPED, CANDIDATE):
-    below = sum(mean(t, name) < mean(t, "adamw_lr0.001") for t in results)
-    within = sum(mean(t, name) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
-    gmean = float(np.exp(np.mean([np.log(mean(t, name) / mean(t, f"adamw_lr{tuned[t]:g}"))
-                                  for t in results])))
-    rows.append((name, below, within, gmean))
-  eligible = [r for r in rows if r[1] == n] or rows
-  order = sorted(eligible, key=lambda r: (-r[2], r[3]))
+  rows = wd_select.setting_rows(mean, results, tuned, (SHIPPED, CANDIDATE))
+  order = wd_select.rule_order(rows, n)
   lines = [f"Final validation / test loss, mean over {seeds} seeds, learning rate 1e-3: the shipped "
            "default and the same with init_scale_reference=0.02.", ""]
   lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, [SHIPPED, CANDIDATE])

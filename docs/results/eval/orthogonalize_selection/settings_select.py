@@ -18,8 +18,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 import mnemosyne_lopt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,15 +51,8 @@ def summarize(results, seeds):
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
   n = len(results)
-  rows = []
-  for name in SETTINGS:
-    below = sum(mean(t, name) < mean(t, "adamw_lr0.001") for t in results)
-    within = sum(mean(t, name) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
-    gmean = float(np.exp(np.mean([np.log(mean(t, name) / mean(t, f"adamw_lr{tuned[t]:g}"))
-                                  for t in results])))
-    rows.append((name, below, within, gmean))
-  eligible = [r for r in rows if r[1] == n] or rows
-  order = sorted(eligible, key=lambda r: (-r[2], r[3]))
+  rows = wd_select.setting_rows(mean, results, tuned, SETTINGS)
+  order = wd_select.rule_order(rows, n)
   cols = list(SETTINGS)
   lines = ["Final validation / test loss of the \"orthogonal\" theta, mean over %d seeds, learning "
            "rate 1e-3, per setting (weight decay, per-coordinate bound)." % seeds, ""]

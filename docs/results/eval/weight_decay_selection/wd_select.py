@@ -133,6 +133,26 @@ def tuned_adamw_rates(mean, results, grid):
   return {t: min(grid, key=lambda a, t=t: mean(t, f"adamw_lr{a:g}")) for t in results}
 
 
+def setting_rows(mean, results, tuned, names):
+  """Per optimizer of ``names``: (name, tasks below AdamW at 1e-3, tasks within 2 % of tuned AdamW,
+  geometric mean over tasks of its validation loss / tuned AdamW's), on mean validation losses."""
+  rows = []
+  for name in names:
+    below = sum(mean(t, name) < mean(t, "adamw_lr0.001") for t in results)
+    within = sum(mean(t, name) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
+    gmean = float(np.exp(np.mean([np.log(mean(t, name) / mean(t, f"adamw_lr{tuned[t]:g}"))
+                                  for t in results])))
+    rows.append((name, below, within, gmean))
+  return rows
+
+
+def rule_order(rows, num_tasks):
+  """``setting_rows`` ordered by the settings rule: those below AdamW at 1e-3 on every task (all,
+  if none is), most tasks within 2 % of tuned AdamW first, ties by the lower geometric mean."""
+  eligible = [r for r in rows if r[1] == num_tasks] or rows
+  return sorted(eligible, key=lambda r: (-r[2], r[3]))
+
+
 def table_beside_tuned_adamw(mean, results, tuned, cols):
   """Markdown lines: per task, the 'validation / test' cells of ``cols``, then tuned AdamW's with
   its rate (``tuned`` from ``tuned_adamw_rates``)."""
