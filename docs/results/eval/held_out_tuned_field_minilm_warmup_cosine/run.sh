@@ -8,11 +8,24 @@
 # runs/eval_tuned_field_wc_minilm/TASK_NAME;
 #   bash docs/results/eval/held_out_tuned_field_minilm_warmup_cosine/run.sh merge DIR...
 # merges those runs (DIR: TASK_NAME) with ../held_out_mechanic_minilm_warmup_cosine/
-# (mnemosyne_mechanic and Adam at peak 1e-3, the same schedule, seed and batches) into this folder.
+# (mnemosyne_mechanic and Adam at peak 1e-3, the same schedule, seed and batches) into this folder;
+#   bash docs/results/eval/held_out_tuned_field_minilm_warmup_cosine/run.sh extend CORE
+# extends the prompt-tuning picks at a grid's end (mnemosyne-eval --extend_grids --tasks
+# minilm_prompt_austen; 75 minutes), merges them over this folder's results and writes them here
+# (results.json gzipped).
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
 source docs/results/eval/field_sweep.sh
 runs=runs/eval_tuned_field_wc_minilm/
+out=docs/results/eval/held_out_tuned_field_minilm_warmup_cosine
+if [ "$action" = extend ]; then
+  mkdir -p $runs
+  taskset -c "$1" .venv/bin/mnemosyne-eval --extend_grids $out --tasks minilm_prompt_austen \
+    --out ${runs}prompt_extended || exit 1
+  .venv/bin/mnemosyne-eval --merge ${runs}prompt_extended $out --out ${runs}extended > /dev/null || exit 1
+  cp ${runs}extended/{results.md,summary.png} $out/
+  exec gzip -9 -n -c ${runs}extended/results.json > $out/results.json.gz
+fi
 if [ "$action" = merge ]; then
   field_sweep merge $runs docs/results/eval/held_out_mechanic_minilm_warmup_cosine \
     docs/results/eval/held_out_tuned_field_minilm_warmup_cosine "$@"
