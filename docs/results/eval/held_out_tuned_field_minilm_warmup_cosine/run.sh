@@ -11,7 +11,7 @@
 # (mnemosyne_mechanic and Adam at peak 1e-3, the same schedule, seed and batches) into this folder;
 #   bash docs/results/eval/held_out_tuned_field_minilm_warmup_cosine/run.sh extend CORE
 # extends the prompt-tuning picks at a grid's end (mnemosyne-eval --extend_grids --tasks
-# minilm_prompt_austen; 75 minutes), merges them over this folder's results and writes them here
+# minilm_prompt_austen; 45 minutes on one core, the other busy), merges them over this folder's results and writes them here
 # (results.json gzipped).
 cd "$(dirname "$0")/../../../.."
 action=$1; shift
