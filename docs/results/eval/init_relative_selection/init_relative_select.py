@@ -21,7 +21,6 @@ runs, 0 of 48 told the horizon).  None of the five tasks fine-tunes pretrained w
 rule therefore does not weigh.  Writes results.json and results.md next to this file;
 ``--summary_only`` rewrites results.md from results.json without training.
 """
-import json
 import os
 import sys
 
@@ -41,23 +40,14 @@ def optimizers():
 
 
 def summarize(results, seeds):
-  with open(os.path.join(HERE, "..", "orthogonalize_selection", "results.json")) as f:
-    shipped = json.load(f)["results"]
-  for t in results:
-    results[t][SHIPPED] = shipped[t]["orthogonal_pretrained"]
-  results, grid = ortho_select.with_adamw(results)
+  results, grid = ortho_select.with_adamw(ortho_select.with_shipped(results, SHIPPED))
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
-  n = len(results)
   rows = wd_select.setting_rows(mean, results, tuned, (SHIPPED, CANDIDATE))
-  order = wd_select.rule_order(rows, n)
   lines = [f"Final validation / test loss, mean over {seeds} seeds, learning rate 1e-3: the shipped "
            "default and the same with init_scale_reference=0.02.", ""]
   lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, [SHIPPED, CANDIDATE])
-  lines += ["", f"| setting | below AdamW 1e-3 (of {n}) | within 2 % of tuned AdamW (of {n}) | "
-            "geometric mean / tuned AdamW |", "|---|---:|---:|---:|"]
-  lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
-  lines += ["", "Order by the rule (module docstring): " + ", ".join(r[0] for r in order) + "."]
+  lines += [""] + wd_select.rule_table(rows, len(results))
   wd_select.write_summary(HERE, lines, "results.md")
   return 0
 

@@ -51,14 +51,23 @@ def with_adamw(results):
   return results, grid
 
 
+def with_shipped(results, name):
+  """``results`` with this script's runs of the shipped default (``orthogonal_pretrained`` of
+  results.json here) added per task as optimizer ``name``."""
+  with open(os.path.join(HERE, "results.json")) as f:
+    shipped = json.load(f)["results"]
+  for t in results:
+    results[t][name] = shipped[t]["orthogonal_pretrained"]
+  return results
+
+
 def summarize(results, seeds):
   """results.md and selection.png from ``results`` (task -> optimizer -> per-seed finals)."""
   results, grid = with_adamw(results)
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
-  below = {c: sum(mean(t, c) < mean(t, "adamw_lr0.001") for t in results) for c in CANDIDATES}
-  within = {c: sum(mean(t, c) <= 1.02 * mean(t, f"adamw_lr{tuned[t]:g}") for t in results)
-            for c in CANDIDATES}
+  rows = wd_select.setting_rows(mean, results, tuned, CANDIDATES)
+  below, within = ({r[0]: r[k] for r in rows} for k in (1, 2))
   lower = {c: sum(mean(t, c) < mean(t, "mnemosyne") for t in results) for c in CANDIDATES[1:]}
   n = len(results)
   qualifies = {c: below[c] == n and within[c] >= within["mnemosyne"] and lower[c] > n / 2

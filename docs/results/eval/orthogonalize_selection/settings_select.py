@@ -14,7 +14,6 @@ on every task, the one within 2 % of tuned AdamW on the most tasks, ties broken 
 geometric mean of validation loss / tuned AdamW's; it is kept only if ``mnemosyne-stability``
 finds no blow-up with it (else the next).  Writes settings.json and settings.md next to this file.
 """
-import json
 import os
 import sys
 
@@ -43,25 +42,15 @@ def optimizers():
 
 
 def summarize(results, seeds):
-  with open(os.path.join(HERE, "results.json")) as f:
-    shipped = json.load(f)["results"]
-  for t in results:
-    results[t][SHIPPED] = shipped[t]["orthogonal_pretrained"]
-  results, grid = ortho_select.with_adamw(results)
+  results, grid = ortho_select.with_adamw(ortho_select.with_shipped(results, SHIPPED))
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
-  n = len(results)
   rows = wd_select.setting_rows(mean, results, tuned, SETTINGS)
-  order = wd_select.rule_order(rows, n)
-  cols = list(SETTINGS)
   lines = ["Final validation / test loss of the \"orthogonal\" theta, mean over %d seeds, learning "
            "rate 1e-3, per setting (weight decay, per-coordinate bound)." % seeds, ""]
-  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
-  lines += ["", "| setting | below AdamW 1e-3 (of %d) | within 2 %% of tuned AdamW (of %d) | "
-            "geometric mean / tuned AdamW |" % (n, n), "|---|---:|---:|---:|"]
-  lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
-  lines += ["", "Order by the rule (module docstring), before the stability check: "
-            + ", ".join(r[0] for r in order) + "."]
+  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, list(SETTINGS))
+  lines += [""] + wd_select.rule_table(
+      rows, len(results), "Order by the rule (module docstring), before the stability check")
   wd_select.write_summary(HERE, lines, "settings.md")
   return 0
 

@@ -153,6 +153,15 @@ def rule_order(rows, num_tasks):
   return sorted(eligible, key=lambda r: (-r[2], r[3]))
 
 
+def rule_table(rows, num_tasks, order_label="Order by the rule (module docstring)"):
+  """Markdown lines: the table of ``setting_rows`` and the order ``rule_order`` gives them."""
+  n = num_tasks
+  lines = [f"| setting | below AdamW 1e-3 (of {n}) | within 2 % of tuned AdamW (of {n}) | "
+           "geometric mean / tuned AdamW |", "|---|---:|---:|---:|"]
+  lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
+  return lines + ["", f"{order_label}: " + ", ".join(r[0] for r in rule_order(rows, n)) + "."]
+
+
 def table_beside_tuned_adamw(mean, results, tuned, cols):
   """Markdown lines: per task, the 'validation / test' cells of ``cols``, then tuned AdamW's with
   its rate (``tuned`` from ``tuned_adamw_rates``)."""

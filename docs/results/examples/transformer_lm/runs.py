@@ -54,8 +54,8 @@ def main(argv=None):
           results.setdefault(key, {}).update(runs)
     with open(path, "w") as f:
       json.dump(results, f, indent=1)
-    args.inits = ""
-  for init in filter(None, args.inits.split(",")):
+  inits = [] if args.merge else args.inits.split(",")
+  for init in inits:
     for rate in args.rates.split(","):
       for seed in args.seeds.split(","):
         key = f"{init}@{rate}"
