@@ -982,6 +982,12 @@ def run_tuned(opt: Optimizer, spec: TaskSpec, seeds: int, num_steps: int,
           "at_grid_edge": chosen in (min(scores), max(scores))}
 
 
+def _stored_scores(res: dict) -> dict:
+  """A stored tuned result's rates, each with its one mean selection loss (NaN counts as +inf in
+  ``select_learning_rate``, as in the sweep's pick)."""
+  return {g["lr"]: [g.get("selection_loss", g["mean_final_valid"])] for g in res["grid"]}
+
+
 def extend_grids(results: dict, log: Callable[[str], None] = print,
                  extensions: int = MAX_GRID_EXTENSIONS,
                  optimizers: Optional[Sequence[str]] = None) -> dict:
@@ -1004,19 +1010,28 @@ def extend_grids(results: dict, log: Callable[[str], None] = print,
     if unknown:
       raise ValueError(f"The sweep has no optimizer {', '.join(map(repr, unknown))}; choose among "
                        f"{', '.join(stored)}.")
+  # Every check before the first run: a refused sweep costs no training.
+  todo = {(task, name) for task, entry in results["tasks"].items()
+          for name, res in entry["results"].items()
+          if "chosen_lr" in res and res.get("extended") is None     # tuned, not extended when run
+          and (optimizers is None or name in optimizers)}
+  for task, name in sorted(todo):
+    if name not in opts:
+      opts[name] = make_optimizer(name, results.get("schedule", "constant"))
+      if name in stored and stored[name] != opts[name].source:
+        raise ValueError(
+            f"{name} cannot be extended: the sweep ran it as {stored[name]!r}, this checkout "
+            f"builds {opts[name].source!r}; leave it out (--extend_optimizers) or run its grid "
+            "again.")
+    res = results["tasks"][task]["results"][name]
+    picked = select_learning_rate(_stored_scores(res))
+    if picked != res["chosen_lr"]:
+      raise ValueError(f"{task} / {name}: the stored grid picks {picked:g}, not the reported "
+                       f"{res['chosen_lr']:g}; the results were edited.")
   for task, entry in results["tasks"].items():
     for name, res in entry["results"].items():
-      if "chosen_lr" not in res or res.get("extended") is not None:
-        continue                                     # untuned, or extended when it was run
-      if optimizers is not None and name not in optimizers:
+      if (task, name) not in todo:
         continue
-      if name not in opts:
-        opts[name] = make_optimizer(name, results.get("schedule", "constant"))
-        if name in stored and stored[name] != opts[name].source:
-          raise ValueError(
-              f"{name} cannot be extended: the sweep ran it as {stored[name]!r}, this checkout "
-              f"builds {opts[name].source!r}; leave it out (--extend_optimizers) or run its grid "
-              "again.")
       spec, new_runs = specs[task], {}
 
       def point(lr, opt=opts[name], spec=spec, task=task, name=name):
@@ -1026,13 +1041,9 @@ def extend_grids(results: dict, log: Callable[[str], None] = print,
         log(f"  {task} / {name}: lr {lr:.3g}: selection loss {np.mean(losses):.4f}, test "
             f"{_mean(runs, 'final_test'):.4f} ({time.time() - start:.0f} s)")
         return runs, losses
-      # Stored rates: one mean selection loss each (NaN counts as +inf, as in the sweep's pick).
-      scores = {g["lr"]: [g.get("selection_loss", g["mean_final_valid"])] for g in res["grid"]}
+      scores = _stored_scores(res)
       grid_runs = {g["lr"]: None for g in res["grid"]}
       before = res["chosen_lr"]
-      if select_learning_rate(scores) != before:
-        raise ValueError(f"{task} / {name}: the stored grid picks {select_learning_rate(scores):g}, "
-                         f"not the reported {before:g}; the results were edited.")
       added = extend_at_edges(point, grid_runs, scores, extensions)
       chosen = select_learning_rate(scores)
       by_lr = {g["lr"]: g for g in res["grid"]}

@@ -589,27 +589,39 @@ def test_tuned_sweep_extends_its_grid_and_an_old_sweep_extends_to_the_same(monke
   assert evaluation.extend_grids(new, log=lambda _: None)["tasks"] == json.loads(json.dumps(new["tasks"]))
 
 
-def test_extend_grids_refuses_an_optimizer_this_checkout_builds_differently(tmp_path, capsys):
+def test_extend_grids_refuses_an_optimizer_this_checkout_builds_differently(tmp_path, capsys,
+                                                                            monkeypatch):
   """A sweep whose "mnemosyne_tuned:pretrained" was another theta (its stored description) is not
   extended with today's; left out with ``optimizers`` (``--extend_optimizers``), it stays as
-  stored.  Nothing is trained: the check comes before any run."""
+  stored.  Nothing is trained: the check comes before any run, also of an optimizer listed before
+  it that could be extended (sgdm_tuned, its pick at its grid's top)."""
+  def no_training(*args, **kwargs):
+    raise AssertionError("a grid point was trained")
+  monkeypatch.setattr(evaluation, "_grid_point", no_training)
   tuned = {"chosen_lr": 1e-2, "final_train": 1.0, "final_valid": 1.0, "final_test": 1.0, "runs": [],
            "test_relative_to_adam": 0.5,
            "grid": [{"lr": lr, "selection_loss": 2.0 - lr, "mean_final_valid": 2.0 - lr,
                      "mean_final_test": 2.0 - lr} for lr in (1e-3, 1e-2)]}
+  sgdm = dict(tuned, grid=[{"lr": lr, "selection_loss": 2.0 - lr, "mean_final_valid": 2.0 - lr,
+                            "mean_final_test": 2.0 - lr} for lr in (1e-3, 10 ** -2.5, 1e-2, 10 ** -1.5, 0.1)],
+              chosen_lr=0.1)
   results = {"suite": "smoke", "seeds": 1, "first_seed": 0, "schedule": "constant",
              "optimizers": {"adam": "lr 0.001",
+                            "sgdm_tuned": evaluation.make_optimizer("sgdm_tuned").source,
                             "mnemosyne_tuned:pretrained": "pretrained 'default', lr grid 0.001, 0.01"},
              "tasks": {"digits_mlp8": {"num_steps": 10, "results": {
-                 "adam": {"final_test": 2.0, "runs": []}, "mnemosyne_tuned:pretrained": tuned}}}}
+                 "adam": {"final_test": 2.0, "runs": []}, "sgdm_tuned": sgdm,
+                 "mnemosyne_tuned:pretrained": tuned}}}}
   with pytest.raises(ValueError, match="cannot be extended: the sweep ran it as \"pretrained 'default', "
                      "lr grid 0.001, 0.01\", this checkout builds \"pretrained 'default' \\('orthogonal'\\)"):
     evaluation.extend_grids(results, log=lambda _: None)
   kept = evaluation.extend_grids(results, log=lambda _: None, optimizers=["adam"])
   assert kept["tasks"]["digits_mlp8"]["results"]["mnemosyne_tuned:pretrained"] == tuned
+  assert kept["tasks"]["digits_mlp8"]["results"]["sgdm_tuned"] == sgdm
   assert kept["merge_notes"] == []
-  with pytest.raises(ValueError, match="no optimizer 'sgdm_tuned'; choose among adam, mnemosyne_tuned"):
-    evaluation.extend_grids(results, log=lambda _: None, optimizers=["sgdm_tuned"])
+  with pytest.raises(ValueError, match="no optimizer 'lion_tuned'; choose among adam, sgdm_tuned, "
+                     "mnemosyne_tuned"):
+    evaluation.extend_grids(results, log=lambda _: None, optimizers=["lion_tuned"])
   (tmp_path / "old").mkdir()
   (tmp_path / "old" / "results.json").write_text(json.dumps(results))
   with pytest.raises(SystemExit):
