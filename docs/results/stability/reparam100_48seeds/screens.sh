@@ -22,6 +22,9 @@ rs relative_scales_coordinate_cap3 1e-3 mnemosyne,mnemosyne_T --relative_chunk_s
 ortho=(--theta mnemosyne_lopt/pretrained/orthogonal/theta.msgpack --orthogonalize true)
 rs orthogonal_pretrained 1e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
 rs orthogonal_pretrained 2e-3 mnemosyne,mnemosyne_T "${ortho[@]}"
+# At 3e-3, the rate ../../eval/learning_rate_selection_orthogonal/ picks on the selection tasks,
+# with AdamW at the same rate.
+rs orthogonal_pretrained 3e-3 mnemosyne,mnemosyne_T,adamw "${ortho[@]}"
 # The default at the peak rate its tuned runs choose on the LMs (3.16e-3 there), with linear warmup
 # over 5 % of the run and a cosine decay to 0, beside AdamW on the same schedule.
 rs orthogonal_pretrained_warmup_cosine 3e-3 mnemosyne,mnemosyne_T,adamw "${ortho[@]}" --schedule warmup_cosine
