@@ -402,8 +402,11 @@ def step_ratios(problem: str, optimizer: str, num_steps: int, seeds, weight_deca
   and Adam's A = m_hat / (sqrt(v_hat) + eps) from optax.scale_by_adam on the same gradients (the
   accumulators Mnemosyne keeps).  Returns numpy arrays: ``losses`` [seeds, steps] (before each
   update), per tensor (in tree-leaf order) ``ratio`` = rms(Delta) / rms(A) and ``below`` = the
-  fraction of coordinates with |Delta_i| < |A_i| (1 - 1e-4), both [seeds, steps, tensors]; and
-  ``tensors``, the leaves' paths.  For optax.adamw at its own decay ratio is 1 and below 0."""
+  fraction of coordinates with |Delta_i| < |A_i| (1 - 1e-4) - 4 eps (|A_i| + weight_decay |p_i|)
+  (eps the float32 machine epsilon: the rounding of Delta recovered from u, which cancels the decay
+  term, so that a coordinate whose A_i is far below weight_decay p_i is not counted on rounding
+  alone), both [seeds, steps, tensors]; and ``tensors``, the leaves' paths.  For optax.adamw at its
+  own decay ratio is 1 and below 0."""
   init, loss = make_problem(problem, 0)
   tx = make_optimizer(optimizer, num_steps, None, overrides, "constant", learning_rate)
   adam = optax.scale_by_adam()
@@ -418,10 +421,13 @@ def step_ratios(problem: str, optimizer: str, num_steps: int, seeds, weight_deca
       value, g = jax.value_and_grad(loss)(p, k)
       u, s = tx.update(g, s, p, loss=value) if _takes_loss(tx) else tx.update(g, s, p)
       a, sa = adam.update(g, sa, p)
-      pairs = [(-x / learning_rate - weight_decay * q, y)
-               for x, q, y in zip(leaves(u), leaves(p), leaves(a))]
-      ratio = jnp.stack([jnp.sqrt(jnp.mean(x * x) / (jnp.mean(y * y) + 1e-30)) for x, y in pairs])
-      below = jnp.stack([jnp.mean(jnp.abs(x) < jnp.abs(y) * (1 - 1e-4)) for x, y in pairs])
+      triples = [(-x / learning_rate - weight_decay * q, y, q)
+                 for x, q, y in zip(leaves(u), leaves(p), leaves(a))]
+      ratio = jnp.stack([jnp.sqrt(jnp.mean(x * x) / (jnp.mean(y * y) + 1e-30)) for x, y, _ in triples])
+      eps = float(jnp.finfo(jnp.float32).eps)
+      below = jnp.stack([jnp.mean(jnp.abs(x) < jnp.abs(y) * (1 - 1e-4)
+                                  - 4 * eps * (jnp.abs(y) + weight_decay * jnp.abs(q)))
+                         for x, y, q in triples])
       return (optax.apply_updates(p, u), s, sa), (value, ratio, below)
     keys = jax.random.split(jax.random.fold_in(key, 1), num_steps)
     return jax.lax.scan(body, (params, tx.init(params), adam.init(params)), keys)[1]
