@@ -3,7 +3,7 @@
 The public names, in one place:
 
 * optax (functions returning transformations, as optax's own):
-  ``mnemosyne(learning_rate=1e-3, weight_decay=0.1, num_steps=None, name="default")``,
+  ``mnemosyne(learning_rate=None (3e-3 for the default theta), weight_decay=0.1, num_steps=None, name="default")``,
   ``scale_by_mnemosyne(theta=None, name="default", num_steps=None)``,
   ``mnemosyne_mechanic(schedule=None, weight_decay=0.1, num_steps=None, name="default")`` (the
   step length learned while training by Mechanic, no learning rate to set),

@@ -1,11 +1,14 @@
 """mnemosyne-demo: Mnemosyne against optax AdamW(1e-3) on held-out image tasks, several seeds.
 
-Optimizers compared, all at learning rate 1e-3 with no tuning: optax AdamW (its default weight
-decay 1e-4); the shipped pretrained Mnemosyne (``--pretrained``, default "default"); the
-meta-parameters of a meta-training run (``--train_log_dir``: its best held-out checkpoint if it
+Optimizers compared, each at its default learning rate with no tuning: optax AdamW at 1e-3 (its
+default weight decay 1e-4); the shipped pretrained Mnemosyne (``--pretrained``, default "default");
+the meta-parameters of a meta-training run (``--train_log_dir``: its best held-out checkpoint if it
 has one, else its latest); and, with ``--untrained``, Mnemosyne straight from ``init`` (for v2:
-Adam's direction normalised per tensor).  Every v2 Mnemosyne runs with the weight decay of
-``mnemosyne_lopt.mnemosyne()``, 0.1 (``optax_adapter.DEFAULT_WEIGHT_DECAY``).  Tasks: MLPs on
+Adam's direction normalised per tensor).  Every v2 Mnemosyne runs at the learning rate
+``mnemosyne_lopt.mnemosyne()`` gives its theta (``optax_adapter.default_learning_rate``: 3e-3 for
+the pretrained "default", 1e-3, the rate it was meta-trained at, for the others;
+``--mnemosyne_learning_rate`` sets one for all) and with its weight decay, 0.1
+(``optax_adapter.DEFAULT_WEIGHT_DECAY``).  Tasks: MLPs on
 MNIST (two real MNIST sources), a data set that no meta-training family and no selection task of
 the shipped recipes uses.  Reported per task:
 the final training loss (mean over the last 10% of steps) and the test loss after training (mean
@@ -62,30 +65,50 @@ def run(argv=None):
   parser.add_argument("--train_log_dir", default=None, help="also evaluate this run's meta-parameters")
   parser.add_argument("--pretrained", default="default", help="shipped pretrained name ('' for none)")
   parser.add_argument("--untrained", action="store_true", help="also evaluate an untrained Mnemosyne")
+  parser.add_argument("--mnemosyne_learning_rate", type=float, default=None,
+                      help="learning rate of every Mnemosyne (default: mnemosyne()'s for its theta)")
   parser.add_argument("--tasks", type=int, default=len(HELD_OUT_TASKS), help="use the first N tasks")
   parser.add_argument("--json", default=None, help="write the results to this JSON file")
   parser.add_argument("--plot", default=None, help="write the mean training curves to this PNG")
   args = parser.parse_args(argv)
   if args.num_steps <= 0 or args.seeds <= 0:
     parser.error("--num_steps and --seeds must be positive.")
+  if args.mnemosyne_learning_rate is not None and not args.mnemosyne_learning_rate > 0:
+    parser.error("--mnemosyne_learning_rate must be positive.")
+
+  def rate(pretrained_name=None):
+    """mnemosyne()'s learning rate for a shipped theta (by name) or a theta of one's own."""
+    if args.mnemosyne_learning_rate:
+      return args.mnemosyne_learning_rate
+    if pretrained_name:
+      return optax_adapter.default_learning_rate(pretrained_name)
+    return optax_adapter.META_TRAINED_LEARNING_RATE
+  rates = {}
 
   optimizers = {BASELINE: lambda num_steps: meta_training.transform_fns(optax.adamw(1e-3))}
   if args.pretrained and args.pretrained in pretrained_lib.available():
     lopt, theta = pretrained_lib.load_pretrained(args.pretrained)
+    if lopt.rule == "v2":
+      lopt = mnemosyne_optimizer.MnemosyneLOpt(**{**lopt.config, "learning_rate": rate(args.pretrained)})
+      rates[f"Mnemosyne pretrained '{args.pretrained}'"] = lopt.learning_rate
     optimizers[f"Mnemosyne pretrained '{args.pretrained}'"] = functools.partial(meta_training.lopt_fns, lopt, theta)
   elif args.pretrained:
     print(f"(no shipped pretrained Mnemosyne named {args.pretrained!r}; available: "
           f"{pretrained_lib.available()})")
   if args.train_log_dir:
-    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY)
+    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY,
+                                             learning_rate=rate())
     best = os.path.exists(os.path.join(args.train_log_dir, meta_training.BEST_THETA_FILE))
     theta = meta_training.load_theta(args.train_log_dir, lopt, best=best)
-    optimizers[f"Mnemosyne from {args.train_log_dir} ({'best held-out' if best else 'latest'})"] = (
-        functools.partial(meta_training.lopt_fns, lopt, theta))
+    label = f"Mnemosyne from {args.train_log_dir} ({'best held-out' if best else 'latest'})"
+    optimizers[label] = functools.partial(meta_training.lopt_fns, lopt, theta)
+    rates[label] = lopt.learning_rate
   if args.untrained:
-    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY)
+    lopt = mnemosyne_optimizer.MnemosyneLOpt(weight_decay=optax_adapter.DEFAULT_WEIGHT_DECAY,
+                                             learning_rate=rate())
     optimizers["Mnemosyne untrained"] = functools.partial(meta_training.lopt_fns, lopt,
                                                           lopt.init(jax.random.PRNGKey(0)))
+    rates["Mnemosyne untrained"] = lopt.learning_rate
 
   specs = HELD_OUT_TASKS[:args.tasks]
   results, curves = {}, {}
@@ -106,8 +129,10 @@ def run(argv=None):
             f"test {results[name][opt_name]['test']:.4f}   ({time.time() - start:.0f} s)", flush=True)
 
   print(f"\nFinal training loss / test loss after {args.num_steps} steps, mean over {args.seeds} "
-        f"seeds; lower is better, bold: the lowest test loss. Every optimizer runs at learning rate "
-        f"1e-3, untuned; the tasks' data set (MNIST) is in no meta-training family.\n")
+        f"seeds; lower is better, bold: the lowest test loss. Untuned, constant learning rates: "
+        f"AdamW 1e-3, " + "".join(f"{n} {r:g}, " for n, r in rates.items()) +
+        "each Mnemosyne with weight decay 0.1; the tasks' data set (MNIST) is in no meta-training "
+        "family.\n")
   names = list(optimizers)
   print("| task | " + " | ".join(names) + " |")
   print("|---|" + "---|" * len(names))

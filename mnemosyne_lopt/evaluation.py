@@ -507,8 +507,8 @@ def custom_optimizer(label: str, build: Callable[[int], optax.GradientTransforma
 
 
 def _harness_optimizer(spec: str, source: str, schedule: str) -> Optimizer:
-  """``mnemosyne_harness[:pretrained]``: ``mnemosyne_lopt.mnemosyne_with_adamw_harness()`` at its
-  defaults, the pretrained "default" Mnemosyne for the hidden matrices and optax.adamw for the
+  """``mnemosyne_harness[:pretrained]``: ``mnemosyne_lopt.mnemosyne_with_adamw_harness(1e-3)``, the
+  pretrained "default" Mnemosyne for the hidden matrices and optax.adamw for the
   vectors and embeddings, both at learning rate 1e-3 (``schedule`` applies to both), Mnemosyne
   told the task's length.  A learned optimizer, not a hand-designed one: no ``_tuned`` variant."""
   if source not in ("", "pretrained"):

@@ -46,8 +46,10 @@ embeddings drawn N(0, 1) as flax's ``nn.Embed``):
                         [--schedule constant|cosine|warmup_cosine] [--learning_rate 1e-3]
 
 prints a table (blow-ups / runs, median final loss per problem and optimizer) and the total of
-blow-ups per optimizer.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne()`` (its
-defaults: learning rate 1e-3, weight decay 0.1, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
+blow-ups per optimizer.  Every optimizer runs at the same ``--learning_rate`` (default 1e-3; the
+default of ``mnemosyne()`` is 3e-3: pass ``--learning_rate 3e-3`` for it), so that blow-ups compare
+at one rate.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne(learning_rate)`` (weight decay
+0.1, horizon not given), ``mnemosyne_T`` the same told ``num_steps``,
 ``mnemosyne_harness`` ``mnemosyne_with_adamw_harness()`` (AdamW, weight decay 0.1, for vectors),
 ``adamw`` optax.adamw(1e-3) (its weight decay 1e-4), ``adamw_wd0.1`` optax.adamw(1e-3,
 weight_decay=0.1) (Mnemosyne's decay), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained

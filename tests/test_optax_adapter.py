@@ -479,3 +479,23 @@ def test_mechanic_jit_with_donated_params_and_state_matches_undonated():
       params, state = run(params, state)
     results.append(params)
   jax.tree_util.tree_map(np.testing.assert_array_equal, *results)
+
+
+def test_untuned_default_is_the_documented_rate_and_decay():
+  """mnemosyne() with no argument steps by -3e-3 (Delta + 0.1 p), Delta = scale_by_mnemosyne()'s
+  direction (README, docs/results/eval/learning_rate_selection_orthogonal); with the pretrained
+  "plain" or a theta of one's own the rate is 1e-3, the rate the shipped thetas were meta-trained
+  at, which load_pretrained's learned_optimization optimizer keeps."""
+  params = {"w": jax.random.normal(jax.random.PRNGKey(1), (48, 24)), "b": 0.3 * jnp.ones((24,))}
+  grads = jax.grad(lambda p: jnp.sum(jnp.cos(p["w"])) + jnp.sum(p["b"] ** 2))(params)
+  plain_lopt, plain_theta = pretrained_lib.load_pretrained("plain")
+  own = {"theta": plain_theta, "learned_opt": plain_lopt}     # a theta passed in: not by name
+  for kwargs, lr in (({}, 3e-3), ({"name": "plain"}, 1e-3), (own, 1e-3)):
+    tx = mnemosyne_lopt.mnemosyne(**kwargs)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    direction = mnemosyne_lopt.scale_by_mnemosyne(**kwargs)
+    delta, _ = direction.update(grads, direction.init(params), params)
+    jax.tree_util.tree_map(
+        lambda u, d, p, lr=lr: np.testing.assert_allclose(u, -lr * (d + 0.1 * p), rtol=1e-5, atol=1e-10),
+        updates, delta, params)
+  assert pretrained_lib.load_pretrained("default")[0].learning_rate == 1e-3

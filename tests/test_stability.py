@@ -96,11 +96,11 @@ def test_architecture_problems_build_and_adam_trains_each_through_the_command():
 
 
 def test_a_tensor_without_gradient_moves_by_the_decoupled_decay_alone():
-  """``scalar_and_unused``'s 8 x 8 parameter never gets a gradient: under ``mnemosyne()``
-  (learning rate 1e-3, weight decay 0.1) it follows p_t = p_0 (1 - 1e-3 * 0.1)^t exactly, as under
+  """``scalar_and_unused``'s 8 x 8 parameter never gets a gradient: under ``mnemosyne(1e-3)``
+  (weight decay 0.1) it follows p_t = p_0 (1 - 1e-3 * 0.1)^t exactly, as under
   optax.adamw, while the parameters the loss uses train."""
   init, loss = stability.make_problem("scalar_and_unused", 0)
-  tx = mnemosyne_lopt.mnemosyne()
+  tx = mnemosyne_lopt.mnemosyne(1e-3)
   params = init(jax.random.PRNGKey(0))
 
   def body(carry, key):
@@ -242,13 +242,14 @@ def test_pretrained_option_picks_the_shipped_optimizer():
     return tx.update(grads, tx.init(params), params)[0]
   for name in ("plain", "default"):
     ours = first_update(stability.make_optimizer("mnemosyne", 100, overrides={"pretrained": name}))
-    reference = first_update(mnemosyne_lopt.mnemosyne(name=name))
+    reference = first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name=name))
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
                            ours, reference)
   default = first_update(stability.make_optimizer("mnemosyne", 100))
   plain_wd = first_update(stability.make_optimizer(
       "mnemosyne", 100, overrides={"pretrained": "plain", "weight_decay": 0.0}))
-  reference = first_update(mnemosyne_lopt.mnemosyne(name="plain", weight_decay=0.0))
+  reference = first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name="plain",
+                                                    weight_decay=0.0))
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
                          plain_wd, reference)
   assert np.max(np.abs(np.asarray(default["w"]) - np.asarray(reference["w"]))) > 1e-5

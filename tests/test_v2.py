@@ -560,9 +560,9 @@ def test_init_relative_eval_variant_and_stability_flag_set_the_option():
   g = jax.tree_util.tree_map(lambda p: jnp.cos(3 * p) + 0.1, params)
   tx = stability.make_optimizer("mnemosyne", 100, overrides={"init_scale_reference": 0.02})
   ours, _ = tx.update(g, tx.init(params), params)
-  ref_tx = mnemosyne_lopt.mnemosyne(init_scale_reference=0.02)
+  ref_tx = mnemosyne_lopt.mnemosyne(1e-3, init_scale_reference=0.02)      # stability's rate
   ref, _ = ref_tx.update(g, ref_tx.init(params), params)
-  plain_tx = mnemosyne_lopt.mnemosyne()
+  plain_tx = mnemosyne_lopt.mnemosyne(1e-3)
   plain, _ = plain_tx.update(g, plain_tx.init(params), params)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), ours, ref)
   # -lr (f Delta + wd p) = f (-lr (Delta + wd p)) + lr wd (f - 1) p: the decay is not scaled.

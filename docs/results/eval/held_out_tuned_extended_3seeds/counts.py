@@ -3,7 +3,7 @@ extended), beside the same counts against the tuned picks before extension.
 
 Run from the repository root after run.sh: .venv/bin/python docs/results/eval/held_out_tuned_extended_3seeds/counts.py
 
-For `mnemosyne()` untuned, its rate tuned, `init_scale_reference=0.02` (../held_out_init_relative_3seeds/)
+For the default untuned at 1e-3 and at 3e-3 (`mnemosyne()`, ../held_out_default_lr3e-3_3seeds/), its rate tuned, `init_scale_reference=0.02` (../held_out_init_relative_3seeds/)
 and `mnemosyne_mechanic()` (../held_out_mechanic_3seeds/): the tasks where its mean final test
 loss is within 2 % of tuned AdamW's or below, and of the best tuned hand-designed optimizer's
 (AdamW, Muon, schedule-free AdamW, Lion); writes counts.json beside this script.
@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EVAL = os.path.dirname(HERE)
 FIELD = ("adamw_tuned", "muon_tuned", "schedule_free_adamw_tuned", "lion_tuned")
 ROWS = {"mnemosyne() at 1e-3": ("held_out_orthogonal_tuned_3seeds", "mnemosyne:pretrained/orthogonal"),
+        "mnemosyne() at 3e-3 (its default)": ("held_out_default_lr3e-3_3seeds", "mnemosyne:pretrained@0.003"),
         "mnemosyne(), rate tuned": ("held_out_orthogonal_tuned_3seeds", "mnemosyne_tuned:pretrained/orthogonal"),
         "init_scale_reference=0.02": ("held_out_init_relative_3seeds", "mnemosyne_init_relative:pretrained"),
         "mnemosyne_mechanic()": ("held_out_mechanic_3seeds", "mnemosyne_mechanic:pretrained")}

@@ -1,0 +1,100 @@
+"""The README table of this folder: `mnemosyne()` at its default 3e-3 beside AdamW at 3e-3 and 1e-3,
+`mnemosyne(1e-3)` and tuned AdamW, with the counts the v2 issue's targets name.
+
+    PYTHONPATH=. .venv/bin/python docs/results/eval/held_out_default_lr3e-3_3seeds/summarize.py
+
+Reads this folder's runs (after ``run.sh merge``; MiniLM fine-tuning from ``finetune_seeds01/``
+when only its seeds 0-1 were run, left out of the table and the counts while neither exists) and, for the same tasks and seeds: AdamW at 1e-3 from
+``../held_out_v2_wd_3seeds/`` and ``../held_out_v2_wd_minilm_3seeds/``; ``mnemosyne(1e-3)`` from
+``../held_out_orthogonal_3seeds/``, ``../held_out_orthogonal_minilm_finetune_shipped_3seeds/`` and
+``../held_out_orthogonal_minilm_3seeds/``; tuned AdamW from ``../held_out_tuned_extended_3seeds/``
+(grids extended), tuned Adam on MiniLM from ``../minilm_finetune_tuned_3seeds/picks.json`` (seeds
+0-2, per seed) and ``../held_out/`` (prompt tuning, seed 0).  Prints the markdown table and the
+counts; writes ``summary.json``.
+"""
+import json
+import os
+
+import numpy as np
+
+from mnemosyne_lopt import evaluation
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EVAL = os.path.dirname(HERE)
+DEFAULT, SAME_RATE = "mnemosyne:pretrained@0.003", "adamw@0.003"
+NINE = ["transformer_lm_kjv_tiny", "transformer_lm_kjv_tiny_flaxinit", "vit_tiny_finetune",
+        "bert_mlm_austen_tiny", "t5_tiny_prompt", "mnist5k28_mlp128x64_relu_10k",
+        "mnist_npm28_mlp32_tanh_10k", "mnist_npm28_conv16x32", "lo_quadratic10"]
+FT, PROMPT = "minilm_finetune_austen", "minilm_prompt_austen"
+
+
+def _load(folder):
+  return evaluation.load_results(os.path.join(EVAL, folder))["tasks"]
+
+
+def _per_seed(tasks, task, name, seeds=None):
+  runs = tasks[task]["results"][name]["runs"]
+  finals = [r["final_test"] for r in runs]
+  return finals if seeds is None else [finals[s] for s in seeds]
+
+
+def main():
+  own = _load(os.path.basename(HERE))
+  ft_seeds, tasks = None, NINE + [FT, PROMPT]
+  if FT not in own:
+    if os.path.exists(os.path.join(HERE, "finetune_seeds01")):
+      own[FT] = _load(os.path.join(os.path.basename(HERE), "finetune_seeds01"))[FT]
+      ft_seeds = [0, 1]
+    else:
+      tasks.remove(FT)
+  adamw = {**_load("held_out_v2_wd_3seeds"), **_load("held_out_v2_wd_minilm_3seeds")}
+  at_1e3 = {**_load("held_out_orthogonal_3seeds"), **_load("held_out_orthogonal_minilm_3seeds")}
+  at_1e3[FT] = _load("held_out_orthogonal_minilm_finetune_shipped_3seeds")[FT]
+  tuned_nine = _load("held_out_tuned_extended_3seeds")
+  with open(os.path.join(EVAL, "minilm_finetune_tuned_3seeds", "picks.json")) as f:
+    ft_tuned = json.load(f)["adam_tuned"]
+  prompt_tuned = _load("held_out")[PROMPT]["results"]["adam_tuned"]
+  rows, out = [], {}
+  for task in tasks:
+    seeds = ft_seeds if task == FT else None
+    m = _per_seed(own, task, DEFAULT)
+    a3 = _per_seed(own, task, SAME_RATE)
+    a1 = _per_seed(adamw, task, "adamw", seeds)
+    m1 = _per_seed(at_1e3, task, "mnemosyne:pretrained/orthogonal", seeds)
+    if task in NINE:
+      tuned, rate = _per_seed(tuned_nine, task, "adamw_tuned"), tuned_nine[task]["results"]["adamw_tuned"]["chosen_lr"]
+    elif task == FT:
+      tuned, rate = [ft_tuned["final_test_per_seed"][s] for s in (seeds or [0, 1, 2])], ft_tuned["chosen_lr"]
+    else:
+      tuned, rate = [r["final_test"] for r in prompt_tuned["runs"]], prompt_tuned["chosen_lr"]
+    means = {k: float(np.mean(v)) for k, v in dict(m=m, a3=a3, a1=a1, m1=m1, tuned=tuned).items()}
+    out[task] = dict(means, tuned_rate=rate, seeds=len(m), seeds_below_a3=int(sum(x < y for x, y in zip(m, a3))))
+    rows.append(task)
+  below_a3 = [t for t in rows if out[t]["m"] < out[t]["a3"]]
+  below_a1 = [t for t in rows if out[t]["m"] < out[t]["a1"]]
+  within = [t for t in rows if out[t]["m"] <= 1.02 * out[t]["tuned"]]
+  within_1e3 = [t for t in rows if out[t]["m1"] <= 1.02 * out[t]["tuned"]]
+  gap = out[NINE[1]]["m"] / out[NINE[0]]["m"] - 1
+  print("| task | AdamW 1e-3 | AdamW 3e-3 | `mnemosyne()` | `mnemosyne(1e-3)` | AdamW tuned (rate) | seeds below AdamW 3e-3 |")
+  print("|---|---:|---:|---:|---:|---:|---:|")
+  for t in rows:
+    o = out[t]
+    print(f"| {t} | {o['a1']:.4f} | {o['a3']:.4f} | {o['m']:.4f} | {o['m1']:.4f} | {o['tuned']:.4f} "
+          f"({o['tuned_rate']:.3g}) | {o['seeds_below_a3']} of {o['seeds']} |")
+  summary = {"below_adamw_3e-3": below_a3, "below_adamw_1e-3": below_a1,
+             "within_2pct_of_tuned_adamw": within, "within_2pct_of_tuned_adamw_at_1e-3": within_1e3,
+             "lm_init_gap": gap,
+             "median_ratio_to_adamw_3e-3": float(np.median([out[t]["m"] / out[t]["a3"] for t in rows])),
+             "median_ratio_to_adamw_1e-3": float(np.median([out[t]["m"] / out[t]["a1"] for t in rows])),
+             "minilm_finetune_seeds": ft_seeds or [0, 1, 2], "tasks": out}
+  n = len(rows)
+  print(f"\nbelow AdamW at 3e-3: {len(below_a3)} of {n}; below AdamW at 1e-3: {len(below_a1)} of {n}; "
+        f"within 2 % of tuned AdamW: {len(within)} of {n} ({', '.join(within)}; mnemosyne(1e-3): "
+        f"{len(within_1e3)}); LM initialisations {100 * gap:.1f} % apart; median ratio to AdamW 3e-3 "
+        f"{summary['median_ratio_to_adamw_3e-3']:.3f}, to AdamW 1e-3 {summary['median_ratio_to_adamw_1e-3']:.3f}")
+  with open(os.path.join(HERE, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
