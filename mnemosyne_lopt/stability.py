@@ -55,7 +55,8 @@ at one rate.  Optimizers: ``mnemosyne`` is ``mnemosyne_lopt.mnemosyne(learning_r
 weight_decay=0.1) (Mnemosyne's decay), ``adam`` optax.adam(1e-3), ``mnemosyne_v1`` the v1 pretrained
 optimizer (``load_pretrained("v1")``, through ``to_optax``), ``celo2_style`` the Celo2-style rule
 meta-trained at Mnemosyne v2's budget (``mnemosyne_lopt.celo2_style``; the best theta and config
-of ``CELO2_RUN``, no weight decay, through ``to_optax``), ``celo2_style_bound`` the same with
+of ``CELO2_RUN``, or of the run folder ``--celo2_run`` names, no weight decay, through
+``to_optax``), ``celo2_style_bound`` the same with
 each coordinate's step bounded by twice Adam's (``max_coordinate_ratio=2``, as ``mnemosyne``).
 ``mnemosyne_mechanic`` is ``mnemosyne_lopt.mnemosyne_mechanic()`` (the shipped default's update,
 its length learned by Mechanic; schedule peak 1.0, horizon not given), ``mnemosyne_mechanic_T``
@@ -323,7 +324,8 @@ def _architecture(name: str, rng):
 
 def make_optimizer(name: str, num_steps: int, theta_file=None,
                    overrides=None, schedule: str = "constant",
-                   learning_rate: float = LEARNING_RATE) -> optax.GradientTransformation:
+                   learning_rate: float = LEARNING_RATE,
+                   celo2_run: str = CELO2_RUN) -> optax.GradientTransformation:
   """The optimizer ``name`` (module docstring); ``theta_file``: meta-parameters (a run's
   theta.msgpack) of the shipped optimizer's configuration for mnemosyne / mnemosyne_T instead of
   its shipped theta; ``overrides``: ``MnemosyneLOpt`` arguments (e.g. ``{"max_step_gain": None}``)
@@ -331,7 +333,8 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
   ``"pretrained"`` which shipped optimizer (``load_pretrained`` name; "default" unless given);
   ``schedule``: ``learning_rate`` (1e-3 by default) as the peak of
   ``evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)`` (not for
-  ``mnemosyne_v1``)."""
+  ``mnemosyne_v1``); ``celo2_run``: the meta-training run (theta_best.msgpack and config.gin)
+  whose Celo2-style rule ``celo2_style`` / ``celo2_style_bound`` are."""
   import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top  (it imports this module)
   lr = evaluation.learning_rate_schedule(schedule, learning_rate, num_steps)
@@ -365,7 +368,7 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
     lopt, theta = mnemosyne_lopt.load_pretrained("v1")
     return mnemosyne_lopt.to_optax(lopt, theta, num_steps)
   if name in ("celo2_style", "celo2_style_bound"):
-    lopt, theta, _ = evaluation._load_learned(name, CELO2_RUN)  # pylint: disable=protected-access
+    lopt, theta, _ = evaluation._load_learned(name, celo2_run)  # pylint: disable=protected-access
     return mnemosyne_lopt.to_optax(evaluation._at_learning_rate(name, lopt, lr), theta,  # pylint: disable=protected-access
                                    num_steps)
   raise ValueError(f"Unknown optimizer {name!r}; choose from {OPTIMIZERS}.")
@@ -373,10 +376,11 @@ def make_optimizer(name: str, num_steps: int, theta_file=None,
 
 def train_losses(problem: str, optimizer: str, num_steps: int, seeds, theta_file=None,
                  overrides=None, schedule: str = "constant",
-                 learning_rate: float = LEARNING_RATE) -> np.ndarray:
+                 learning_rate: float = LEARNING_RATE, celo2_run: str = CELO2_RUN) -> np.ndarray:
   """Training losses [len(seeds), num_steps] (the loss at each step, before its update)."""
   init, loss = make_problem(problem, 0)
-  tx = make_optimizer(optimizer, num_steps, theta_file, overrides, schedule, learning_rate)
+  tx = make_optimizer(optimizer, num_steps, theta_file, overrides, schedule, learning_rate,
+                      celo2_run)
 
   def one(seed):
     key = jax.random.PRNGKey(seed)
@@ -491,6 +495,10 @@ def run(argv=None) -> dict:
                            "steps, for every optimizer but mnemosyne_v1 (mnemosyne-eval's schedules)")
   parser.add_argument("--learning_rate", type=float, default=LEARNING_RATE,
                       help="every optimizer's (peak) learning rate but mnemosyne_v1's [1e-3]")
+  parser.add_argument("--celo2_run", default=CELO2_RUN,
+                      help="meta-training run folder (theta_best.msgpack, config.gin) of "
+                           "celo2_style / celo2_style_bound [docs/results/meta_training/"
+                           "celo2_style_v2_stage8]")
   args = parser.parse_args(argv)
   if not args.learning_rate > 0:
     parser.error(f"--learning_rate must be positive, got {args.learning_rate}")
@@ -535,7 +543,7 @@ def run(argv=None) -> dict:
     for steps in args.steps:
       for opt in optimizers:
         losses = train_losses(problem, opt, steps, range(args.seeds), args.theta, overrides,
-                              args.schedule, args.learning_rate)
+                              args.schedule, args.learning_rate, args.celo2_run)
         tail = max(steps // 20, 1)
         for seed, curve in enumerate(losses):
           results.append({"problem": problem, "steps": steps, "optimizer": opt, "seed": seed,
@@ -560,7 +568,7 @@ def run(argv=None) -> dict:
     print(f"blow-ups of {o}: {summary[o]} of {runs[o]} runs{rate}")
   out = {"results": results, "blow_ups": summary, "runs": runs, "schedule": args.schedule,
          "learning_rate": args.learning_rate, "mnemosyne_overrides": overrides,
-         "theta": args.theta, "seconds": time.time() - t0}
+         "theta": args.theta, "celo2_run": args.celo2_run, "seconds": time.time() - t0}
   if args.json:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

@@ -1,6 +1,8 @@
 """Blow-ups: the term that made the v1 pretrained optimizer explode, bounds on every chunk token,
 the stability sweep's blow-up rule, and the shipped default on the problem that exploded."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -209,6 +211,27 @@ def test_celo2_style_through_optax_follows_its_learned_optimization_loop(name):
     reference.append(float(value))
   np.testing.assert_allclose(ours, reference, rtol=2e-5)
   assert reference[-1] < 0.5 * reference[0]
+
+
+def test_celo2_run_picks_the_named_runs_rule():
+  """``celo2_run``: ``celo2_style`` is ``to_optax`` around the rule of that run folder (its
+  theta_best and config), not ``CELO2_RUN``'s."""
+  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
+  from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top
+  other = os.path.join(os.path.dirname(stability.CELO2_RUN), "v2_small_stage2", "celo2_style")
+  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
+  grads = jax.tree_util.tree_map(jnp.sin, params)
+
+  def first_update(tx):
+    return tx.update(grads, tx.init(params), params)[0]
+  lopt, theta, _ = evaluation._load_learned("celo2_style", other)  # pylint: disable=protected-access
+  reference = first_update(mnemosyne_lopt.to_optax(
+      evaluation._at_learning_rate("celo2_style", lopt, 2e-3), theta, 100))  # pylint: disable=protected-access
+  ours = first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3, celo2_run=other))
+  shipped = first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3))
+  for key in params:
+    np.testing.assert_array_equal(ours[key], reference[key])
+  assert not np.allclose(ours["w"], shipped["w"])
 
 
 def test_weight_decay_option_and_adamw_with_mnemosynes_decay():

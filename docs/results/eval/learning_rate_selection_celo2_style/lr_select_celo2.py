@@ -1,0 +1,94 @@
+"""The learning rate of the Celo2-style rule at equal budget, chosen by the rule that chose
+``mnemosyne()``'s default, on tasks outside held_out.
+
+    PYTHONPATH=. .venv/bin/python docs/results/eval/learning_rate_selection_celo2_style/lr_select_celo2.py [--seeds 2]
+
+The Celo2-style rule (``mnemosyne_lopt.celo2_style``) with the theta it has after the same 1,000
+outer steps of ``gin_configs/meta_train/v2_small*.gin`` as the shipped default's theta
+(``../../meta_training/v2_small_stage2/celo2_style``: best selection score, no weight decay, no
+per-coordinate bound, as meta-trained and as held_out's equal-budget comparisons run it) at the
+constant learning rates of RATES, on the five selection tasks of
+``../weight_decay_selection/wd_select.py`` (Fashion-MNIST, scikit-learn digits and Austen tasks that
+share no data set or task with held_out), 2 seeds, through mnemosyne-eval's harness
+(``evaluation.run_one``: the same batches and seeds as every optimizer there).  ``optax.adamw``'s
+runs at 1e-4 .. 1e-2 (weight decay 1e-4) are those of ``../learning_rate_selection/results.json``.
+
+The rule, fixed before the runs: that of ``../learning_rate_selection_orthogonal/
+lr_select_orthogonal.py``, which chose 3e-3 for ``mnemosyne()``.  On final *validation* loss (test
+losses are reported, not used): among the rates at which the rule is below AdamW at the same rate
+on every task (all rates, if none is), the one within 2 % of tuned AdamW (the best rate of AdamW's
+grid) on the most tasks, ties broken by the lower rate; it is kept only if, at that rate, the rule
+blows up nowhere that AdamW at the same rate does not in ``mnemosyne-stability``'s suite and its
+architectures (``mnemosyne-stability --celo2_run`` this theta), else the next rate in that order.
+Its held_out comparisons with ``mnemosyne()`` then run it at the rate kept.  Writes results.json
+and results.md next to this file; ``--summary_only`` rewrites results.md from results.json
+without training.
+"""
+import os
+import sys
+
+from mnemosyne_lopt import evaluation
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "weight_decay_selection"))
+sys.path.insert(0, os.path.join(HERE, "..", "orthogonalize_selection"))
+sys.path.insert(0, os.path.join(HERE, "..", "learning_rate_selection_orthogonal"))
+import wd_select  # pylint: disable=g-import-not-at-top,wrong-import-position
+import ortho_select  # pylint: disable=g-import-not-at-top,wrong-import-position
+import lr_select_orthogonal  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+RATES = lr_select_orthogonal.RATES
+CELO2_RUN = os.path.normpath(os.path.join(HERE, "..", "..", "meta_training", "v2_small_stage2",
+                                          "celo2_style"))
+
+
+def name(lr):
+  return f"celo2_style_lr{lr:g}"
+
+
+def optimizers():
+  out = []
+  for lr in RATES:
+    opt = evaluation.make_optimizer(f"celo2_style:{CELO2_RUN}@{lr:g}")
+    opt.name = name(lr)
+    out.append(opt)
+  return out
+
+
+def rate_rows(mean, results, tuned):
+  """Per rate of RATES: (rate, tasks below AdamW at that rate, tasks within 2 % of tuned AdamW,
+  geometric mean of validation loss / tuned AdamW's), on mean validation losses."""
+  rows = []
+  for lr, row in zip(RATES, wd_select.setting_rows(mean, results, tuned, [name(lr) for lr in RATES])):
+    below = sum(mean(t, name(lr)) < mean(t, f"adamw_lr{lr:g}") for t in results)
+    rows.append((lr, below, row[2], row[3]))
+  return rows
+
+
+def summarize(results, seeds):
+  results, grid = ortho_select.with_adamw(results)
+  mean = wd_select.mean_final(results)
+  tuned = wd_select.tuned_adamw_rates(mean, results, grid)
+  rows = rate_rows(mean, results, tuned)
+  n = len(results)
+  lines = [f"Final validation / test loss, mean over {seeds} seeds, constant learning rates: the "
+           "Celo2-style rule at equal budget (v2_small stage 2, no weight decay, no bound) per "
+           "rate, AdamW (weight decay 1e-4) at the same rates.", ""]
+  cols = [c for lr in RATES for c in (f"adamw_lr{lr:g}", name(lr))]
+  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
+  lines += ["", f"| rate | below AdamW at the same rate (of {n}) | within 2 % of tuned AdamW (of {n}) | "
+            "geometric mean / tuned AdamW |", "|---:|---:|---:|---:|"]
+  lines += [f"| {r[0]:g} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
+  lines += ["", "Order by the rule (module docstring), before the stability check: "
+            + ", ".join(f"{r[0]:g}" for r in lr_select_orthogonal.rule_order(rows, n)) + "."]
+  wd_select.write_summary(HERE, lines, "results.md")
+  return 0
+
+
+def main(argv=None):
+  return wd_select.selection_main(__doc__, HERE, optimizers, summarize,
+                                  {"rates": RATES, "theta": os.path.relpath(CELO2_RUN, os.path.join(HERE, "..", "..", "..", ".."))}, argv)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
