@@ -1,16 +1,17 @@
-"""Runs of one optimizer on held_out's MiniLM fine-tuning (``minilm_finetune_austen``) through
-``evaluation.run_one``, the runner of ``mnemosyne-eval``, without Adam's reference runs.
+"""Runs of one optimizer on held_out's MiniLM fine-tuning (``minilm_finetune_austen``; or, with
+``--task minilm_prompt_austen``, its prompt tuning) through ``evaluation.run_one``, the runner of
+``mnemosyne-eval``, without Adam's reference runs.
 
     .venv/bin/python docs/results/eval/minilm_finetune_runs.py OPTIMIZER SEEDS OUT.json \
-        [--grid_points I,J | --rates R1,R2] [--newton_schulz direct]
+        [--grid_points I,J | --rates R1,R2] [--newton_schulz direct] [--task minilm_prompt_austen]
 
 SEEDS is a comma-separated list.  ``--grid_points`` runs a tuned optimizer (a ``_tuned`` name) at
 those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``hyper_at(lr)``),
 ``--rates`` at those learning rates (beyond the grid: the points ``run_tuned`` adds where the pick
 is at the grid's end); without either the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
 the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
-records {optimizer, seed, lr, final_test, final_valid} (lr null at the optimizer's own rate),
-rewritten after every run.
+records {optimizer, task, seed, lr, final_test, final_valid} (lr null at the optimizer's own
+rate), rewritten after every run.
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ import time
 import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
 from mnemosyne_lopt import evaluation, orthogonalize
 
-TASK = "minilm_finetune_austen"
+TASKS = ("minilm_finetune_austen", "minilm_prompt_austen")
 
 
 def main():
@@ -30,11 +31,12 @@ def main():
   parser.add_argument("--grid_points", default=None)
   parser.add_argument("--rates", default=None)
   parser.add_argument("--newton_schulz", choices=("gram", "direct"), default="gram")
+  parser.add_argument("--task", choices=TASKS, default=TASKS[0])
   args = parser.parse_args()
   if args.newton_schulz == "direct":
     orthogonalize._newton_schulz_gram = orthogonalize._newton_schulz_direct  # pylint: disable=protected-access
   opt = evaluation.make_optimizer(args.optimizer)
-  spec = next(s for s in evaluation.suite("held_out") if s.name == TASK)
+  spec = next(s for s in evaluation.suite("held_out") if s.name == args.task)
   if args.grid_points is not None and args.rates is not None:
     parser.error("Give --grid_points or --rates, not both.")
   rates = ([opt.grid[int(i)] for i in args.grid_points.split(",")] if args.grid_points is not None
@@ -47,7 +49,7 @@ def main():
       start = time.time()
       r = evaluation.run_one(opt, opt.hyper if lr is None else opt.hyper_at(lr), spec, seed,
                              spec.num_steps, cache)
-      records.append({"optimizer": args.optimizer, "seed": seed, "lr": lr,
+      records.append({"optimizer": args.optimizer, "task": args.task, "seed": seed, "lr": lr,
                       "final_test": r["final_test"], "final_valid": r["final_valid"]})
       print(f"{args.optimizer} seed {seed} lr {lr}: test {r['final_test']:.4f}  valid "
             f"{r['final_valid']:.4f}  ({time.time() - start:.0f} s)", flush=True)

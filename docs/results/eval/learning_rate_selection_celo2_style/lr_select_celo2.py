@@ -1,7 +1,7 @@
 """The learning rate of the Celo2-style rule at equal budget, chosen by the rule that chose
 ``mnemosyne()``'s default, on tasks outside held_out.
 
-    PYTHONPATH=. .venv/bin/python docs/results/eval/learning_rate_selection_celo2_style/lr_select_celo2.py [--seeds 2]
+    PYTHONPATH=. .venv/bin/python docs/results/eval/learning_rate_selection_celo2_style/lr_select_celo2.py [--seeds 2] [--extension]
 
 The Celo2-style rule (``mnemosyne_lopt.celo2_style``) with the theta it has after the same 1,000
 outer steps of ``gin_configs/meta_train/v2_small*.gin`` as the shipped default's theta
@@ -23,7 +23,14 @@ architectures (``mnemosyne-stability --celo2_run`` this theta), else the next ra
 Its held_out comparisons with ``mnemosyne()`` then run it at the rate kept.  Writes results.json
 and results.md next to this file; ``--summary_only`` rewrites results.md from results.json
 without training.
+
+Extension, fixed after the runs of RATES and before its own: the rule picked 1e-3, the lowest of
+RATES, so the rates of AdamW's grid below it (EXTENSION: 1e-4, 3e-4) are run as well, as
+``mnemosyne-eval`` extends a tuned learning-rate grid whose pick is at its end, and the rule then
+chooses among all six rates (``--extension`` runs them into results_extension.json; the summary
+reads both files).
 """
+import json
 import os
 import sys
 
@@ -38,6 +45,7 @@ import ortho_select  # pylint: disable=g-import-not-at-top,wrong-import-position
 import lr_select_orthogonal  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RATES = lr_select_orthogonal.RATES
+EXTENSION = (1e-4, 3e-4)
 CELO2_RUN = os.path.normpath(os.path.join(HERE, "..", "..", "meta_training", "v2_small_stage2",
                                           "celo2_style"))
 
@@ -46,9 +54,15 @@ def name(lr):
   return f"celo2_style_lr{lr:g}"
 
 
-def optimizers():
+def all_rates(results):
+  """The rates of RATES and EXTENSION that ``results`` holds, in increasing order."""
+  some_task = next(iter(results.values()))
+  return sorted(lr for lr in RATES + EXTENSION if name(lr) in some_task)
+
+
+def optimizers(rates=RATES):
   out = []
-  for lr in RATES:
+  for lr in rates:
     opt = evaluation.make_optimizer(f"celo2_style:{CELO2_RUN}@{lr:g}")
     opt.name = name(lr)
     out.append(opt)
@@ -58,14 +72,19 @@ def optimizers():
 def rate_rows(mean, results, tuned):
   """Per rate of RATES: (rate, tasks below AdamW at that rate, tasks within 2 % of tuned AdamW,
   geometric mean of validation loss / tuned AdamW's), on mean validation losses."""
-  rows = []
-  for lr, row in zip(RATES, wd_select.setting_rows(mean, results, tuned, [name(lr) for lr in RATES])):
+  rows, rates = [], all_rates(results)
+  for lr, row in zip(rates, wd_select.setting_rows(mean, results, tuned, [name(lr) for lr in rates])):
     below = sum(mean(t, name(lr)) < mean(t, f"adamw_lr{lr:g}") for t in results)
     rows.append((lr, below, row[2], row[3]))
   return rows
 
 
 def summarize(results, seeds):
+  extension = os.path.join(HERE, "results_extension.json")
+  if os.path.exists(extension):
+    with open(extension) as f:
+      for t, by_opt in json.load(f)["results"].items():
+        results[t].update(by_opt)
   results, grid = ortho_select.with_adamw(results)
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
@@ -74,7 +93,7 @@ def summarize(results, seeds):
   lines = [f"Final validation / test loss, mean over {seeds} seeds, constant learning rates: the "
            "Celo2-style rule at equal budget (v2_small stage 2, no weight decay, no bound) per "
            "rate, AdamW (weight decay 1e-4) at the same rates.", ""]
-  cols = [c for lr in RATES for c in (f"adamw_lr{lr:g}", name(lr))]
+  cols = [c for lr in all_rates(results) for c in (f"adamw_lr{lr:g}", name(lr))]
   lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
   lines += ["", f"| rate | below AdamW at the same rate (of {n}) | within 2 % of tuned AdamW (of {n}) | "
             "geometric mean / tuned AdamW |", "|---:|---:|---:|---:|"]
@@ -86,8 +105,15 @@ def summarize(results, seeds):
 
 
 def main(argv=None):
-  return wd_select.selection_main(__doc__, HERE, optimizers, summarize,
-                                  {"rates": RATES, "theta": os.path.relpath(CELO2_RUN, os.path.join(HERE, "..", "..", "..", ".."))}, argv)
+  argv = list(sys.argv[1:] if argv is None else argv)
+  extension = "--extension" in argv
+  if extension:
+    argv.remove("--extension")
+  rates = EXTENSION if extension else RATES
+  theta = os.path.relpath(CELO2_RUN, os.path.join(HERE, "..", "..", "..", ".."))
+  return wd_select.selection_main(__doc__, HERE, lambda: optimizers(rates), summarize,
+                                  {"rates": rates, "theta": theta}, argv,
+                                  json_name="results_extension.json" if extension else "results.json")
 
 
 if __name__ == "__main__":
