@@ -9,7 +9,9 @@ when only its seeds 0-1 were run, left out of the table and the counts while nei
 ``../held_out_orthogonal_3seeds/``, ``../held_out_orthogonal_minilm_finetune_shipped_3seeds/`` and
 ``../held_out_orthogonal_minilm_3seeds/``; tuned AdamW from ``../held_out_tuned_extended_3seeds/``
 (grids extended), tuned Adam on MiniLM from ``../minilm_finetune_tuned_3seeds/picks.json`` (seeds
-0-2, per seed) and ``../held_out/`` (prompt tuning, seed 0).  Prints the markdown table and the
+0-2, per seed) and ``../held_out/`` (prompt tuning, seed 0); the learned optimizers meta-trained for
+the same 1,000 outer steps as the default's theta (LEARNED: both LSTMs and the Celo2-style rule, as
+meta-trained, from ``../held_out_v2_small_stage2_3seeds/``).  Prints the markdown table and the
 counts; writes ``summary.json``.
 """
 import json
@@ -26,10 +28,33 @@ NINE = ["transformer_lm_kjv_tiny", "transformer_lm_kjv_tiny_flaxinit", "vit_tiny
         "bert_mlm_austen_tiny", "t5_tiny_prompt", "mnist5k28_mlp128x64_relu_10k",
         "mnist_npm28_mlp32_tanh_10k", "mnist_npm28_conv16x32", "lo_quadratic10"]
 FT, PROMPT = "minilm_finetune_austen", "minilm_prompt_austen"
+STAGE2 = "held_out_v2_small_stage2_3seeds"
+_MT = "docs/results/meta_training/v2_small_stage2/"
+CELO2_SELECTED = "held_out_celo2_style_lr3e-4_3seeds"
+LEARNED = {"LSTM": (STAGE2, f"lstm:{_MT}lstm"),
+           "feature LSTM": (STAGE2, f"lstm_features:{_MT}lstm_features"),
+           "Celo2-style rule at 1e-3 (as meta-trained)": (STAGE2, f"celo2_style:{_MT}celo2_style"),
+           "Celo2-style rule at 3e-4 (its selected rate)": (CELO2_SELECTED,
+                                                            f"celo2_style:{_MT}celo2_style@0.0003")}
 
 
 def _load(folder):
-  return evaluation.load_results(os.path.join(EVAL, folder))["tasks"]
+  """The tasks of a results folder, with the MiniLM runs of its ``minilm_finetune.json`` /
+  ``minilm_prompt.json`` (``../minilm_finetune_runs.py``'s records, one optimizer at its own
+  rate) as runs of that optimizer in seed order."""
+  path = os.path.join(EVAL, folder)
+  tasks = evaluation.load_results(path)["tasks"] if any(
+      os.path.exists(os.path.join(path, f)) for f in ("results.json", "results.json.gz")) else {}
+  for task in (FT, PROMPT):
+    records = os.path.join(path, f"{task.removesuffix('_austen')}.json")
+    if os.path.exists(records):
+      with open(records) as f:
+        runs = sorted(json.load(f), key=lambda r: r["seed"])
+      assert [r["seed"] for r in runs] == list(range(len(runs))), records
+      spec, rate = evaluation._split_rate(runs[0]["optimizer"])  # pylint: disable=protected-access
+      name = spec if rate is None else f"{spec}@{rate:g}"         # as mnemosyne-eval names it
+      tasks[task] = {"results": {name: {"runs": runs}}}
+  return tasks
 
 
 def _per_seed(tasks, task, name, seeds=None):
@@ -92,8 +117,38 @@ def main():
         f"within 2 % of tuned AdamW: {len(within)} of {n} ({', '.join(within)}; mnemosyne(1e-3): "
         f"{len(within_1e3)}); LM initialisations {100 * gap:.1f} % apart; median ratio to AdamW 3e-3 "
         f"{summary['median_ratio_to_adamw_3e-3']:.3f}, to AdamW 1e-3 {summary['median_ratio_to_adamw_1e-3']:.3f}")
+  summary["equal_budget"] = equal_budget(own, rows, ft_seeds)
   with open(os.path.join(HERE, "summary.json"), "w") as f:
     json.dump(summary, f, indent=1)
+
+
+def equal_budget(own, tasks, ft_seeds):
+  """Claim (a) at the default rate: per learned optimizer of LEARNED (meta-trained for the same
+  1,000 outer steps of v2_small as the default's theta), the tasks (of those both ran) where
+  ``mnemosyne()``'s mean test loss is below its, and the task-seed pairs; printed and returned."""
+  out = {}
+  print()
+  for label, (folder, name) in LEARNED.items():
+    if not os.path.exists(os.path.join(EVAL, folder)):
+      continue
+    theirs = _load(folder)
+    ran = [t for t in tasks if t in theirs and name in theirs[t]["results"]]
+    if not ran:
+      continue
+    below, pairs, total = [], 0, 0
+    for t in ran:
+      seeds = ft_seeds if t == FT else None
+      m, b = _per_seed(own, t, DEFAULT), _per_seed(theirs, t, name, seeds)
+      below += [t] if np.mean(m) < np.mean(b) else []
+      pairs += int(sum(x < y for x, y in zip(m, b)))
+      total += len(m)
+    out[label] = {"below": below, "of": ran, "seed_pairs_below": pairs, "seed_pairs": total}
+    print(f"below {label}: {len(below)} of {len(ran)} ({pairs} of {total} task-seed pairs); not "
+          f"below on: {', '.join(t for t in ran if t not in below) or 'none'}")
+  both = [t for t in out["LSTM"]["of"] if t in out["LSTM"]["below"] and t in out["feature LSTM"]["below"]]
+  out["both LSTMs"] = {"below": both, "of": out["LSTM"]["of"]}
+  print(f"below both LSTMs: {len(both)} of {len(out['LSTM']['of'])}")
+  return out
 
 
 if __name__ == "__main__":
