@@ -8,10 +8,11 @@ when only its seeds 0-1 were run, left out of the table and the counts while nei
 ``../held_out_v2_wd_3seeds/`` and ``../held_out_v2_wd_minilm_3seeds/``; ``mnemosyne(1e-3)`` from
 ``../held_out_orthogonal_3seeds/``, ``../held_out_orthogonal_minilm_finetune_shipped_3seeds/`` and
 ``../held_out_orthogonal_minilm_3seeds/``; tuned AdamW from ``../held_out_tuned_extended_3seeds/``
-(grids extended), tuned Adam on MiniLM from ``../minilm_finetune_tuned_3seeds/picks.json`` (seeds
-0-2, per seed) and ``../held_out/`` (prompt tuning, seed 0); the learned optimizers meta-trained for
-the same 1,000 outer steps as the default's theta (LEARNED: both LSTMs and the Celo2-style rule, as
-meta-trained, from ``../held_out_v2_small_stage2_3seeds/``).  Prints the markdown table and the
+(grids extended), tuned Adam on MiniLM from ``../minilm_finetune_tuned_3seeds/picks.json`` and
+``../minilm_prompt_tuned_3seeds/picks.json`` (rates picked on seeds 0-2, test losses per seed); the learned optimizers meta-trained for
+the same 1,000 outer steps as the default's theta (LEARNED: both LSTMs and the Celo2-style rule as
+meta-trained, from ``../held_out_v2_small_stage2_3seeds/``; the Celo2-style rule at the rate its
+selection picks, ``../held_out_celo2_style_lr3e-4_3seeds/``).  Prints the markdown table and the
 counts; writes ``summary.json``.
 """
 import json
@@ -78,7 +79,8 @@ def main():
   tuned_nine = _load("held_out_tuned_extended_3seeds")
   with open(os.path.join(EVAL, "minilm_finetune_tuned_3seeds", "picks.json")) as f:
     ft_tuned = json.load(f)["adam_tuned"]
-  prompt_tuned = _load("held_out")[PROMPT]["results"]["adam_tuned"]
+  with open(os.path.join(EVAL, "minilm_prompt_tuned_3seeds", "picks.json")) as f:
+    prompt_tuned = json.load(f)["adam_tuned"]
   rows, out = [], {}
   for task in tasks:
     seeds = ft_seeds if task == FT else None
@@ -91,7 +93,7 @@ def main():
     elif task == FT:
       tuned, rate = [ft_tuned["final_test_per_seed"][s] for s in (seeds or [0, 1, 2])], ft_tuned["chosen_lr"]
     else:
-      tuned, rate = [r["final_test"] for r in prompt_tuned["runs"]], prompt_tuned["chosen_lr"]
+      tuned, rate = prompt_tuned["final_test_per_seed"], prompt_tuned["chosen_lr"]
     means = {k: float(np.mean(v)) for k, v in dict(m=m, a3=a3, a1=a1, m1=m1, tuned=tuned).items()}
     out[task] = dict(means, tuned_rate=rate, seeds=len(m), seeds_below_a3=int(sum(x < y for x, y in zip(m, a3))))
     rows.append(task)
