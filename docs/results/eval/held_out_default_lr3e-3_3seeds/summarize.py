@@ -127,7 +127,8 @@ def main():
 def equal_budget(own, tasks, ft_seeds):
   """Claim (a) at the default rate: per learned optimizer of LEARNED (meta-trained for the same
   1,000 outer steps of v2_small as the default's theta), the tasks (of those both ran) where
-  ``mnemosyne()``'s mean test loss is below its, and the task-seed pairs; printed and returned."""
+  ``mnemosyne()``'s mean test loss is below its (on the seeds both ran), and the task-seed pairs;
+  printed and returned."""
   out = {}
   print()
   for label, (folder, name) in LEARNED.items():
@@ -137,16 +138,22 @@ def equal_budget(own, tasks, ft_seeds):
     ran = [t for t in tasks if t in theirs and name in theirs[t]["results"]]
     if not ran:
       continue
-    below, pairs, total = [], 0, 0
+    below, pairs, total, fewer = [], 0, 0, {}
     for t in ran:
       seeds = ft_seeds if t == FT else None
       m, b = _per_seed(own, t, DEFAULT), _per_seed(theirs, t, name, seeds)
+      n = min(len(m), len(b))          # the seeds both ran (a run depends on its seed only)
+      if n < len(m):
+        fewer[t] = n
+      m, b = m[:n], b[:n]
       below += [t] if np.mean(m) < np.mean(b) else []
       pairs += int(sum(x < y for x, y in zip(m, b)))
-      total += len(m)
-    out[label] = {"below": below, "of": ran, "seed_pairs_below": pairs, "seed_pairs": total}
+      total += n
+    out[label] = {"below": below, "of": ran, "seed_pairs_below": pairs, "seed_pairs": total,
+                  "tasks_on_fewer_seeds": fewer}
     print(f"below {label}: {len(below)} of {len(ran)} ({pairs} of {total} task-seed pairs); not "
-          f"below on: {', '.join(t for t in ran if t not in below) or 'none'}")
+          f"below on: {', '.join(t for t in ran if t not in below) or 'none'}"
+          + "".join(f"; {t} on seeds 0-{k - 1} only" for t, k in fewer.items()))
   both = [t for t in out["LSTM"]["of"] if t in out["LSTM"]["below"] and t in out["feature LSTM"]["below"]]
   out["both LSTMs"] = {"below": both, "of": out["LSTM"]["of"]}
   print(f"below both LSTMs: {len(both)} of {len(out['LSTM']['of'])}")
