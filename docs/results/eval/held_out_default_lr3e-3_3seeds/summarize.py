@@ -35,7 +35,7 @@ CELO2_SELECTED = "held_out_celo2_style_lr3e-4_3seeds"
 LEARNED = {"LSTM": (STAGE2, f"lstm:{_MT}lstm"),
            "feature LSTM": (STAGE2, f"lstm_features:{_MT}lstm_features"),
            "Celo2-style rule at 1e-3 (as meta-trained)": (STAGE2, f"celo2_style:{_MT}celo2_style"),
-           "Celo2-style rule at 3e-4 (its selected rate)": (CELO2_SELECTED,
+           "Celo2-style rule at 3e-4 (first in its rate selection by validation)": (CELO2_SELECTED,
                                                             f"celo2_style:{_MT}celo2_style@0.0003")}
 
 
