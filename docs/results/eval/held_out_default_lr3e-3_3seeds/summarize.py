@@ -12,7 +12,8 @@ when only its seeds 0-1 were run, left out of the table and the counts while nei
 ``../minilm_prompt_tuned_3seeds/picks.json`` (rates picked on seeds 0-2, test losses per seed); the learned optimizers meta-trained for
 the same 1,000 outer steps as the default's theta (LEARNED: both LSTMs and the Celo2-style rule as
 meta-trained, from ``../held_out_v2_small_stage2_3seeds/``; the Celo2-style rule at the rate its
-selection picks, ``../held_out_celo2_style_lr3e-4_3seeds/``).  Prints the markdown table and the
+selection puts first, ``../held_out_celo2_style_lr3e-4_3seeds/``; and the Celo2-style rule of
+3,000 outer steps of "plain"'s recipe, ``../held_out_celo2_equal_budget_*_3seeds/``).  Prints the markdown table and the
 counts; writes ``summary.json``.
 """
 import json
@@ -36,7 +37,11 @@ LEARNED = {"LSTM": (STAGE2, f"lstm:{_MT}lstm"),
            "feature LSTM": (STAGE2, f"lstm_features:{_MT}lstm_features"),
            "Celo2-style rule at 1e-3 (as meta-trained)": (STAGE2, f"celo2_style:{_MT}celo2_style"),
            "Celo2-style rule at 3e-4 (first in its rate selection by validation)": (CELO2_SELECTED,
-                                                            f"celo2_style:{_MT}celo2_style@0.0003")}
+                                                            f"celo2_style:{_MT}celo2_style@0.0003"),
+           "Celo2-style rule of 3,000 outer steps of \"plain\"'s recipe, at 1e-3": (
+               tuple(f"held_out_celo2_equal_budget_{p}_3seeds"
+                     for p in ("lms", "others", "minilm_finetune", "minilm_prompt")),
+               "celo2_style:docs/results/meta_training/celo2_style_v2_stage8")}
 
 
 def _load(folder):
@@ -131,10 +136,11 @@ def equal_budget(own, tasks, ft_seeds):
   printed and returned."""
   out = {}
   print()
-  for label, (folder, name) in LEARNED.items():
-    if not os.path.exists(os.path.join(EVAL, folder)):
+  for label, (folders, name) in LEARNED.items():
+    folders = (folders,) if isinstance(folders, str) else folders
+    if not all(os.path.exists(os.path.join(EVAL, f)) for f in folders):
       continue
-    theirs = _load(folder)
+    theirs = {t: r for f in folders for t, r in _load(f).items()}
     ran = [t for t in tasks if t in theirs and name in theirs[t]["results"]]
     if not ran:
       continue
