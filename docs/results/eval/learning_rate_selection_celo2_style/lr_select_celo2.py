@@ -38,10 +38,8 @@ from mnemosyne_lopt import evaluation
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "weight_decay_selection"))
-sys.path.insert(0, os.path.join(HERE, "..", "orthogonalize_selection"))
 sys.path.insert(0, os.path.join(HERE, "..", "learning_rate_selection_orthogonal"))
 import wd_select  # pylint: disable=g-import-not-at-top,wrong-import-position
-import ortho_select  # pylint: disable=g-import-not-at-top,wrong-import-position
 import lr_select_orthogonal  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RATES = lr_select_orthogonal.RATES
@@ -69,39 +67,15 @@ def optimizers(rates=RATES):
   return out
 
 
-def rate_rows(mean, results, tuned):
-  """Per rate of RATES: (rate, tasks below AdamW at that rate, tasks within 2 % of tuned AdamW,
-  geometric mean of validation loss / tuned AdamW's), on mean validation losses."""
-  rows, rates = [], all_rates(results)
-  for lr, row in zip(rates, wd_select.setting_rows(mean, results, tuned, [name(lr) for lr in rates])):
-    below = sum(mean(t, name(lr)) < mean(t, f"adamw_lr{lr:g}") for t in results)
-    rows.append((lr, below, row[2], row[3]))
-  return rows
-
-
 def summarize(results, seeds):
   extension = os.path.join(HERE, "results_extension.json")
   if os.path.exists(extension):
     with open(extension) as f:
       for t, by_opt in json.load(f)["results"].items():
         results[t].update(by_opt)
-  results, grid = ortho_select.with_adamw(results)
-  mean = wd_select.mean_final(results)
-  tuned = wd_select.tuned_adamw_rates(mean, results, grid)
-  rows = rate_rows(mean, results, tuned)
-  n = len(results)
-  lines = [f"Final validation / test loss, mean over {seeds} seeds, constant learning rates: the "
-           "Celo2-style rule at equal budget (v2_small stage 2, no weight decay, no bound) per "
-           "rate, AdamW (weight decay 1e-4) at the same rates.", ""]
-  cols = [c for lr in all_rates(results) for c in (f"adamw_lr{lr:g}", name(lr))]
-  lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
-  lines += ["", f"| rate | below AdamW at the same rate (of {n}) | within 2 % of tuned AdamW (of {n}) | "
-            "geometric mean / tuned AdamW |", "|---:|---:|---:|---:|"]
-  lines += [f"| {r[0]:g} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
-  lines += ["", "Order by the rule (module docstring), before the stability check: "
-            + ", ".join(f"{r[0]:g}" for r in lr_select_orthogonal.rule_order(rows, n)) + "."]
-  wd_select.write_summary(HERE, lines, "results.md")
-  return 0
+  return lr_select_orthogonal.rate_summary(
+      results, seeds, HERE, "the Celo2-style rule at equal budget (v2_small stage 2, no weight "
+      "decay, no bound)", all_rates(results), name)
 
 
 def main(argv=None):

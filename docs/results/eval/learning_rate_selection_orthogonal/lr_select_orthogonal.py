@@ -46,12 +46,14 @@ def optimizers():
           for lr in RATES if lr != SHIPPED_RATE]
 
 
-def rate_rows(mean, results, tuned):
-  """Per rate of RATES: (rate, tasks below AdamW at that rate, tasks within 2 % of tuned AdamW,
-  geometric mean of validation loss / tuned AdamW's), on mean validation losses."""
+def rate_rows(mean, results, tuned, rates=RATES, name_of=name):
+  """Per rate of ``rates``: (rate, tasks below AdamW at that rate, tasks within 2 % of tuned AdamW,
+  geometric mean of validation loss / tuned AdamW's), on mean validation losses; ``name_of(lr)``
+  is the optimizer's name in ``results`` at that rate."""
   rows = []
-  for lr, row in zip(RATES, wd_select.setting_rows(mean, results, tuned, [name(lr) for lr in RATES])):
-    below = sum(mean(t, name(lr)) < mean(t, f"adamw_lr{lr:g}") for t in results)
+  names = [name_of(lr) for lr in rates]
+  for lr, row in zip(rates, wd_select.setting_rows(mean, results, tuned, names)):
+    below = sum(mean(t, name_of(lr)) < mean(t, f"adamw_lr{lr:g}") for t in results)
     rows.append((lr, below, row[2], row[3]))
   return rows
 
@@ -63,24 +65,31 @@ def rule_order(rows, num_tasks):
   return sorted(eligible, key=lambda r: (-r[2], r[0]))
 
 
-def summarize(results, seeds):
-  results, grid = ortho_select.with_adamw(ortho_select.with_shipped(results, name(SHIPPED_RATE)))
+def rate_summary(results, seeds, folder, what, rates=RATES, name_of=name):
+  """Writes ``folder``/results.md: per task the validation / test losses of the optimizer (``what``
+  names it) at each of ``rates`` beside AdamW's at the same rate and tuned AdamW's (``results``
+  with AdamW's runs added), the table of ``rate_rows`` and the rule's order."""
+  results, grid = ortho_select.with_adamw(results)
   mean = wd_select.mean_final(results)
   tuned = wd_select.tuned_adamw_rates(mean, results, grid)
-  rows = rate_rows(mean, results, tuned)
+  rows = rate_rows(mean, results, tuned, rates, name_of)
   n = len(results)
-  lines = [f"Final validation / test loss, mean over {seeds} seeds, constant learning rates: the "
-           "shipped default (pretrained \"orthogonal\", weight decay 0.1, bound 2) per rate, AdamW "
-           "(weight decay 1e-4) at the same rates.", ""]
-  cols = [c for lr in RATES for c in (f"adamw_lr{lr:g}", name(lr))]
+  lines = [f"Final validation / test loss, mean over {seeds} seeds, constant learning rates: {what} "
+           "per rate, AdamW (weight decay 1e-4) at the same rates.", ""]
+  cols = [c for lr in rates for c in (f"adamw_lr{lr:g}", name_of(lr))]
   lines += wd_select.table_beside_tuned_adamw(mean, results, tuned, cols)
   lines += ["", f"| rate | below AdamW at the same rate (of {n}) | within 2 % of tuned AdamW (of {n}) | "
             "geometric mean / tuned AdamW |", "|---:|---:|---:|---:|"]
   lines += [f"| {r[0]:g} | {r[1]} | {r[2]} | {r[3]:.4f} |" for r in rows]
   lines += ["", "Order by the rule (module docstring), before the stability check: "
             + ", ".join(f"{r[0]:g}" for r in rule_order(rows, n)) + "."]
-  wd_select.write_summary(HERE, lines, "results.md")
+  wd_select.write_summary(folder, lines, "results.md")
   return 0
+
+
+def summarize(results, seeds):
+  return rate_summary(ortho_select.with_shipped(results, name(SHIPPED_RATE)), seeds, HERE,
+                      "the shipped default (pretrained \"orthogonal\", weight decay 0.1, bound 2)")
 
 
 def main(argv=None):

@@ -41,6 +41,29 @@ def _runs(folder, name):
   return [(x["final_valid"], x["final_test"]) for x in r["runs"]]
 
 
+def pick_on_three_seeds(name, grid):
+  """The pick over ``grid`` (lr -> {seed: (valid, test)}) on the mean validation loss of seeds
+  0-2, among the rates every one of them ran; printed under ``name`` with the grid, returned as
+  a picks.json entry."""
+  full = {lr: s for lr, s in grid.items() if sorted(s) == [0, 1, 2]}
+  chosen = select_learning_rate({lr: [s[k][0] for k in range(3)] for lr, s in full.items()})
+  out = {"chosen_lr": chosen, "at_grid_edge": chosen in (min(full), max(full)),
+         "final_test": float(np.mean([full[chosen][k][1] for k in range(3)])),
+         "final_test_per_seed": [full[chosen][k][1] for k in range(3)],
+         "grid": [{"lr": lr, "seeds": sorted(s),
+                   "mean_final_valid": float(np.mean([v[0] for v in s.values()])),
+                   "mean_final_test": float(np.mean([v[1] for v in s.values()]))}
+                  for lr, s in sorted(grid.items())]}
+  print(name)
+  for g in out["grid"]:
+    print(f"  lr {g['lr']:.3g}  seeds {g['seeds']}  valid {g['mean_final_valid']:.4f}  "
+          f"test {g['mean_final_test']:.4f}")
+  print(f"  picked {chosen:.3g} on seeds 0-2: test {out['final_test']:.4f} "
+        f"({', '.join(f'{x:.4f}' for x in out['final_test_per_seed'])})"
+        + ("  [the lowest or highest rate run on seeds 0-2]" if out["at_grid_edge"] else ""))
+  return out
+
+
 def main():
   points = {}      # optimizer -> lr -> {seed: (valid, test)}
   adam = points.setdefault("adam_tuned", {})
@@ -66,24 +89,7 @@ def main():
     if os.path.exists(path):
       for r in _load(path):
         points[name].setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
-  out = {}
-  for name, grid in points.items():
-    full = {lr: s for lr, s in grid.items() if sorted(s) == [0, 1, 2]}
-    chosen = select_learning_rate({lr: [s[k][0] for k in range(3)] for lr, s in full.items()})
-    out[name] = {"chosen_lr": chosen, "at_grid_edge": chosen in (min(full), max(full)),
-                 "final_test": float(np.mean([full[chosen][k][1] for k in range(3)])),
-                 "final_test_per_seed": [full[chosen][k][1] for k in range(3)],
-                 "grid": [{"lr": lr, "seeds": sorted(s),
-                           "mean_final_valid": float(np.mean([v[0] for v in s.values()])),
-                           "mean_final_test": float(np.mean([v[1] for v in s.values()]))}
-                          for lr, s in sorted(grid.items())]}
-    print(name)
-    for g in out[name]["grid"]:
-      print(f"  lr {g['lr']:.3g}  seeds {g['seeds']}  valid {g['mean_final_valid']:.4f}  "
-            f"test {g['mean_final_test']:.4f}")
-    print(f"  picked {chosen:.3g} on seeds 0-2: test {out[name]['final_test']:.4f} "
-          f"({', '.join(f'{x:.4f}' for x in out[name]['final_test_per_seed'])})"
-          + ("  [the lowest or highest rate run on seeds 0-2]" if out[name]["at_grid_edge"] else ""))
+  out = {name: pick_on_three_seeds(name, grid) for name, grid in points.items()}
   with open(os.path.join(HERE, "picks.json"), "w") as f:
     json.dump(out, f, indent=1)
 

@@ -15,12 +15,14 @@ import glob
 import json
 import os
 
-import numpy as np
+import sys
 
-from mnemosyne_lopt.evaluation import load_results, select_learning_rate
+from mnemosyne_lopt.evaluation import load_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EVAL = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(EVAL, "minilm_finetune_tuned_3seeds"))
+import pick as finetune_pick  # pylint: disable=g-import-not-at-top,wrong-import-position
 TASK = "minilm_prompt_austen"
 
 
@@ -40,22 +42,7 @@ def main():
     with open(path) as f:
       for r in json.load(f):
         grid.setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
-  full = {lr: s for lr, s in grid.items() if sorted(s) == [0, 1, 2]}
-  chosen = select_learning_rate({lr: [s[k][0] for k in range(3)] for lr, s in full.items()})
-  out = {"chosen_lr": chosen, "at_grid_edge": chosen in (min(full), max(full)),
-         "final_test": float(np.mean([full[chosen][k][1] for k in range(3)])),
-         "final_test_per_seed": [full[chosen][k][1] for k in range(3)],
-         "grid": [{"lr": lr, "seeds": sorted(s),
-                   "mean_final_valid": float(np.mean([v[0] for v in s.values()])),
-                   "mean_final_test": float(np.mean([v[1] for v in s.values()]))}
-                  for lr, s in sorted(grid.items())]}
-  print("adam_tuned, MiniLM prompt tuning")
-  for g in out["grid"]:
-    print(f"  lr {g['lr']:.3g}  seeds {g['seeds']}  valid {g['mean_final_valid']:.4f}  "
-          f"test {g['mean_final_test']:.4f}")
-  print(f"  picked {chosen:.3g} on seeds 0-2: test {out['final_test']:.4f} "
-        f"({', '.join(f'{x:.4f}' for x in out['final_test_per_seed'])})"
-        + ("  [the lowest or highest rate run on seeds 0-2]" if out["at_grid_edge"] else ""))
+  out = finetune_pick.pick_on_three_seeds("adam_tuned, MiniLM prompt tuning", grid)
   with open(os.path.join(HERE, "picks.json"), "w") as f:
     json.dump({"adam_tuned": out}, f, indent=1)
 
