@@ -21,14 +21,8 @@ case "$1" in
       .venv/bin/mnemosyne-eval --merge runs/eval_lr3e-3_finetune_seeds01 runs/eval_lr3e-3_finetune_seed2 \
         --join_seeds --out runs/eval_lr3e-3_finetune > /dev/null || exit 1
     fi
-    if [ -d runs/eval_lr3e-3_finetune ]; then
-      .venv/bin/mnemosyne-eval --merge runs/eval_lr3e-3_nine runs/eval_lr3e-3_finetune \
-        runs/eval_lr3e-3_prompt --out $out || exit 1
-    else  # fine-tuning's seeds 0-1 only: a folder of their own (a merge takes sweeps of the same seeds)
-      .venv/bin/mnemosyne-eval --merge runs/eval_lr3e-3_nine runs/eval_lr3e-3_prompt --out $out || exit 1
-      .venv/bin/mnemosyne-eval --merge runs/eval_lr3e-3_finetune_seeds01 --out $out/finetune_seeds01 || exit 1
-      gzip -f -n $out/finetune_seeds01/results.json
-    fi
+    .venv/bin/mnemosyne-eval --merge runs/eval_lr3e-3_nine runs/eval_lr3e-3_finetune \
+      runs/eval_lr3e-3_prompt --out $out || exit 1
     gzip -f -n $out/results.json
     exit 0 ;;
   *) echo "usage: bash $out/run.sh nine|finetune|prompt CORE, then bash $out/run.sh merge"; exit 1 ;;

@@ -3,8 +3,7 @@
 
     PYTHONPATH=. .venv/bin/python docs/results/eval/held_out_default_lr3e-3_3seeds/summarize.py
 
-Reads this folder's runs (after ``run.sh merge``; MiniLM fine-tuning from ``finetune_seeds01/``
-when only its seeds 0-1 were run, left out of the table and the counts while neither exists) and, for the same tasks and seeds: AdamW at 1e-3 from
+Reads this folder's runs (after ``run.sh merge``) and, for the same tasks and seeds: AdamW at 1e-3 from
 ``../held_out_v2_wd_3seeds/`` and ``../held_out_v2_wd_minilm_3seeds/``; ``mnemosyne(1e-3)`` from
 ``../held_out_orthogonal_3seeds/``, ``../held_out_orthogonal_minilm_finetune_shipped_3seeds/`` and
 ``../held_out_orthogonal_minilm_3seeds/``; tuned AdamW from ``../held_out_tuned_extended_3seeds/``
@@ -63,21 +62,12 @@ def _load(folder):
   return tasks
 
 
-def _per_seed(tasks, task, name, seeds=None):
-  runs = tasks[task]["results"][name]["runs"]
-  finals = [r["final_test"] for r in runs]
-  return finals if seeds is None else [finals[s] for s in seeds]
+def _per_seed(tasks, task, name):
+  return [r["final_test"] for r in tasks[task]["results"][name]["runs"]]
 
 
 def main():
   own = _load(os.path.basename(HERE))
-  ft_seeds, tasks = None, NINE + [FT, PROMPT]
-  if FT not in own:
-    if os.path.exists(os.path.join(HERE, "finetune_seeds01")):
-      own[FT] = _load(os.path.join(os.path.basename(HERE), "finetune_seeds01"))[FT]
-      ft_seeds = [0, 1]
-    else:
-      tasks.remove(FT)
   adamw = {**_load("held_out_v2_wd_3seeds"), **_load("held_out_v2_wd_minilm_3seeds")}
   at_1e3 = {**_load("held_out_orthogonal_3seeds"), **_load("held_out_orthogonal_minilm_3seeds")}
   at_1e3[FT] = _load("held_out_orthogonal_minilm_finetune_shipped_3seeds")[FT]
@@ -87,16 +77,15 @@ def main():
   with open(os.path.join(EVAL, "minilm_prompt_tuned_3seeds", "picks.json")) as f:
     prompt_tuned = json.load(f)["adam_tuned"]
   rows, out = [], {}
-  for task in tasks:
-    seeds = ft_seeds if task == FT else None
+  for task in NINE + [FT, PROMPT]:
     m = _per_seed(own, task, DEFAULT)
     a3 = _per_seed(own, task, SAME_RATE)
-    a1 = _per_seed(adamw, task, "adamw", seeds)
-    m1 = _per_seed(at_1e3, task, "mnemosyne:pretrained/orthogonal", seeds)
+    a1 = _per_seed(adamw, task, "adamw")
+    m1 = _per_seed(at_1e3, task, "mnemosyne:pretrained/orthogonal")
     if task in NINE:
       tuned, rate = _per_seed(tuned_nine, task, "adamw_tuned"), tuned_nine[task]["results"]["adamw_tuned"]["chosen_lr"]
     elif task == FT:
-      tuned, rate = [ft_tuned["final_test_per_seed"][s] for s in (seeds or [0, 1, 2])], ft_tuned["chosen_lr"]
+      tuned, rate = ft_tuned["final_test_per_seed"], ft_tuned["chosen_lr"]
     else:
       tuned, rate = prompt_tuned["final_test_per_seed"], prompt_tuned["chosen_lr"]
     means = {k: float(np.mean(v)) for k, v in dict(m=m, a3=a3, a1=a1, m1=m1, tuned=tuned).items()}
@@ -118,18 +107,18 @@ def main():
              "lm_init_gap": gap,
              "median_ratio_to_adamw_3e-3": float(np.median([out[t]["m"] / out[t]["a3"] for t in rows])),
              "median_ratio_to_adamw_1e-3": float(np.median([out[t]["m"] / out[t]["a1"] for t in rows])),
-             "minilm_finetune_seeds": ft_seeds or [0, 1, 2], "tasks": out}
+             "tasks": out}
   n = len(rows)
   print(f"\nbelow AdamW at 3e-3: {len(below_a3)} of {n}; below AdamW at 1e-3: {len(below_a1)} of {n}; "
         f"within 2 % of tuned AdamW: {len(within)} of {n} ({', '.join(within)}; mnemosyne(1e-3): "
         f"{len(within_1e3)}); LM initialisations {100 * gap:.1f} % apart; median ratio to AdamW 3e-3 "
         f"{summary['median_ratio_to_adamw_3e-3']:.3f}, to AdamW 1e-3 {summary['median_ratio_to_adamw_1e-3']:.3f}")
-  summary["equal_budget"] = equal_budget(own, rows, ft_seeds)
+  summary["equal_budget"] = equal_budget(own, rows)
   with open(os.path.join(HERE, "summary.json"), "w") as f:
     json.dump(summary, f, indent=1)
 
 
-def equal_budget(own, tasks, ft_seeds):
+def equal_budget(own, tasks):
   """Claim (a) at the default rate: per learned optimizer of LEARNED (meta-trained for the same
   1,000 outer steps of v2_small as the default's theta), the tasks (of those both ran) where
   ``mnemosyne()``'s mean test loss is below its (on the seeds both ran), and the task-seed pairs;
@@ -146,8 +135,7 @@ def equal_budget(own, tasks, ft_seeds):
       continue
     below, pairs, total, fewer = [], 0, 0, {}
     for t in ran:
-      seeds = ft_seeds if t == FT else None
-      m, b = _per_seed(own, t, DEFAULT), _per_seed(theirs, t, name, seeds)
+      m, b = _per_seed(own, t, DEFAULT), _per_seed(theirs, t, name)
       n = min(len(m), len(b))          # the seeds both ran (a run depends on its seed only)
       if n < len(m):
         fewer[t] = n

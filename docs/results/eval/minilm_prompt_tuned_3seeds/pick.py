@@ -14,7 +14,6 @@ picks.json beside this script.
 import glob
 import json
 import os
-
 import sys
 
 from mnemosyne_lopt.evaluation import load_results
