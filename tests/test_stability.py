@@ -187,6 +187,18 @@ def test_learning_rate_option_scales_every_optimizers_first_update():
                                  atol=5e-7 if name.startswith("celo2_style") else 0)
 
 
+def _small_tree(rows=3, cols=4):
+  """A rows x cols matrix and a bias of cols entries, evenly spaced values."""
+  return {"w": jnp.linspace(-1.0, 2.0, rows * cols).reshape(rows, cols),
+          "b": jnp.linspace(0.1, 0.3, cols)}
+
+
+def _first_update(tx, params):
+  """``tx``'s first update from ``tx.init(params)`` on the gradient sin(params)."""
+  grads = jax.tree_util.tree_map(jnp.sin, params)
+  return tx.update(grads, tx.init(params), params)[0]
+
+
 @pytest.mark.parametrize("name", ["celo2_style", "celo2_style_bound"])
 def test_celo2_style_through_optax_follows_its_learned_optimization_loop(name):
   """``celo2_style`` (``to_optax`` around the Celo2-style rule of ``CELO2_RUN``) and
@@ -216,19 +228,15 @@ def test_celo2_style_through_optax_follows_its_learned_optimization_loop(name):
 def test_celo2_run_picks_the_named_runs_rule():
   """``celo2_run``: ``celo2_style`` is ``to_optax`` around the rule of that run folder (its
   theta_best and config), not ``CELO2_RUN``'s."""
-  import mnemosyne_lopt  # pylint: disable=g-import-not-at-top
   from mnemosyne_lopt import evaluation  # pylint: disable=g-import-not-at-top
   other = os.path.join(os.path.dirname(stability.CELO2_RUN), "v2_small_stage2", "celo2_style")
-  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
-  grads = jax.tree_util.tree_map(jnp.sin, params)
-
-  def first_update(tx):
-    return tx.update(grads, tx.init(params), params)[0]
+  params = _small_tree()
   lopt, theta, _ = evaluation._load_learned("celo2_style", other)  # pylint: disable=protected-access
-  reference = first_update(mnemosyne_lopt.to_optax(
-      evaluation._at_learning_rate("celo2_style", lopt, 2e-3), theta, 100))  # pylint: disable=protected-access
-  ours = first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3, celo2_run=other))
-  shipped = first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3))
+  reference = _first_update(mnemosyne_lopt.to_optax(
+      evaluation._at_learning_rate("celo2_style", lopt, 2e-3), theta, 100), params)  # pylint: disable=protected-access
+  ours = _first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3,
+                                                celo2_run=other), params)
+  shipped = _first_update(stability.make_optimizer("celo2_style", 100, learning_rate=2e-3), params)
   for key in params:
     np.testing.assert_array_equal(ours[key], reference[key])
   assert not np.allclose(ours["w"], shipped["w"])
@@ -237,19 +245,16 @@ def test_celo2_run_picks_the_named_runs_rule():
 def test_weight_decay_option_and_adamw_with_mnemosynes_decay():
   """``weight_decay`` override: Mnemosyne's update with decay lambda minus its update without is
   -lr lambda p exactly (decoupled, as optax.adamw); ``adamw_wd0.1`` is optax.adamw(lr, weight_decay=0.1)."""
-  params = {"w": jnp.linspace(-1.0, 2.0, 12).reshape(3, 4), "b": jnp.linspace(0.1, 0.3, 4)}
-  grads = jax.tree_util.tree_map(jnp.sin, params)
-
-  def first_update(tx):
-    return tx.update(grads, tx.init(params), params)[0]
+  params = _small_tree()
   for name in ("mnemosyne", "mnemosyne_T"):
-    with_wd, without = (first_update(stability.make_optimizer(name, 100, overrides={"weight_decay": wd},
-                                                              learning_rate=2e-3)) for wd in (0.3, 0.0))
+    with_wd, without = (_first_update(stability.make_optimizer(name, 100, overrides={"weight_decay": wd},
+                                                               learning_rate=2e-3), params)
+                        for wd in (0.3, 0.0))
     for key in params:
       np.testing.assert_allclose(with_wd[key] - without[key], -2e-3 * 0.3 * params[key], rtol=1e-5,
                                  atol=1e-9)
-  ours = first_update(stability.make_optimizer("adamw_wd0.1", 100, learning_rate=2e-3))
-  reference = first_update(optax.adamw(2e-3, weight_decay=0.1))
+  ours = _first_update(stability.make_optimizer("adamw_wd0.1", 100, learning_rate=2e-3), params)
+  reference = _first_update(optax.adamw(2e-3, weight_decay=0.1), params)
   for key in params:
     np.testing.assert_allclose(ours[key], reference[key], rtol=1e-6)
 
@@ -258,21 +263,18 @@ def test_pretrained_option_picks_the_shipped_optimizer():
   """``pretrained`` override (``--pretrained``): mnemosyne is ``mnemosyne(name=...)``, alone or
   with other overrides (which then apply to that optimizer's configuration); without it, the
   default."""
-  params = {"w": jnp.linspace(-1.0, 2.0, 48).reshape(8, 6), "b": jnp.linspace(0.1, 0.3, 6)}
-  grads = jax.tree_util.tree_map(jnp.sin, params)
-
-  def first_update(tx):
-    return tx.update(grads, tx.init(params), params)[0]
+  params = _small_tree(8, 6)
   for name in ("plain", "default"):
-    ours = first_update(stability.make_optimizer("mnemosyne", 100, overrides={"pretrained": name}))
-    reference = first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name=name))
+    ours = _first_update(stability.make_optimizer("mnemosyne", 100, overrides={"pretrained": name}),
+                         params)
+    reference = _first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name=name), params)
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
                            ours, reference)
-  default = first_update(stability.make_optimizer("mnemosyne", 100))
-  plain_wd = first_update(stability.make_optimizer(
-      "mnemosyne", 100, overrides={"pretrained": "plain", "weight_decay": 0.0}))
-  reference = first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name="plain",
-                                                    weight_decay=0.0))
+  default = _first_update(stability.make_optimizer("mnemosyne", 100), params)
+  plain_wd = _first_update(stability.make_optimizer(
+      "mnemosyne", 100, overrides={"pretrained": "plain", "weight_decay": 0.0}), params)
+  reference = _first_update(mnemosyne_lopt.mnemosyne(stability.LEARNING_RATE, name="plain",
+                                                     weight_decay=0.0), params)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-10),
                          plain_wd, reference)
   assert np.max(np.abs(np.asarray(default["w"]) - np.asarray(reference["w"]))) > 1e-5
