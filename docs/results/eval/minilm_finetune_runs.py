@@ -11,10 +11,13 @@ those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``h
 is at the grid's end); without either the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
 the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
 records {optimizer, task, seed, lr, final_test, final_valid} (lr null at the optimizer's own
-rate), rewritten after every run.
+rate), rewritten after every run; where OUT exists its records are kept and their seed-rate pairs
+not run again (an interrupted or extended run resumes), which requires them to be of the same
+optimizer and task.
 """
 import argparse
 import json
+import os
 import time
 
 import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
@@ -44,8 +47,19 @@ def main():
   if rates != [None] and opt.grid is None:
     parser.error(f"{args.optimizer} has no learning-rate grid; give a _tuned optimizer.")
   cache, records = {}, []
+  if os.path.exists(args.out):
+    with open(args.out) as f:
+      records = json.load(f)
+    other = {(r["optimizer"], r["task"]) for r in records} - {(args.optimizer, args.task)}
+    if other:
+      parser.error(f"{args.out} holds runs of {sorted(other)}; give another OUT file for "
+                   f"{args.optimizer} on {args.task}.")
+  done = {(r["seed"], r["lr"]) for r in records}
   for seed in (int(s) for s in args.seeds.split(",")):
     for lr in rates:
+      if (seed, lr) in done:
+        print(f"{args.optimizer} seed {seed} lr {lr}: in {args.out}, not run again", flush=True)
+        continue
       start = time.time()
       r = evaluation.run_one(opt, opt.hyper if lr is None else opt.hyper_at(lr), spec, seed,
                              spec.num_steps, cache)

@@ -3,7 +3,7 @@
 # decay to 0: mnemosyne-eval --schedule warmup_cosine, Adam on the same schedule beside it) on
 # held_out's two MiniLM tasks, on core CORE (about 20 minutes a task and seed, Adam's run
 # included): seed 0, or with --seeds12 seeds 1 and 2; merge puts seed 0 of both tasks into this
-# folder, merge3 joins seeds 0-2 of fine-tuning (the task whose seeds 1-2 were run) into seeds3/.
+# folder, merge3 joins seeds 0-2 of both tasks into seeds3/.
 # Usage: bash docs/results/eval/held_out_mechanic_minilm_warmup_cosine/run.sh CORE finetune|prompt [--seeds12]
 #        bash docs/results/eval/held_out_mechanic_minilm_warmup_cosine/run.sh merge|merge3
 cd "$(dirname "$0")/../../../.."
@@ -13,7 +13,8 @@ if [ "$1" = merge ]; then
     --out $out
 fi
 if [ "$1" = merge3 ]; then
-  exec .venv/bin/mnemosyne-eval --merge $out runs/eval_mechanic_wc_minilm_finetune_s12 --join_seeds --out $out/seeds3
+  exec .venv/bin/mnemosyne-eval --merge $out runs/eval_mechanic_wc_minilm_finetune_s12 \
+    runs/eval_mechanic_wc_minilm_prompt_s12 --join_seeds --out $out/seeds3
 fi
 mkdir -p runs
 dir=runs/eval_mechanic_wc_minilm_$2 seeds=(--seeds 1)
