@@ -1521,6 +1521,43 @@ def learned_wins(results: dict) -> Dict[str, Dict[str, tuple]]:
   return wins
 
 
+def heat_map(ratios, rows: Sequence[str], columns: Sequence[str], path: str, title: str,
+             reference: str, ran=None) -> str:
+  """Writes a heat map of ``ratios`` (rows x columns, final losses / a reference's) to ``path``:
+  a log colour scale centred on 1 that saturates at 10x either way, every cell annotated, grey
+  where a ratio is NaN ("nan" written where ``ran`` says the row ran the column: it diverged).
+  Returns ``path``."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  ratios = np.asarray(ratios, dtype=float)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    logs = np.log10(np.clip(ratios, 1e-12, None))      # NaN stays NaN (grey)
+  finite = np.isfinite(logs)
+  largest = float(np.abs(logs[finite]).max()) if finite.any() else 0.0
+  span = float(np.clip(largest, 0.05, 1.0))      # the colours saturate at 10x either way
+  fig, ax = plt.subplots(figsize=(2.5 + 1.1 * len(columns), 1.8 + 0.38 * len(rows)))
+  cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.85")
+  image = ax.imshow(np.ma.masked_invalid(logs), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
+  for i in range(len(rows)):
+    for j in range(len(columns)):
+      if np.isfinite(ratios[i, j]):
+        ax.text(j, i, f"{ratios[i, j]:.3g}", ha="center", va="center", fontsize=7,
+                color="white" if abs(logs[i, j]) > 0.6 * span else "black")
+      elif ran is not None and ran[i][j]:       # ran, diverged
+        ax.text(j, i, "nan", ha="center", va="center", fontsize=7)
+  ax.set_xticks(np.arange(len(columns)))
+  ax.set_xticklabels(columns, rotation=25, ha="right", fontsize=7)
+  ax.set_yticks(np.arange(len(rows)))
+  ax.set_yticklabels(rows, fontsize=7)
+  fig.colorbar(image, ax=ax, label=f"log10(test loss / {reference}); < 0: better")
+  ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
 def _plots(results: dict, out: str) -> List[str]:
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
@@ -1554,40 +1591,17 @@ def _plots(results: dict, out: str) -> List[str]:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     written.append(path)
-  # Summary: a heat map, tasks x optimizers, of final test loss / Adam's (log colour scale centred
-  # on 1, saturating at 10x either way; each cell annotated; grey where an optimizer did not run
-  # the task or its loss is not finite).
+  # Summary: a heat map, tasks x optimizers, of final test loss / Adam's.
   tasks = list(results["tasks"])
   ratios = np.array([[results["tasks"][t]["results"].get(n, {}).get("test_relative_to_adam", np.nan)
                       for t in tasks] for n in names], dtype=float)
-  with np.errstate(invalid="ignore"):
-    logs = np.log10(np.clip(ratios, 1e-12, None))      # NaN stays NaN (grey)
-  finite = np.isfinite(logs)
-  largest = float(np.abs(logs[finite]).max()) if finite.any() else 0.0
-  span = float(np.clip(largest, 0.05, 1.0))      # the colours saturate at 10x either way
-  fig, ax = plt.subplots(figsize=(2.5 + 1.1 * len(tasks), 1.8 + 0.38 * len(names)))
-  cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.85")
-  image = ax.imshow(np.ma.masked_invalid(logs), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
-  for i in range(len(names)):
-    for j in range(len(tasks)):
-      if np.isfinite(ratios[i, j]):
-        ax.text(j, i, f"{ratios[i, j]:.3g}", ha="center", va="center", fontsize=7,
-                color="white" if abs(logs[i, j]) > 0.6 * span else "black")
-      elif names[i] in results["tasks"][tasks[j]]["results"]:     # ran, diverged
-        ax.text(j, i, "nan", ha="center", va="center", fontsize=7)
-  ax.set_xticks(np.arange(len(tasks)))
-  ax.set_xticklabels(tasks, rotation=25, ha="right", fontsize=7)
-  ax.set_yticks(np.arange(len(names)))
-  ax.set_yticklabels(names, fontsize=7)
-  fig.colorbar(image, ax=ax, label="log10(test loss / Adam's); < 0: better")
+  ran = np.array([[n in results["tasks"][t]["results"] for t in tasks] for n in names])
   schedule = results.get("schedule", "constant")
-  ax.set_title(f"Suite {results['suite']}: final test loss relative to Adam 1e-3"
-               + (f" ({schedule} schedule)" if schedule != "constant" else "")
-               + f" (mean over {seeds} seed{'s' * (seeds != 1)})", fontsize=9)
-  fig.tight_layout()
   path = os.path.join(out, "summary.png")
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  heat_map(ratios, names, tasks, path, ran=ran, reference="Adam's",
+           title=f"Suite {results['suite']}: final test loss relative to Adam 1e-3"
+           + (f" ({schedule} schedule)" if schedule != "constant" else "")
+           + f" (mean over {seeds} seed{'s' * (seeds != 1)})")
   return written + [path]
 
 
