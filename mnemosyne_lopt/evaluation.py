@@ -71,6 +71,10 @@ Optimizers (comma-separated names):
   step replaced by its polar factor at the same RMS, Muon's Newton-Schulz iteration, before the
   per-coordinate bound); ``mnemosyne_init_relative``: ``init_scale_reference=0.02`` (each
   matrix's step times max(1, rms(p_0) / 0.02), its initial RMS relative to GPT's init std).
+  Any learned name with ``_no_horizon`` appended to its kind (``mnemosyne_no_horizon:pretrained``)
+  is that optimizer with the task's length withheld from it (``init(num_steps=None)``), as
+  ``mnemosyne()`` without ``num_steps`` runs; without it every learned optimizer is told the
+  task's number of steps, as learned_optimization's training loops tell it.
   An untrained v2 Mnemosyne is Adam's direction normalised per tensor at learning rate 1e-3;
   ``mnemosyne_per_coordinate`` needs a v1 source (the per_coordinate mode is v1's).
 
@@ -153,6 +157,7 @@ GRID_EXPONENTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 GRID_STEP = 10.0 ** 0.5              # an extension point lies this factor beyond the grid's end
 MAX_GRID_EXTENSIONS = 4              # at most this many points added beyond the grid (two decades)
 HARNESS = "mnemosyne_harness"        # mnemosyne_with_adamw_harness (_harness_optimizer)
+NO_HORIZON = "_no_horizon"          # <learned kind>_no_horizon: init(num_steps=None)
 MECHANIC = ("mnemosyne_mechanic", "adamw_mechanic")   # Mechanic's step length (_mechanic_optimizer)
 LEARNED = ("adafac_mlp_lopt", "rnn_mlp_lopt", "lstm", "lstm_features", "celo2_style",
            "celo2_style_wd", "celo2_style_bound", "mnemosyne",
@@ -423,14 +428,18 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
     return _mechanic_optimizer(spec, kind, source, schedule)
   if base_name in LEARNED and kind.endswith("_tuned"):
     return _tuned_learned(spec, base_name, source, schedule)
-  if kind in LEARNED:
-    lopt, theta, where = _load_learned(kind, source)
+  hidden = kind.endswith(NO_HORIZON) and kind[:-len(NO_HORIZON)] in LEARNED
+  if kind in LEARNED or hidden:
+    learned = kind[:-len(NO_HORIZON)] if hidden else kind
+    lopt, theta, where = _load_learned(learned, source)
+    if hidden:
+      where += ", not told the task's length"
     has_lr = _has_learning_rate(lopt)
     if rate is not None:
       if not has_lr:
         raise ValueError(f"{spec}@{rate:g}: {kind} has no learning rate of its own (only "
                          "Mnemosyne v2 and celo2_style do); drop the @ part.")
-      lopt = _at_learning_rate(kind, lopt, rate)
+      lopt = _at_learning_rate(learned, lopt, rate)
       where += f", lr {rate:g}"
     scheduled = scheduled and has_lr
     by_steps = {}
@@ -444,18 +453,35 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
           raise ValueError(f"{spec} already has a learning-rate schedule; evaluate it with "
                            "--schedule constant.")
         by_steps[num_steps] = _at_learning_rate(
-            kind, lopt, learning_rate_schedule(schedule, lopt.learning_rate, num_steps))
+            learned, lopt, learning_rate_schedule(schedule, lopt.learning_rate, num_steps))
       return by_steps[num_steps]
     if scheduled:
       where += f", lr {lopt.learning_rate:g}{with_schedule}"
+    told = lambda num_steps: None if hidden else num_steps     # the horizon init() is given
     return Optimizer(
         name=(spec if source else f"{kind}:untrained") + at,
         family=f"lopt:{spec}:{id(lopt)}:{schedule if scheduled else 'constant'}", hyper=theta,
-        fns=lambda th, num_steps: meta_training.lopt_fns(lopt_for(num_steps), th, num_steps),
-        lo_optimizer=lambda th, num_steps: lopt_for(num_steps).opt_fn(th), source=where,
+        fns=lambda th, num_steps: meta_training.lopt_fns(lopt_for(num_steps), th, told(num_steps)),
+        lo_optimizer=lambda th, num_steps: (_HorizonHidden if hidden else lambda o: o)(
+            lopt_for(num_steps).opt_fn(th)), source=where,
         has_learning_rate=has_lr)
   raise ValueError(f"Unknown optimizer {spec!r}; use one of {sorted(DEFAULT_LR)} (optionally with "
                    f"_tuned) or <learned>:<source> with learned in {list(LEARNED)}.")
+
+
+class _HorizonHidden:
+  """A learned_optimization optimizer whose ``init`` is never told the number of training steps
+  (the rest delegated to it)."""
+
+  def __init__(self, opt):
+    self._opt = opt
+
+  def init(self, params, model_state=None, num_steps=None, **kwargs):
+    del num_steps
+    return self._opt.init(params, model_state, num_steps=None, **kwargs)
+
+  def __getattr__(self, name):
+    return getattr(self._opt, name)
 
 
 def _split_rate(spec: str):

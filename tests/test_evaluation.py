@@ -1008,3 +1008,20 @@ def test_custom_optimizer_runs_its_own_transformation_on_both_runners():
   x = hand_run(task, task.init(jax.random.split(jax.random.PRNGKey(0))[0]), [()] * STEPS)
   np.testing.assert_allclose(run["final_test"], float(task.loss(x, None, ())), rtol=1e-5)
   assert set(built) == {STEPS}
+
+
+def test_no_horizon_runs_mnemosyne_as_mnemosyne_without_num_steps():
+  """mnemosyne_no_horizon:pretrained@3e-3 trains as the user's mnemosyne() (no num_steps), and
+  mnemosyne:pretrained@3e-3 as mnemosyne(num_steps=T), on both runners; the two differ."""
+  told = evaluation.make_optimizer("mnemosyne:pretrained@3e-3")
+  hidden = evaluation.make_optimizer("mnemosyne_no_horizon:pretrained@3e-3")
+  assert hidden.name == "mnemosyne_no_horizon:pretrained@0.003" and hidden.family != told.family
+  users = {"told": evaluation.custom_optimizer("mnemosyne(num_steps=T)",
+                                               lambda t: mnemosyne_lopt.mnemosyne(num_steps=t)),
+           "hidden": evaluation.custom_optimizer("mnemosyne()", lambda t: mnemosyne_lopt.mnemosyne())}
+  for spec in (evaluation.suite("smoke")[0], _quadratic_spec()):
+    ours = {k: evaluation.run_one(o, o.hyper, spec, 0, STEPS) for k, o in (("told", told), ("hidden", hidden))}
+    for k, o in users.items():
+      theirs = evaluation.run_one(o, o.hyper, spec, 0, STEPS)
+      np.testing.assert_allclose(ours[k]["train_curve"], theirs["train_curve"], rtol=2e-5, err_msg=(spec.name, k))
+    assert not np.allclose(ours["told"]["train_curve"], ours["hidden"]["train_curve"], rtol=1e-6), spec.name
