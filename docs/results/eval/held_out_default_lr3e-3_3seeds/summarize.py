@@ -66,30 +66,42 @@ def _per_seed(tasks, task, name):
   return [r["final_test"] for r in tasks[task]["results"][name]["runs"]]
 
 
-def main():
+def references():
+  """Per task of NINE + [FT, PROMPT]: the per-seed test losses of AdamW at 3e-3 (this folder's
+  runs), AdamW at 1e-3, ``mnemosyne(1e-3)`` and tuned AdamW (tuned Adam on MiniLM), and the tuned
+  rate: {task: {"a3": [...], "a1": [...], "m1": [...], "tuned": [...], "tuned_rate": r}}."""
   own = _load(os.path.basename(HERE))
   adamw = {**_load("held_out_v2_wd_3seeds"), **_load("held_out_v2_wd_minilm_3seeds")}
   at_1e3 = {**_load("held_out_orthogonal_3seeds"), **_load("held_out_orthogonal_minilm_3seeds")}
   at_1e3[FT] = _load("held_out_orthogonal_minilm_finetune_shipped_3seeds")[FT]
   tuned_nine = _load("held_out_tuned_extended_3seeds")
-  with open(os.path.join(EVAL, "minilm_finetune_tuned_3seeds", "picks.json")) as f:
-    ft_tuned = json.load(f)["adam_tuned"]
-  with open(os.path.join(EVAL, "minilm_prompt_tuned_3seeds", "picks.json")) as f:
-    prompt_tuned = json.load(f)["adam_tuned"]
+  picks = {}
+  for task, folder in ((FT, "minilm_finetune_tuned_3seeds"), (PROMPT, "minilm_prompt_tuned_3seeds")):
+    with open(os.path.join(EVAL, folder, "picks.json")) as f:
+      picks[task] = json.load(f)["adam_tuned"]
+  out = {}
+  for task in NINE + [FT, PROMPT]:
+    if task in NINE:
+      tuned = _per_seed(tuned_nine, task, "adamw_tuned")
+      rate = tuned_nine[task]["results"]["adamw_tuned"]["chosen_lr"]
+    else:
+      tuned, rate = picks[task]["final_test_per_seed"], picks[task]["chosen_lr"]
+    out[task] = {"a3": _per_seed(own, task, SAME_RATE), "a1": _per_seed(adamw, task, "adamw"),
+                 "m1": _per_seed(at_1e3, task, "mnemosyne:pretrained/orthogonal"),
+                 "tuned": tuned, "tuned_rate": rate}
+  return out
+
+
+def main():
+  own = _load(os.path.basename(HERE))
+  refs = references()
   rows, out = [], {}
   for task in NINE + [FT, PROMPT]:
-    m = _per_seed(own, task, DEFAULT)
-    a3 = _per_seed(own, task, SAME_RATE)
-    a1 = _per_seed(adamw, task, "adamw")
-    m1 = _per_seed(at_1e3, task, "mnemosyne:pretrained/orthogonal")
-    if task in NINE:
-      tuned, rate = _per_seed(tuned_nine, task, "adamw_tuned"), tuned_nine[task]["results"]["adamw_tuned"]["chosen_lr"]
-    elif task == FT:
-      tuned, rate = ft_tuned["final_test_per_seed"], ft_tuned["chosen_lr"]
-    else:
-      tuned, rate = prompt_tuned["final_test_per_seed"], prompt_tuned["chosen_lr"]
-    means = {k: float(np.mean(v)) for k, v in dict(m=m, a3=a3, a1=a1, m1=m1, tuned=tuned).items()}
-    out[task] = dict(means, tuned_rate=rate, seeds=len(m), seeds_below_a3=int(sum(x < y for x, y in zip(m, a3))))
+    m, a3 = _per_seed(own, task, DEFAULT), refs[task]["a3"]
+    means = {k: float(np.mean(v)) for k, v in dict(
+        m=m, **{k: refs[task][k] for k in ("a3", "a1", "m1", "tuned")}).items()}
+    out[task] = dict(means, tuned_rate=refs[task]["tuned_rate"], seeds=len(m),
+                     seeds_below_a3=int(sum(x < y for x, y in zip(m, a3))))
     rows.append(task)
   below_a3 = [t for t in rows if out[t]["m"] < out[t]["a3"]]
   below_a1 = [t for t in rows if out[t]["m"] < out[t]["a1"]]
