@@ -13,8 +13,9 @@ if [ "$1" = merge ]; then
     --out $out
 fi
 if [ "$1" = merge3 ]; then
-  exec .venv/bin/mnemosyne-eval --merge $out runs/eval_mechanic_wc_minilm_finetune_s12 \
-    runs/eval_mechanic_wc_minilm_prompt_s12 --join_seeds --out $out/seeds3
+  .venv/bin/mnemosyne-eval --merge runs/eval_mechanic_wc_minilm_finetune_s12 runs/eval_mechanic_wc_minilm_prompt_s12 \
+    --out runs/eval_mechanic_wc_minilm_s12 > /dev/null || exit 1
+  exec .venv/bin/mnemosyne-eval --merge $out runs/eval_mechanic_wc_minilm_s12 --join_seeds --out $out/seeds3
 fi
 mkdir -p runs
 dir=runs/eval_mechanic_wc_minilm_$2 seeds=(--seeds 1)
