@@ -428,9 +428,9 @@ def make_optimizer(spec: str, schedule: str = "constant") -> Optimizer:
     return _mechanic_optimizer(spec, kind, source, schedule)
   if base_name in LEARNED and kind.endswith("_tuned"):
     return _tuned_learned(spec, base_name, source, schedule)
-  hidden = kind.endswith(NO_HORIZON) and kind[:-len(NO_HORIZON)] in LEARNED
+  learned = kind.removesuffix(NO_HORIZON)
+  hidden = learned != kind and learned in LEARNED
   if kind in LEARNED or hidden:
-    learned = kind[:-len(NO_HORIZON)] if hidden else kind
     lopt, theta, where = _load_learned(learned, source)
     if hidden:
       where += ", not told the task's length"

@@ -43,7 +43,7 @@ UNTUNED, ADAMW = "mnemosyne()", "AdamW 1e-3"
 TUNED = ["AdamW tuned", "Muon tuned", "schedule-free AdamW tuned", "Lion tuned"]
 LEARNED = ["Celo2-style", "LSTM", "feature LSTM"]
 COLUMNS = [UNTUNED, ADAMW] + TUNED + LEARNED
-# (folder or folders, name in their results) per column; MiniLM's tuned Adam comes from picks.json.
+# (folders, name in their results) per column; MiniLM's tuned Adam: summarize.minilm_tuned_adam().
 SOURCES = {
     UNTUNED: (["held_out_default_lr3e-3_3seeds"], summarize.DEFAULT),
     ADAMW: (["held_out_v2_wd_3seeds", "held_out_v2_wd_minilm_3seeds"], "adamw"),
@@ -52,7 +52,6 @@ SOURCES = {
     **{c: ([summarize.STAGE2], f"{k}:{summarize._MT}{k}") for c, k in zip(  # pylint: disable=protected-access
         LEARNED, ["celo2_style", "lstm", "lstm_features"])},
 }
-PICKS = {summarize.FT: "minilm_finetune_tuned_3seeds", summarize.PROMPT: "minilm_prompt_tuned_3seeds"}
 
 
 def _rate(r):
@@ -81,10 +80,8 @@ def collect():
         out[task][column] = {"final_test": [r["final_test"] for r in runs],
                              "train_curves": [r["train_curve"] for r in runs],
                              "rate": result.get("chosen_lr")}
-  for task, folder in PICKS.items():
-    with open(os.path.join(EVAL, folder, "picks.json")) as f:
-      pick = json.load(f)["adam_tuned"]
-    assert len(pick["final_test_per_seed"]) == 3, folder
+  for task, pick in summarize.minilm_tuned_adam().items():
+    assert len(pick["final_test_per_seed"]) == 3, task
     out[task]["AdamW tuned"] = {"final_test": pick["final_test_per_seed"], "train_curves": None,
                                 "rate": pick["chosen_lr"], "adam": True}
   return out

@@ -66,19 +66,26 @@ def _per_seed(tasks, task, name):
   return [r["final_test"] for r in tasks[task]["results"][name]["runs"]]
 
 
-def references():
-  """Per task of NINE + [FT, PROMPT]: the per-seed test losses of AdamW at 3e-3 (this folder's
-  runs), AdamW at 1e-3, ``mnemosyne(1e-3)`` and tuned AdamW (tuned Adam on MiniLM), and the tuned
-  rate: {task: {"a3": [...], "a1": [...], "m1": [...], "tuned": [...], "tuned_rate": r}}."""
-  own = _load(os.path.basename(HERE))
-  adamw = {**_load("held_out_v2_wd_3seeds"), **_load("held_out_v2_wd_minilm_3seeds")}
-  at_1e3 = {**_load("held_out_orthogonal_3seeds"), **_load("held_out_orthogonal_minilm_3seeds")}
-  at_1e3[FT] = _load("held_out_orthogonal_minilm_finetune_shipped_3seeds")[FT]
-  tuned_nine = _load("held_out_tuned_extended_3seeds")
+def minilm_tuned_adam():
+  """Tuned Adam on the two MiniLM tasks, picked on seeds 0-2: {task: picks.json's adam_tuned
+  entry} (``final_test_per_seed``, ``chosen_lr``, ...)."""
   picks = {}
   for task, folder in ((FT, "minilm_finetune_tuned_3seeds"), (PROMPT, "minilm_prompt_tuned_3seeds")):
     with open(os.path.join(EVAL, folder, "picks.json")) as f:
       picks[task] = json.load(f)["adam_tuned"]
+  return picks
+
+
+def references(own):
+  """Per task of NINE + [FT, PROMPT]: the per-seed test losses of AdamW at 3e-3 (from ``own``,
+  this folder's ``_load``), AdamW at 1e-3, ``mnemosyne(1e-3)`` and tuned AdamW (tuned Adam on
+  MiniLM), and the tuned rate: {task: {"a3": [...], "a1": [...], "m1": [...], "tuned": [...],
+  "tuned_rate": r}}."""
+  adamw = {**_load("held_out_v2_wd_3seeds"), **_load("held_out_v2_wd_minilm_3seeds")}
+  at_1e3 = {**_load("held_out_orthogonal_3seeds"), **_load("held_out_orthogonal_minilm_3seeds")}
+  at_1e3[FT] = _load("held_out_orthogonal_minilm_finetune_shipped_3seeds")[FT]
+  tuned_nine = _load("held_out_tuned_extended_3seeds")
+  picks = minilm_tuned_adam()
   out = {}
   for task in NINE + [FT, PROMPT]:
     if task in NINE:
@@ -94,7 +101,7 @@ def references():
 
 def main():
   own = _load(os.path.basename(HERE))
-  refs = references()
+  refs = references(own)
   rows, out = [], {}
   for task in NINE + [FT, PROMPT]:
     m, a3 = _per_seed(own, task, DEFAULT), refs[task]["a3"]

@@ -29,7 +29,7 @@ TASKS = told_summary.NINE + [told_summary.FT, told_summary.PROMPT]
 def main():
   own = told_summary._load(os.path.basename(HERE))  # pylint: disable=protected-access
   told = told_summary._load("held_out_default_lr3e-3_3seeds")  # pylint: disable=protected-access
-  refs = told_summary.references()
+  refs = told_summary.references(told)
   per_seed = told_summary._per_seed  # pylint: disable=protected-access
   ran = [t for t in TASKS if t in own and HIDDEN in own[t]["results"]]
   out = {}
