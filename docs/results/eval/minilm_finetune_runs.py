@@ -10,10 +10,11 @@ those indices of its learning-rate grid, each as ``run_tuned`` runs a point (``h
 ``--rates`` at those learning rates (beyond the grid: the points ``run_tuned`` adds where the pick
 is at the grid's end); without either the optimizer runs at its own rate.  ``--newton_schulz direct`` replaces the Gram form
 the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
-records {optimizer, task, seed, lr, final_test, final_valid} (lr null at the optimizer's own
-rate), rewritten after every run; where OUT exists its records are kept and their seed-rate pairs
-not run again (an interrupted or extended run resumes), which requires them to be of the same
-optimizer and task.
+records {optimizer, task, seed, lr, final_test, final_valid, train_curve} (lr null at the
+optimizer's own rate; train_curve, the run's training losses, is absent from the files this
+folder's older sweeps committed), rewritten after every run; where OUT exists its records are kept and their seed-rate pairs not
+run again (an interrupted or extended run resumes), which requires them to be of the same
+optimizer and task.  ``run_records`` is the same for other scripts.
 """
 import argparse
 import json
@@ -24,6 +25,41 @@ import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
 from mnemosyne_lopt import evaluation, orthogonalize
 
 TASKS = ("minilm_finetune_austen", "minilm_prompt_austen")
+
+
+def run_records(optimizer, task, seeds, rates, out, log=print):
+  """Runs ``optimizer`` on ``task`` for every seed in ``seeds`` at every rate in ``rates`` (None:
+  its own rate) that OUT's records lack, appending each run's record to OUT as it ends; returns
+  OUT's records.  Raises ValueError where OUT holds runs of another optimizer or task."""
+  opt = evaluation.make_optimizer(optimizer)
+  spec = next(s for s in evaluation.suite("held_out") if s.name == task)
+  if any(lr is not None for lr in rates) and opt.grid is None:
+    raise ValueError(f"{optimizer} has no learning-rate grid; give a _tuned optimizer.")
+  cache, records = {}, []
+  if os.path.exists(out):
+    with open(out) as f:
+      records = json.load(f)
+    other = {(r["optimizer"], r["task"]) for r in records} - {(optimizer, task)}
+    if other:
+      raise ValueError(f"{out} holds runs of {sorted(other)}; give another OUT file for "
+                       f"{optimizer} on {task}.")
+  done = {(r["seed"], r["lr"]) for r in records}
+  for seed in seeds:
+    for lr in rates:
+      if (seed, lr) in done:
+        log(f"{optimizer} seed {seed} lr {lr}: in {out}, not run again")
+        continue
+      start = time.time()
+      r = evaluation.run_one(opt, opt.hyper if lr is None else opt.hyper_at(lr), spec, seed,
+                             spec.num_steps, cache)
+      records.append({"optimizer": optimizer, "task": task, "seed": seed, "lr": lr,
+                      "final_test": r["final_test"], "final_valid": r["final_valid"],
+                      "train_curve": [float(x) for x in r["train_curve"]]})
+      log(f"{optimizer} seed {seed} lr {lr}: test {r['final_test']:.4f}  valid "
+          f"{r['final_valid']:.4f}  ({time.time() - start:.0f} s)")
+      with open(out, "w") as f:
+        json.dump(records, f, indent=1)
+  return records
 
 
 def main():
@@ -38,37 +74,18 @@ def main():
   args = parser.parse_args()
   if args.newton_schulz == "direct":
     orthogonalize._newton_schulz_gram = orthogonalize._newton_schulz_direct  # pylint: disable=protected-access
-  opt = evaluation.make_optimizer(args.optimizer)
-  spec = next(s for s in evaluation.suite("held_out") if s.name == args.task)
   if args.grid_points is not None and args.rates is not None:
     parser.error("Give --grid_points or --rates, not both.")
-  rates = ([opt.grid[int(i)] for i in args.grid_points.split(",")] if args.grid_points is not None
-           else [float(r) for r in args.rates.split(",")] if args.rates is not None else [None])
-  if rates != [None] and opt.grid is None:
+  grid = evaluation.make_optimizer(args.optimizer).grid
+  if args.grid_points is not None and grid is None:
     parser.error(f"{args.optimizer} has no learning-rate grid; give a _tuned optimizer.")
-  cache, records = {}, []
-  if os.path.exists(args.out):
-    with open(args.out) as f:
-      records = json.load(f)
-    other = {(r["optimizer"], r["task"]) for r in records} - {(args.optimizer, args.task)}
-    if other:
-      parser.error(f"{args.out} holds runs of {sorted(other)}; give another OUT file for "
-                   f"{args.optimizer} on {args.task}.")
-  done = {(r["seed"], r["lr"]) for r in records}
-  for seed in (int(s) for s in args.seeds.split(",")):
-    for lr in rates:
-      if (seed, lr) in done:
-        print(f"{args.optimizer} seed {seed} lr {lr}: in {args.out}, not run again", flush=True)
-        continue
-      start = time.time()
-      r = evaluation.run_one(opt, opt.hyper if lr is None else opt.hyper_at(lr), spec, seed,
-                             spec.num_steps, cache)
-      records.append({"optimizer": args.optimizer, "task": args.task, "seed": seed, "lr": lr,
-                      "final_test": r["final_test"], "final_valid": r["final_valid"]})
-      print(f"{args.optimizer} seed {seed} lr {lr}: test {r['final_test']:.4f}  valid "
-            f"{r['final_valid']:.4f}  ({time.time() - start:.0f} s)", flush=True)
-      with open(args.out, "w") as f:
-        json.dump(records, f, indent=1)
+  rates = ([grid[int(i)] for i in args.grid_points.split(",")] if args.grid_points is not None
+           else [float(r) for r in args.rates.split(",")] if args.rates is not None else [None])
+  try:
+    run_records(args.optimizer, args.task, [int(s) for s in args.seeds.split(",")], rates, args.out,
+                log=lambda line: print(line, flush=True))
+  except ValueError as e:
+    parser.error(str(e))
 
 
 if __name__ == "__main__":
