@@ -9,9 +9,10 @@ over seeds 0-2) of
   - AdamW at its default 1e-3, untuned (``../held_out_v2_wd_3seeds/``, ``../held_out_v2_wd_minilm_3seeds/``);
   - AdamW, Muon, schedule-free AdamW and Lion, each with its learning rate tuned on validation
     loss over its default x 10^{-1 .. 1}, extended while the pick is at an end
-    (``../held_out_tuned_extended_3seeds/``); on the two MiniLM tasks only Adam was tuned (picked
-    on seeds 0-2: ``../minilm_finetune_tuned_3seeds/``, ``../minilm_prompt_tuned_3seeds/``), in
-    the AdamW column;
+    (``../held_out_tuned_extended_3seeds/``); on the two MiniLM tasks Adam stands in the AdamW
+    column (picked on seeds 0-2: ``../minilm_finetune_tuned_3seeds/``,
+    ``../minilm_prompt_tuned_3seeds/``); Muon, schedule-free AdamW and Lion were tuned on MiniLM
+    prompt tuning (``../minilm_prompt_field_3seeds/``), not on its fine-tuning;
   - the learned optimizers meta-trained for the same 1,000 outer steps of the same recipe as the
     default's theta (``../held_out_v2_small_stage2_3seeds/``): the Celo2-style rule at 1e-3, its
     meta-training rate, and both LSTMs (which do not fit MiniLM fine-tuning in this machine's memory).
@@ -41,14 +42,14 @@ LABELS = {"transformer_lm_kjv_tiny": "byte-level Transformer LM, std 0.02",
           summarize.FT: "MiniLM fine-tuning", summarize.PROMPT: "MiniLM prompt tuning"}
 UNTUNED, ADAMW = "mnemosyne()", "AdamW 1e-3"
 TUNED = ["AdamW tuned", "Muon tuned", "schedule-free AdamW tuned", "Lion tuned"]
+TUNED_NAMES = ["adamw_tuned", "muon_tuned", "schedule_free_adamw_tuned", "lion_tuned"]
 LEARNED = ["Celo2-style", "LSTM", "feature LSTM"]
 COLUMNS = [UNTUNED, ADAMW] + TUNED + LEARNED
 # (folders, name in their results) per column; MiniLM's tuned Adam: summarize.minilm_tuned_adam().
 SOURCES = {
     UNTUNED: (["held_out_default_lr3e-3_3seeds"], summarize.DEFAULT),
     ADAMW: (["held_out_v2_wd_3seeds", "held_out_v2_wd_minilm_3seeds"], "adamw"),
-    **{c: (["held_out_tuned_extended_3seeds"], n) for c, n in zip(
-        TUNED, ["adamw_tuned", "muon_tuned", "schedule_free_adamw_tuned", "lion_tuned"])},
+    **{c: (["held_out_tuned_extended_3seeds"], n) for c, n in zip(TUNED, TUNED_NAMES)},
     **{c: ([summarize.STAGE2], f"{k}:{summarize._MT}{k}") for c, k in zip(  # pylint: disable=protected-access
         LEARNED, ["celo2_style", "lstm", "lstm_features"])},
 }
@@ -84,6 +85,11 @@ def collect():
     assert len(pick["final_test_per_seed"]) == 3, task
     out[task]["AdamW tuned"] = {"final_test": pick["final_test_per_seed"], "train_curves": None,
                                 "rate": pick["chosen_lr"], "adam": True}
+  with open(os.path.join(EVAL, "minilm_prompt_field_3seeds", "picks.json")) as f:
+    for name, pick in json.load(f).items():
+      out[summarize.PROMPT][TUNED[TUNED_NAMES.index(name)]] = {
+          "final_test": pick["final_test_per_seed"], "train_curves": pick["train_curves"],
+          "rate": pick["chosen_lr"]}
   return out
 
 
