@@ -12,9 +12,10 @@ is at the grid's end); without either the optimizer runs at its own rate.  ``--n
 the code takes on wide matrices by the direct recursion on every matrix.  OUT receives a list of
 records {optimizer, task, seed, lr, final_test, final_valid, train_curve} (lr null at the
 optimizer's own rate; train_curve, the run's training losses, is absent from the files this
-folder's older sweeps committed), rewritten after every run; where OUT exists its records are kept and their seed-rate pairs not
-run again (an interrupted or extended run resumes), which requires them to be of the same
-optimizer and task.  ``run_records`` is the same for other scripts.
+folder's older sweeps committed), rewritten after every run; where OUT exists its records are
+kept and their seed-rate pairs not run again (an interrupted or extended run resumes), which
+requires them to be of the same optimizer and task.  ``run_records`` is the same for other
+scripts.
 """
 import argparse
 import json

@@ -11,8 +11,9 @@ over seeds 0-2) of
     loss over its default x 10^{-1 .. 1}, extended while the pick is at an end
     (``../held_out_tuned_extended_3seeds/``); on the two MiniLM tasks Adam stands in the AdamW
     column (picked on seeds 0-2: ``../minilm_finetune_tuned_3seeds/``,
-    ``../minilm_prompt_tuned_3seeds/``); Muon, schedule-free AdamW and Lion were tuned on MiniLM
-    prompt tuning (``../minilm_prompt_field_3seeds/``), not on its fine-tuning;
+    ``../minilm_prompt_tuned_3seeds/``); the other tuned optimizers on MiniLM prompt tuning are
+    those with a 3-seed pick in ``../minilm_prompt_field_3seeds/picks.json``; none was tuned on
+    MiniLM fine-tuning;
   - the learned optimizers meta-trained for the same 1,000 outer steps of the same recipe as the
     default's theta (``../held_out_v2_small_stage2_3seeds/``): the Celo2-style rule at 1e-3, its
     meta-training rate, and both LSTMs (which do not fit MiniLM fine-tuning in this machine's memory).
