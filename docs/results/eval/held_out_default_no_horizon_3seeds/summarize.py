@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from mnemosyne_lopt import stability
+from mnemosyne_lopt import evaluation, stability
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "held_out_default_lr3e-3_3seeds"))
@@ -46,7 +46,7 @@ def main():
     print(f"| {t} | {o['a3']:.4f} | {o['told']:.4f} | {o['hidden']:.4f} | {o['hidden'] / o['told']:.3f} | "
           f"{o['seeds_below_told']} of {o['seeds']} | {o['tuned']:.4f} ({o['tuned_rate']:.3g}) |")
   below = lambda key, ref: [t for t in ran if out[t][key] < out[t][ref]]
-  within = lambda key: [t for t in ran if out[t][key] <= 1.02 * out[t]["tuned"]]
+  within = lambda key: [t for t in ran if out[t][key] <= (1 + evaluation.WITHIN) * out[t]["tuned"]]
   curves = [r["train_curve"] for t in ran for r in own[t]["results"][HIDDEN]["runs"] if "train_curve" in r]
   summary = {
       "tasks": out,

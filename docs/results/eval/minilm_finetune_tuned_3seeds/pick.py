@@ -41,6 +41,14 @@ def _runs(folder, name):
   return [(x["final_valid"], x["final_test"]) for x in r["runs"]]
 
 
+def add_records(grid, records):
+  """Adds run records ({lr, seed, final_valid, final_test}, as ``../minilm_finetune_runs.py``
+  writes them) to ``grid`` (lr -> {seed: (valid, test)}); returns it."""
+  for r in records:
+    grid.setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
+  return grid
+
+
 def pick_on_three_seeds(name, grid):
   """The pick over ``grid`` (lr -> {seed: (valid, test)}) on the mean validation loss of seeds
   0-2, among the rates every one of them ran; printed under ``name`` with the grid, returned as
@@ -79,16 +87,13 @@ def main():
   for seed in (1, 2):        # the default at 1e-3 is the grid's 1e-3 point
     mn.setdefault(1e-3, {})[seed] = shipped[seed]
   for seed in (1, 2):
-    path = os.path.join(HERE, f"mnemosyne_grid_seed{seed}.json")
-    for r in _load(path):
-      mn.setdefault(r["lr"], {})[seed] = (r["final_valid"], r["final_test"])
+    add_records(mn, _load(os.path.join(HERE, f"mnemosyne_grid_seed{seed}.json")))
   # Rates beyond the grid's end where the pick is there, as run_tuned extends a grid now
   # (../minilm_finetune_runs.py --rates, seeds 0-2).
   for name, file in (("adam_tuned", "adam_tuned_extension.json"),):
     path = os.path.join(HERE, file)
     if os.path.exists(path):
-      for r in _load(path):
-        points[name].setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
+      add_records(points[name], _load(path))
   out = {name: pick_on_three_seeds(name, grid) for name, grid in points.items()}
   with open(os.path.join(HERE, "picks.json"), "w") as f:
     json.dump(out, f, indent=1)

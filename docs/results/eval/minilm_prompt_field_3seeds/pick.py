@@ -29,9 +29,7 @@ def main():
       continue
     with open(path) as f:
       records = json.load(f)
-    grid = {}
-    for r in records:
-      grid.setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
+    grid = finetune_pick.add_records({}, records)
     if not any(sorted(seeds) == [0, 1, 2] for seeds in grid.values()):
       print(f"{name}, MiniLM prompt tuning: no rate has run on seeds 0-2 yet (run.py {name} goes on)")
       for lr, seeds in sorted(grid.items()):

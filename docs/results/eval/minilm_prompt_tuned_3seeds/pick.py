@@ -39,8 +39,7 @@ def main():
     grid[1e-3][seed] = (runs[seed]["final_valid"], runs[seed]["final_test"])
   for path in sorted(glob.glob(os.path.join(HERE, "adam_*.json"))):
     with open(path) as f:
-      for r in json.load(f):
-        grid.setdefault(r["lr"], {})[r["seed"]] = (r["final_valid"], r["final_test"])
+      finetune_pick.add_records(grid, json.load(f))
   out = finetune_pick.pick_on_three_seeds("adam_tuned, MiniLM prompt tuning", grid)
   with open(os.path.join(HERE, "picks.json"), "w") as f:
     json.dump({"adam_tuned": out}, f, indent=1)
