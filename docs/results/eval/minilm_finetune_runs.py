@@ -15,7 +15,8 @@ optimizer's own rate; train_curve, the run's training losses, is absent from the
 folder's older sweeps committed), rewritten after every run; where OUT exists its records are
 kept and their seed-rate pairs not run again (an interrupted or extended run resumes), which
 requires them to be of the same optimizer and task.  ``run_records`` is the same for other
-scripts.
+scripts, and ``tune_on_three_seeds`` tunes a rate on seeds 0-2 through it (the rule of
+``minilm_prompt_field_3seeds/`` and ``minilm_finetune_field_3seeds/``).
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
 from mnemosyne_lopt import evaluation, orthogonalize
 
 TASKS = ("minilm_finetune_austen", "minilm_prompt_austen")
+FIELD = ("muon_tuned", "schedule_free_adamw_tuned", "lion_tuned")
 
 
 def run_records(optimizer, task, seeds, rates, out, log=print):
@@ -61,6 +63,52 @@ def run_records(optimizer, task, seeds, rates, out, log=print):
       with open(out, "w") as f:
         json.dump(records, f, indent=1)
   return records
+
+
+def valid_by_rate(records):
+  """{lr: {seed: final validation loss}} of a list of run records."""
+  out = {}
+  for r in records:
+    out.setdefault(r["lr"], {})[r["seed"]] = r["final_valid"]
+  return out
+
+
+def tune_on_three_seeds(name, task, out, log=print):
+  """Tunes the constant learning rate of ``name`` (a ``_tuned`` optimizer) on ``task``, picked
+  on seeds 0-2; the runs go to OUT through ``run_records`` (so a second call runs only the
+  seed-rate pairs OUT lacks).  The rule, in the order it runs (a rate's runs depend on its seed
+  only, so each step adds seeds to the rates a 3-seed sweep of ``mnemosyne-eval`` would run, and
+  skips those that cannot be its pick):
+
+  1. seed 0 at every rate of the optimizer's grid (``evaluation.lr_grid``: its default x 10^{-1,
+     -0.5, 0, 0.5, 1}), then, while seed 0's best validation loss is at the lowest or highest rate
+     run, the rate 10^0.5 beyond it (``evaluation.extend_at_edges``, at most 4);
+  2. seeds 1 and 2 at seed 0's best rate and at its neighbour on each side;
+  3. the pick: the lowest mean validation loss over seeds 0-2 among the rates every seed ran
+     (``evaluation.select_learning_rate``); while it is the lowest or highest of those, the rate
+     10^0.5 beyond it on seeds 0-2 (``extend_at_edges`` again).
+
+  Returns the pick."""
+  def run(seeds, rates):
+    return valid_by_rate(run_records(name, task, seeds, rates, out, log=log))
+
+  # 1. seed 0 over the grid, extended while its best is at an end.
+  grid = evaluation.make_optimizer(name).grid
+  valid = run([0], grid)
+  scores = {lr: [valid[lr][0]] for lr in grid}
+  evaluation.extend_at_edges(lambda lr: (None, [run([0], [lr])[lr][0]]), {}, scores)
+  # 2. seeds 1-2 at seed 0's best rate and its two neighbours.
+  rates = sorted(scores)
+  best = rates.index(evaluation.select_learning_rate(scores))
+  chosen = rates[max(best - 1, 0):best + 2]
+  valid = run([1, 2], chosen)
+  # 3. the 3-seed pick, extended while it is at an end of the rates every seed ran.
+  three = {lr: [valid[lr][s] for s in (0, 1, 2)] for lr in chosen}
+  evaluation.extend_at_edges(lambda lr: (None, [run([0, 1, 2], [lr])[lr][s] for s in (0, 1, 2)]),
+                             {}, three)
+  pick = evaluation.select_learning_rate(three)
+  log(f"{name} on {task}: picked {pick:.3g} on seeds 0-2")
+  return pick
 
 
 def main():

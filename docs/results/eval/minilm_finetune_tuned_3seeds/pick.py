@@ -8,10 +8,12 @@ what one ``mnemosyne-eval`` sweep of 3 seeds would compute; the pick is
 optimizer the grid (mean validation / test loss over the seeds each point has), the pick and the
 mean test loss of its runs, and writes picks.json beside this script.  ``adam_tuned_extension.json``
 (``../minilm_finetune_runs.py adam_tuned 0,1,2 ... --rates``) adds rates below tuned Adam's grid,
-whose pick is its lowest rate.
+whose pick is its lowest rate.  ``field_picks`` makes the picks of ``../minilm_prompt_field_3seeds/``
+and ``../minilm_finetune_field_3seeds/``.
 """
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -19,6 +21,8 @@ from mnemosyne_lopt.evaluation import load_results, select_learning_rate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EVAL = os.path.dirname(HERE)
+sys.path.insert(0, EVAL)
+import minilm_finetune_runs  # pylint: disable=g-import-not-at-top,wrong-import-position
 TASK = "minilm_finetune_austen"
 
 
@@ -70,6 +74,33 @@ def pick_on_three_seeds(name, grid):
         f"({', '.join(f'{x:.4f}' for x in out['final_test_per_seed'])})"
         + ("  [the lowest or highest rate run on seeds 0-2]" if out["at_grid_edge"] else ""))
   return out
+
+
+def field_picks(folder, label):
+  """The 3-seed picks of ``minilm_finetune_runs.FIELD`` from NAME.json in ``folder`` (the runs
+  of ``tune_on_three_seeds``), printed under ``label`` (the task) and written to picks.json in
+  ``folder``: per optimizer the ``pick_on_three_seeds`` entry with its runs' training curves.  An
+  optimizer without a rate run on all three seeds has its runs printed and no pick."""
+  out = {}
+  for name in minilm_finetune_runs.FIELD:
+    path = os.path.join(folder, f"{name}.json")
+    if not os.path.exists(path):
+      continue
+    with open(path) as f:
+      records = json.load(f)
+    grid = add_records({}, records)
+    if not any(sorted(seeds) == [0, 1, 2] for seeds in grid.values()):
+      print(f"{name}, {label}: no rate has run on seeds 0-2 yet (run.py {name} goes on)")
+      for lr, seeds in sorted(grid.items()):
+        print(f"  lr {lr:.3g}  seeds {sorted(seeds)}  valid {seeds[min(seeds)][0]:.4f}  "
+              f"test {seeds[min(seeds)][1]:.4f}")
+      continue
+    entry = pick_on_three_seeds(f"{name}, {label}", grid)
+    chosen = {r["seed"]: r for r in records if r["lr"] == entry["chosen_lr"]}
+    entry["train_curves"] = [chosen[s]["train_curve"] for s in (0, 1, 2)]
+    out[name] = entry
+  with open(os.path.join(folder, "picks.json"), "w") as f:
+    json.dump(out, f, indent=1)
 
 
 def main():
