@@ -11,9 +11,9 @@ over seeds 0-2) of
     loss over its default x 10^{-1 .. 1}, extended while the pick is at an end
     (``../held_out_tuned_extended_3seeds/``); on the two MiniLM tasks Adam stands in the AdamW
     column (picked on seeds 0-2: ``../minilm_finetune_tuned_3seeds/``,
-    ``../minilm_prompt_tuned_3seeds/``); the other tuned optimizers on MiniLM prompt tuning are
-    those with a 3-seed pick in ``../minilm_prompt_field_3seeds/picks.json``; none was tuned on
-    MiniLM fine-tuning;
+    ``../minilm_prompt_tuned_3seeds/``); the other tuned optimizers on the MiniLM tasks are those
+    with a 3-seed pick in ``../minilm_prompt_field_3seeds/picks.json`` and
+    ``../minilm_finetune_field_3seeds/picks.json``;
   - the learned optimizers meta-trained for the same 1,000 outer steps of the same recipe as the
     default's theta (``../held_out_v2_small_stage2_3seeds/``): the Celo2-style rule at 1e-3, its
     meta-training rate, and both LSTMs (which do not fit MiniLM fine-tuning in this machine's memory).
@@ -86,11 +86,13 @@ def collect():
     assert len(pick["final_test_per_seed"]) == 3, task
     out[task]["AdamW tuned"] = {"final_test": pick["final_test_per_seed"], "train_curves": None,
                                 "rate": pick["chosen_lr"], "adam": True}
-  with open(os.path.join(EVAL, "minilm_prompt_field_3seeds", "picks.json")) as f:
-    for name, pick in json.load(f).items():
-      out[summarize.PROMPT][TUNED[TUNED_NAMES.index(name)]] = {
-          "final_test": pick["final_test_per_seed"], "train_curves": pick["train_curves"],
-          "rate": pick["chosen_lr"]}
+  for task, folder in ((summarize.PROMPT, "minilm_prompt_field_3seeds"),
+                       (summarize.FT, "minilm_finetune_field_3seeds")):
+    with open(os.path.join(EVAL, folder, "picks.json")) as f:
+      for name, pick in json.load(f).items():
+        out[task][TUNED[TUNED_NAMES.index(name)]] = {
+            "final_test": pick["final_test_per_seed"], "train_curves": pick["train_curves"],
+            "rate": pick["chosen_lr"]}
   return out
 
 
