@@ -21,6 +21,7 @@ scripts, and ``tune_on_three_seeds`` tunes a rate on seeds 0-2 through it (the r
 import argparse
 import json
 import os
+import sys
 import time
 
 import mnemosyne_lopt  # noqa: F401  (JAX names learned_optimization needs)
@@ -109,6 +110,15 @@ def tune_on_three_seeds(name, task, out, log=print):
   pick = evaluation.select_learning_rate(three)
   log(f"{name} on {task}: picked {pick:.3g} on seeds 0-2")
   return pick
+
+
+def field_main(task, folder):
+  """``run.py NAME`` of a folder of field runs on ``task``: ``tune_on_three_seeds`` of NAME (one
+  of ``FIELD``) into NAME.json in ``folder``."""
+  if len(sys.argv) != 2 or sys.argv[1] not in FIELD:
+    sys.exit(f"Give one optimizer name among {', '.join(FIELD)}: run.py NAME")
+  tune_on_three_seeds(sys.argv[1], task, os.path.join(folder, f"{sys.argv[1]}.json"),
+                      log=lambda line: print(line, flush=True))
 
 
 def main():

@@ -19,16 +19,5 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import minilm_finetune_runs  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-TASK = "minilm_finetune_austen"
-
-
-def main():
-  names = minilm_finetune_runs.FIELD
-  if len(sys.argv) != 2 or sys.argv[1] not in names:
-    sys.exit(f"Give one optimizer name among {', '.join(names)}: run.py NAME")
-  minilm_finetune_runs.tune_on_three_seeds(sys.argv[1], TASK, os.path.join(HERE, f"{sys.argv[1]}.json"),
-                                           log=lambda line: print(line, flush=True))
-
-
 if __name__ == "__main__":
-  main()
+  minilm_finetune_runs.field_main("minilm_finetune_austen", HERE)
