@@ -90,9 +90,34 @@ def tune_on_three_seeds(name, task, out, log=print):
      10^0.5 beyond it on seeds 0-2 (``extend_at_edges`` again).
 
   Returns the pick."""
-  def run(seeds, rates):
-    return valid_by_rate(run_records(name, task, seeds, rates, out, log=log))
+  pick = _rule(name, lambda seeds, rates: valid_by_rate(run_records(name, task, seeds, rates, out,
+                                                                    log=log)))
+  log(f"{name} on {task}: picked {pick:.3g} on seeds 0-2")
+  return pick
 
+
+class _Missing(Exception):
+  """A run the rule needs is not in the records."""
+
+
+def rule_pick(name, records):
+  """The pick ``tune_on_three_seeds`` makes from ``records`` without running anything, or None
+  while the rule still needs a run that ``records`` lack."""
+  valid = valid_by_rate(records)
+
+  def lookup(seeds, rates):
+    if any(s not in valid.get(lr, {}) for s in seeds for lr in rates):
+      raise _Missing()
+    return valid
+  try:
+    return _rule(name, lookup)
+  except _Missing:
+    return None
+
+
+def _rule(name, run):
+  """The rule of ``tune_on_three_seeds``; ``run(seeds, rates)`` -> {lr: {seed: validation loss}}
+  holding at least those runs."""
   # 1. seed 0 over the grid, extended while its best is at an end.
   grid = evaluation.make_optimizer(name).grid
   valid = run([0], grid)
@@ -107,9 +132,7 @@ def tune_on_three_seeds(name, task, out, log=print):
   three = {lr: [valid[lr][s] for s in (0, 1, 2)] for lr in chosen}
   evaluation.extend_at_edges(lambda lr: (None, [run([0, 1, 2], [lr])[lr][s] for s in (0, 1, 2)]),
                              {}, three)
-  pick = evaluation.select_learning_rate(three)
-  log(f"{name} on {task}: picked {pick:.3g} on seeds 0-2")
-  return pick
+  return evaluation.select_learning_rate(three)
 
 
 def field_main(task, folder):

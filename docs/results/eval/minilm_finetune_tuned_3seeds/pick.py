@@ -80,7 +80,8 @@ def field_picks(folder, label):
   """The 3-seed picks of ``minilm_finetune_runs.FIELD`` from NAME.json in ``folder`` (the runs
   of ``tune_on_three_seeds``), printed under ``label`` (the task) and written to picks.json in
   ``folder``: per optimizer the ``pick_on_three_seeds`` entry with its runs' training curves.  An
-  optimizer without a rate run on all three seeds has its runs printed and no pick."""
+  optimizer whose rule still needs runs (``minilm_finetune_runs.rule_pick``) has its runs printed
+  and no pick."""
   out = {}
   for name in minilm_finetune_runs.FIELD:
     path = os.path.join(folder, f"{name}.json")
@@ -89,13 +90,15 @@ def field_picks(folder, label):
     with open(path) as f:
       records = json.load(f)
     grid = add_records({}, records)
-    if not any(sorted(seeds) == [0, 1, 2] for seeds in grid.values()):
-      print(f"{name}, {label}: no rate has run on seeds 0-2 yet (run.py {name} goes on)")
+    rule = minilm_finetune_runs.rule_pick(name, records)
+    if rule is None:
+      print(f"{name}, {label}: the rule still needs runs (run.py {name} goes on)")
       for lr, seeds in sorted(grid.items()):
         print(f"  lr {lr:.3g}  seeds {sorted(seeds)}  valid {seeds[min(seeds)][0]:.4f}  "
               f"test {seeds[min(seeds)][1]:.4f}")
       continue
     entry = pick_on_three_seeds(f"{name}, {label}", grid)
+    assert entry["chosen_lr"] == rule, (name, entry["chosen_lr"], rule)
     chosen = {r["seed"]: r for r in records if r["lr"] == entry["chosen_lr"]}
     entry["train_curves"] = [chosen[s]["train_curve"] for s in (0, 1, 2)]
     out[name] = entry
