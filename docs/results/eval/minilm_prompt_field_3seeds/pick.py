@@ -7,8 +7,8 @@ Reads NAME.json beside this file (``run.py NAME``'s runs) for each NAME that has
 optimizer prints the rates (mean validation / test loss over the seeds each has) and the pick,
 ``evaluation.select_learning_rate`` on the mean validation loss of seeds 0-2 among the rates every
 seed ran, and writes picks.json: per optimizer the pick, its test loss per seed and its runs'
-training curves (``../minilm_finetune_tuned_3seeds/pick.field_picks``).  An optimizer without a
-rate run on all three seeds has its runs printed and no pick.
+training curves (``../minilm_finetune_tuned_3seeds/pick.field_picks``).  An optimizer whose rule
+still needs runs (``../minilm_finetune_runs.rule_pick``) has its runs printed and no pick.
 """
 import os
 import sys
