@@ -94,8 +94,8 @@ def field_picks(folder, label):
     if rule is None:
       print(f"{name}, {label}: the rule still needs runs (run.py {name} goes on)")
       for lr, seeds in sorted(grid.items()):
-        print(f"  lr {lr:.3g}  seeds {sorted(seeds)}  valid {seeds[min(seeds)][0]:.4f}  "
-              f"test {seeds[min(seeds)][1]:.4f}")
+        print(f"  lr {lr:.3g}  " + "  ".join(f"seed {k}: valid {v:.4f} test {t:.4f}"
+                                           for k, (v, t) in sorted(seeds.items())))
       continue
     entry = pick_on_three_seeds(f"{name}, {label}", grid)
     assert entry["chosen_lr"] == rule, (name, entry["chosen_lr"], rule)
